@@ -1,0 +1,116 @@
+/*
+ * policy - the refcounted, immutable in-memory snapshot of everything the mail
+ * path decides by: subscribers, their domains and networks, policies,
+ * per-recipient overrides, threat sources.  Built from the store in one read
+ * transaction; swapped whole when meta.policy_generation changes (operators'
+ * edits take effect within the watcher's poll interval, no restart, no SQL on
+ * the hot path).  Readers take a reference, use it for a whole message, and
+ * release it; the last release frees an old snapshot.
+ */
+#ifndef MOAT_POLICY_H
+#define MOAT_POLICY_H
+
+#include <stdint.h>
+#include <time.h>
+
+struct store;
+
+enum scan_mode { SCAN_ALL, SCAN_EXECUTABLES, SCAN_MACROS, SCAN_EXEC_MACROS, SCAN_NONE };
+enum act_infected { INF_REJECT, INF_DISCARD, INF_QUARANTINE, INF_REPAIR, INF_TAG };
+enum act_unscannable { UNS_TEMPFAIL, UNS_REJECT, UNS_PASS, UNS_TAG, UNS_QUARANTINE };
+enum act_error { ERR_TEMPFAIL, ERR_REJECT, ERR_PASS };
+enum notify_style { NOTIFY_APPEND, NOTIFY_ATTACHMENT, NOTIFY_MESSAGE };
+enum header_mode { HDR_ADD, HDR_REPLACE, HDR_NONE };
+
+struct policy {
+	int64_t               id;
+	char                 *name;
+	enum scan_mode        scan_mode;
+	int64_t               max_scan_bytes;
+	enum act_infected     on_infected;
+	enum act_unscannable  on_unscannable;
+	enum act_error        on_error;
+	int                   repair, quarantine, heuristics;
+	int                   notify_sender, notify_recipients;
+	char                 *notify_admin;       /* NULL = none */
+	enum notify_style     notify_style;
+	int                   skip_forged_senders;
+	enum header_mode      header_mode;
+	int                   retention_days;
+	int                   digest, auto_release_fp;
+};
+
+struct subscriber {
+	int64_t               id;
+	char                 *name;
+	int                   active;             /* 0 = suspended */
+	char                 *contact;
+	const struct policy  *policy;             /* NULL = none assigned */
+};
+
+enum threat_kind { THREAT_IP, THREAT_CIDR, THREAT_DOMAIN, THREAT_SUSPECT_DOMAIN };
+
+struct threat {
+	int64_t               id;
+	enum threat_kind      kind;
+	char                 *value;
+	char                 *reason;
+	time_t                expires;            /* 0 = never */
+};
+
+struct policy_snapshot;
+
+/* Builds a snapshot from the store.  Rows that do not parse (a bad CIDR, an
+ * unknown enum text) are skipped with a warning naming table and row, never
+ * fatal.  Returns 0, or -1 on an SQL error (*out NULL). */
+int  policy_load(struct store *st, struct policy_snapshot **out);
+struct policy_snapshot *policy_ref(struct policy_snapshot *snap);
+void policy_unref(struct policy_snapshot *snap);      /* accepts NULL */
+int64_t policy_generation(const struct policy_snapshot *snap);
+
+/* Lookups: 1 found (*out set), 0 absent.  Pointers live as long as the
+ * snapshot reference. */
+int  policy_subscriber_by_domain(const struct policy_snapshot *s, const char *domain,
+         const struct subscriber **out);
+int  policy_subscriber_by_addr(const struct policy_snapshot *s, const char *ip,
+         const struct subscriber **out);
+int  policy_subscriber_by_id(const struct policy_snapshot *s, int64_t id,
+         const struct subscriber **out);
+int  policy_by_recipient(const struct policy_snapshot *s, const char *address,
+         const struct policy **out);
+/* Unexpired threat sources (at time now) matching an address, or a name
+ * (HELO, reverse name, sender domain; subdomains match). */
+int  policy_threat_by_addr(const struct policy_snapshot *s, const char *ip, time_t now,
+         const struct threat **out);
+int  policy_threat_by_name(const struct policy_snapshot *s, const char *name, time_t now,
+         const struct threat **out);
+/* Notification template by name ("sender", "recipient", "admin",
+ * "repair_notice", "digest"): 1 with subject/body set, 0 absent. */
+int  policy_template(const struct policy_snapshot *s, const char *name,
+         const char **subject, const char **body);
+/* The stricter of two policies (NULL-safe): the one that scans more, then
+ * acts harder on infected mail. */
+const struct policy *policy_stricter(const struct policy *a, const struct policy *b);
+
+/* Enum texts (as in the schema) <-> values; -1 when unknown. */
+int  policy_enum_parse(const char *const names[], const char *text);
+extern const char *const policy_scan_mode_names[];
+extern const char *const policy_infected_names[];
+extern const char *const policy_unscannable_names[];
+extern const char *const policy_error_names[];
+extern const char *const policy_notify_style_names[];
+extern const char *const policy_header_mode_names[];
+
+/*
+ * The watcher: a thread that opens its own store connection, polls
+ * meta.policy_generation every interval_ms and swaps in a new snapshot when
+ * it changed.  policy_watch_current() returns a new reference (never NULL
+ * once policy_watch_start succeeded).  A failed reload keeps the old snapshot
+ * and logs.  policy_watch_reload() forces a reload now (HUP).
+ */
+int  policy_watch_start(const char *store_path, int interval_ms, char *err, size_t errlen);
+struct policy_snapshot *policy_watch_current(void);
+int  policy_watch_reload(void);
+void policy_watch_stop(void);
+
+#endif
