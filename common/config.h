@@ -47,7 +47,7 @@ struct common_conf {
 	char      *store;       /* SQLite store path */
 	char      *user;        /* unprivileged user daemons drop to */
 	char      *run_dir;     /* pidfiles, sockets */
-	char      *log_level;
+	int        log_level;   /* enum log_level */
 	char      *log_json;    /* NULL, "-" or a path */
 	int        syslog_facility_mail;
 };

@@ -10,6 +10,7 @@
 #ifndef MOAT_POLICY_H
 #define MOAT_POLICY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -67,9 +68,14 @@ int  policy_load(struct store *st, struct policy_snapshot **out);
 struct policy_snapshot *policy_ref(struct policy_snapshot *snap);
 void policy_unref(struct policy_snapshot *snap);      /* accepts NULL */
 int64_t policy_generation(const struct policy_snapshot *snap);
+/* Sizes of a snapshot (reload log line, `moatctl`): subscribers loaded,
+ * subscriber domains, threat sources indexed. */
+void policy_counts(const struct policy_snapshot *snap, size_t *subscribers,
+         size_t *domains, size_t *threats);
 
 /* Lookups: 1 found (*out set), 0 absent.  Pointers live as long as the
- * snapshot reference. */
+ * snapshot reference.  The two *_by_addr lookups return -1 when ip is not
+ * an address text (cidrset_match's contract); treat it as an error. */
 int  policy_subscriber_by_domain(const struct policy_snapshot *s, const char *domain,
          const struct subscriber **out);
 int  policy_subscriber_by_addr(const struct policy_snapshot *s, const char *ip,

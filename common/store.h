@@ -13,6 +13,7 @@
 #ifndef MOAT_STORE_H
 #define MOAT_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
 

@@ -1,0 +1,408 @@
+/*
+ * config - table-driven configuration (see config.h).
+ *
+ * The same option tables parse moat.conf, validate it (every message carries
+ * file:line), print effective settings for `-n`, and write the commented
+ * sample.  Defaults are written in the tables as text and parsed by the same
+ * code as the file, so a default can never disagree with what the file
+ * syntax accepts.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "log.h"
+
+/* Every group any Moat program knows: a top-level name outside this list is
+ * a typo, reported even by programs that do not read that group. */
+static const char *const config_known_groups[] = {
+	"common", "milter", "quarantined", "updated", "decoyd", "secmgr", "ctl", NULL
+};
+
+#define FIELD(vals, o, type) ((type *)(void *)((char *)(vals) + (o)->offset))
+
+static int
+config_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* "25M" -> bytes; "30s"/"5m" -> seconds.  Suffix tables drive both. */
+struct unit { char suffix; long long mult; };
+static const struct unit size_units[] = {
+	{ 'b', 1 }, { 'k', 1024LL }, { 'm', 1024LL * 1024 }, { 'g', 1024LL * 1024 * 1024 }, { 0, 0 }
+};
+static const struct unit time_units[] = {
+	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 }, { 0, 0 }
+};
+
+static int
+config_parse_units(const char *text, const struct unit *units, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (text == NULL || !isdigit((unsigned char)*text))
+		return -1;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end != '\0') {
+		const struct unit *u;
+		for (u = units; u->suffix != 0; u++)
+			if (tolower((unsigned char)*end) == u->suffix)
+				break;
+		if (u->suffix == 0 || end[1] != '\0')
+			return -1;
+		if (v > LLONG_MAX / u->mult)
+			return -1;
+		v *= u->mult;
+	}
+	*out = v;
+	return 0;
+}
+
+static const char *
+config_type_name(enum cfg_type t)
+{
+	switch (t) {
+	case CFG_INT:      return "an integer";
+	case CFG_BOOL:     return "true or false";
+	case CFG_STR:      return "a string";
+	case CFG_ENUM:     return "one of the listed words";
+	case CFG_SIZE:     return "a size (bytes, or a string like \"25M\")";
+	case CFG_DURATION: return "a duration (seconds, or a string like \"5m\")";
+	}
+	return "?";
+}
+
+static int
+config_bounds(const struct cfg_opt *o, long long v, const char *where,
+    const char *gname, char *err, size_t errlen)
+{
+	if (o->min <= o->max) {
+		if (v < o->min)
+			return config_err(err, errlen, "%s: %s.%s: %lld is below the "
+			    "minimum %lld", where, gname, o->name, v, o->min);
+		if (v > o->max)
+			return config_err(err, errlen, "%s: %s.%s: %lld is above the "
+			    "maximum %lld", where, gname, o->name, v, o->max);
+	}
+	return 0;
+}
+
+/*
+ * Stores one value.  Exactly one of s (a setting from the file) and text (a
+ * default from the table) is non-NULL.  where is "file:line" for messages.
+ */
+static int
+config_store(const struct cfg_opt *o, void *vals, const config_setting_t *s,
+    const char *text, const char *where, const char *gname, char *err, size_t errlen)
+{
+	int type = s != NULL ? config_setting_type(s) : CONFIG_TYPE_STRING;
+	long long v = 0;
+	const char *str = s != NULL && type == CONFIG_TYPE_STRING ?
+	    config_setting_get_string(s) : text;
+
+	switch (o->type) {
+	case CFG_INT:
+	case CFG_SIZE:
+	case CFG_DURATION:
+		if (s != NULL && (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64))
+			v = config_setting_get_int64(s);
+		else if (str == NULL || (o->type == CFG_INT ?
+		    config_parse_units(str, (const struct unit[]){ { 0, 0 } }, &v) :
+		    config_parse_units(str, o->type == CFG_SIZE ? size_units :
+		    time_units, &v)) == -1 || (s != NULL && o->type == CFG_INT))
+			return config_err(err, errlen, "%s: %s.%s: expected %s",
+			    where, gname, o->name, config_type_name(o->type));
+		if (config_bounds(o, v, where, gname, err, errlen) == -1)
+			return -1;
+		*FIELD(vals, o, long long) = v;
+		return 0;
+	case CFG_BOOL:
+		if (s != NULL) {
+			if (type != CONFIG_TYPE_BOOL)
+				return config_err(err, errlen, "%s: %s.%s: expected %s",
+				    where, gname, o->name, config_type_name(o->type));
+			*FIELD(vals, o, int) = config_setting_get_bool(s);
+		} else if (text != NULL && (strcmp(text, "true") == 0 ||
+		    strcmp(text, "false") == 0))
+			*FIELD(vals, o, int) = strcmp(text, "true") == 0;
+		else
+			return config_err(err, errlen, "%s: %s.%s: expected %s",
+			    where, gname, o->name, config_type_name(o->type));
+		return 0;
+	case CFG_STR:
+		if (s != NULL && type != CONFIG_TYPE_STRING)
+			return config_err(err, errlen, "%s: %s.%s: expected %s",
+			    where, gname, o->name, config_type_name(o->type));
+		free(*FIELD(vals, o, char *));
+		*FIELD(vals, o, char *) = NULL;
+		if (str != NULL && (*FIELD(vals, o, char *) = strdup(str)) == NULL)
+			return config_err(err, errlen, "%s: out of memory", where);
+		return 0;
+	case CFG_ENUM:
+		if (str != NULL && (s == NULL || type == CONFIG_TYPE_STRING))
+			for (int i = 0; o->choices[i] != NULL; i++)
+				if (strcmp(str, o->choices[i]) == 0) {
+					*FIELD(vals, o, int) = i;
+					return 0;
+				}
+		{
+			char list[256] = "";
+			for (int i = 0; o->choices[i] != NULL; i++) {
+				strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+				strncat(list, o->choices[i], sizeof(list) - strlen(list) - 1);
+			}
+			return config_err(err, errlen, "%s: %s.%s: expected one of: %s",
+			    where, gname, o->name, list);
+		}
+	}
+	return config_err(err, errlen, "%s: %s.%s: unknown option type", where, gname, o->name);
+}
+
+void
+config_free_values(const struct cfg_group *group, void *vals)
+{
+	if (group == NULL || vals == NULL)
+		return;
+	for (const struct cfg_opt *o = group->opts; o->name != NULL; o++)
+		if (o->type == CFG_STR) {
+			free(*FIELD(vals, o, char *));
+			*FIELD(vals, o, char *) = NULL;
+		}
+}
+
+static int
+config_defaults(const struct cfg_group *g, void *vals)
+{
+	char err[256];
+
+	for (const struct cfg_opt *o = g->opts; o->name != NULL; o++) {
+		if (o->type == CFG_STR && o->def == NULL) {
+			*FIELD(vals, o, char *) = NULL;
+			continue;
+		}
+		if (o->type == CFG_STR)
+			*FIELD(vals, o, char *) = NULL;
+		if (config_store(o, vals, NULL, o->def, "default", g->name, err,
+		    sizeof(err)) == -1)
+			fatalx("bad built-in default: %s", err);  /* a programming error */
+	}
+	return 0;
+}
+
+static const struct cfg_opt *
+config_find(const struct cfg_group *g, const char *name)
+{
+	for (const struct cfg_opt *o = g->opts; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+static int
+config_group_load(const char *path, const struct cfg_group *g, void *vals,
+    const config_setting_t *grp, char *err, size_t errlen)
+{
+	char where[1100];
+	int n;
+
+	if (grp == NULL)
+		return 0;
+	snprintf(where, sizeof(where), "%s:%u", path, config_setting_source_line(grp));
+	if (!config_setting_is_group(grp))
+		return config_err(err, errlen, "%s: %s: expected a group { ... }", where, g->name);
+	n = config_setting_length(grp);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(s);
+		const struct cfg_opt *o = name != NULL ? config_find(g, name) : NULL;
+
+		snprintf(where, sizeof(where), "%s:%u", path, config_setting_source_line(s));
+		if (o == NULL)
+			return config_err(err, errlen, "%s: unknown setting '%s.%s'",
+			    where, g->name, name ? name : "?");
+		if (config_store(o, vals, s, NULL, where, g->name, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+config_load(const char *path, const struct cfg_group *const groups[],
+    void *const vals[], size_t ngroups, char *err, size_t errlen)
+{
+	config_t cf;
+	config_setting_t *root;
+	FILE *fp;
+	int rc = -1, n;
+
+	for (size_t i = 0; i < ngroups; i++)
+		config_defaults(groups[i], vals[i]);
+	if ((fp = fopen(path, "re")) == NULL) {
+		config_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		goto fail_nocf;
+	}
+	config_init(&cf);
+	if (config_read(&cf, fp) != CONFIG_TRUE) {
+		config_err(err, errlen, "%s:%d: %s", path, config_error_line(&cf),
+		    config_error_text(&cf));
+		goto done;
+	}
+	root = config_root_setting(&cf);
+	n = config_setting_length(root);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		const char *name = config_setting_name(s);
+		int known = 0;
+
+		for (int k = 0; config_known_groups[k] != NULL; k++)
+			known |= strcmp(name, config_known_groups[k]) == 0;
+		if (!known) {
+			config_err(err, errlen, "%s:%u: unknown group '%s'", path,
+			    config_setting_source_line(s), name);
+			goto done;
+		}
+	}
+	for (size_t i = 0; i < ngroups; i++)
+		if (config_group_load(path, groups[i], vals[i],
+		    config_setting_get_member(root, groups[i]->name), err, errlen) == -1)
+			goto done;
+	rc = 0;
+done:
+	config_destroy(&cf);
+	fclose(fp);
+fail_nocf:
+	if (rc == -1)
+		for (size_t i = 0; i < ngroups; i++)
+			config_free_values(groups[i], vals[i]);
+	return rc;
+}
+
+static void
+config_print_string(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
+static void
+config_print_value(FILE *fp, const struct cfg_opt *o, void *vals)
+{
+	switch (o->type) {
+	case CFG_INT:
+	case CFG_SIZE:
+	case CFG_DURATION: {
+		long long v = *FIELD(vals, o, long long);
+		fprintf(fp, "%lld%s", v, v > INT_MAX || v < INT_MIN ? "L" : "");
+		break;
+	}
+	case CFG_BOOL:
+		fputs(*FIELD(vals, o, int) ? "true" : "false", fp);
+		break;
+	case CFG_STR:
+		config_print_string(fp, *FIELD(vals, o, char *));
+		break;
+	case CFG_ENUM:
+		config_print_string(fp, o->choices[*FIELD(vals, o, int)]);
+		break;
+	}
+}
+
+void
+config_print(FILE *fp, const struct cfg_group *const groups[], void *const vals[],
+    size_t ngroups)
+{
+	for (size_t i = 0; i < ngroups; i++) {
+		fprintf(fp, "%s = {\n", groups[i]->name);
+		for (const struct cfg_opt *o = groups[i]->opts; o->name != NULL; o++) {
+			if (o->type == CFG_STR && *FIELD(vals[i], o, char *) == NULL) {
+				fprintf(fp, "  # %s is not set\n", o->name);
+				continue;
+			}
+			fprintf(fp, "  %s = ", o->name);
+			config_print_value(fp, o, vals[i]);
+			fputs(";\n", fp);
+		}
+		fputs("};\n", fp);
+	}
+}
+
+/* Writes text as "# " comment lines of at most width columns. */
+static void
+config_wrap(FILE *fp, const char *indent, const char *text, size_t width)
+{
+	const char *p = text;
+
+	while (*p != '\0') {
+		size_t len = strlen(p), cut = len;
+		if (len > width) {
+			cut = width;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (cut == 0)
+				cut = width;
+		}
+		fprintf(fp, "%s# %.*s\n", indent, (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+void
+config_sample(FILE *fp, const struct cfg_group *const groups[], size_t ngroups)
+{
+	fputs("# moat.conf - configuration of every Moat program (libconfig syntax).\n"
+	    "# Generated by `moatctl config sample`; every setting shows its default.\n"
+	    "# Each program reads the common group and its own group.\n", fp);
+	for (size_t i = 0; i < ngroups; i++) {
+		const struct cfg_group *g = groups[i];
+
+		fputs("\n", fp);
+		config_wrap(fp, "", g->help, 76);
+		fprintf(fp, "%s = {\n", g->name);
+		for (const struct cfg_opt *o = g->opts; o->name != NULL; o++) {
+			config_wrap(fp, "  ", o->help, 74);
+			fprintf(fp, "  # %s", config_type_name(o->type));
+			if (o->type == CFG_ENUM) {
+				fputs(":", fp);
+				for (int c = 0; o->choices[c] != NULL; c++)
+					fprintf(fp, " %s", o->choices[c]);
+			} else if (o->type != CFG_BOOL && o->type != CFG_STR && o->min <= o->max)
+				fprintf(fp, ", %lld..%lld", o->min, o->max);
+			fputs("\n", fp);
+			if (o->def == NULL)
+				fprintf(fp, "  #%s = \"\";\n\n", o->name);
+			else if (o->type == CFG_STR || o->type == CFG_ENUM ||
+			    ((o->type == CFG_SIZE || o->type == CFG_DURATION) &&
+			    !isdigit((unsigned char)o->def[strlen(o->def) - 1]))) {
+				fprintf(fp, "  #%s = ", o->name);
+				config_print_string(fp, o->def);
+				fputs(";\n\n", fp);
+			} else
+				fprintf(fp, "  #%s = %s;\n\n", o->name, o->def);
+		}
+		fputs("};\n", fp);
+	}
+}

@@ -1,0 +1,949 @@
+/*
+ * policy - building and reading the immutable policy snapshot (policy.h).
+ *
+ * policy_load() reads every policy table in one read transaction, so a
+ * snapshot never mixes two generations.  The snapshot owns every string,
+ * array and set in it; policy_unref() of the last reference frees it all in
+ * snapshot_free(), the one cleanup.  Once built nothing in it changes, so
+ * lookups take no lock (the watcher in policy_watch.c swaps whole snapshots).
+ *
+ * Rows that do not parse are skipped with a warning naming table and row:
+ * one bad row an operator typed must not take the whole policy down.
+ *
+ * Threat sources can expire between two loads.  Lookups skip expired rows
+ * at match time; so that an expired specific entry (192.0.2.66) does not
+ * hide a live broader one (192.0.2.0/24), each entry links to the entry that
+ * would have matched without it (threat_entry.next), built at load time.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "net.h"
+#include "policy.h"
+#include "store.h"
+
+struct threat_entry {
+	struct threat              t;      /* first: what lookups hand out */
+	const struct threat_entry *next;   /* candidate once t has expired */
+	int                        family; /* 0 address kinds, 1 name kinds */
+	int                        width;  /* prefix length or label count */
+	int                        rank;   /* same value twice: higher wins */
+};
+
+struct rcpt_entry {
+	char                *address;      /* lower-case, no brackets */
+	const struct policy *policy;
+};
+
+struct tmpl_entry {
+	char *name, *subject, *body;
+};
+
+struct policy_snapshot {
+	atomic_int           refs;
+	int64_t              generation;
+	struct policy       *policies;     /* sorted by id */
+	size_t               npolicies, cappolicies;
+	struct subscriber   *subs;         /* sorted by id */
+	size_t               nsubs, capsubs;
+	struct domset       *domains;      /* data: struct subscriber * */
+	struct cidrset      *networks;     /* data: struct subscriber * */
+	struct rcpt_entry   *rcpts;        /* sorted by address */
+	size_t               nrcpts, caprcpts;
+	struct threat_entry *threats;
+	size_t               nthreats, capthreats;
+	size_t               nindexed;     /* threats that made it into a set */
+	struct cidrset      *threat_addrs; /* data: struct threat_entry * */
+	struct domset       *threat_names; /* data: struct threat_entry * */
+	struct tmpl_entry   *tmpls;
+	size_t               ntmpls, captmpls;
+};
+
+const char *const policy_scan_mode_names[] = {
+	"all", "executables", "macros", "executables_macros", "none", NULL
+};
+const char *const policy_infected_names[] = {
+	"reject", "discard", "quarantine", "repair", "tag", NULL
+};
+const char *const policy_unscannable_names[] = {
+	"tempfail", "reject", "pass", "tag", "quarantine", NULL
+};
+const char *const policy_error_names[] = {
+	"tempfail", "reject", "pass", NULL
+};
+const char *const policy_notify_style_names[] = {
+	"append", "attachment", "message", NULL
+};
+const char *const policy_header_mode_names[] = {
+	"add", "replace", "none", NULL
+};
+static const char *const threat_kind_names[] = {
+	"ip", "cidr", "domain", "suspect_domain", NULL
+};
+
+static const char sql_begin[] = "BEGIN";
+static const char sql_end[] = "COMMIT";
+static const char sql_policies[] =
+    "SELECT id, name, scan_mode, max_scan_bytes, on_infected, on_unscannable,"
+    " on_error, repair, quarantine, heuristics, notify_sender,"
+    " notify_recipients, notify_admin, notify_style, skip_forged_senders,"
+    " header_mode, retention_days, digest, auto_release_fp"
+    " FROM policies ORDER BY id";
+static const char sql_subscribers[] =
+    "SELECT s.id, s.name, s.status, s.contact, sp.policy_id"
+    " FROM subscribers s"
+    " LEFT JOIN subscriber_policies sp ON sp.subscriber_id = s.id"
+    " ORDER BY s.id";
+static const char sql_domains[] =
+    "SELECT rowid, domain, subscriber_id FROM subscriber_domains";
+static const char sql_networks[] =
+    "SELECT rowid, cidr, subscriber_id FROM subscriber_networks";
+static const char sql_rcpts[] =
+    "SELECT rowid, address, policy_id FROM recipient_policies";
+static const char sql_threats[] =
+    "SELECT id, kind, value, reason, expires FROM threat_sources";
+static const char sql_templates[] =
+    "SELECT rowid, name, subject, body FROM templates";
+
+int
+policy_enum_parse(const char *const names[], const char *text)
+{
+	int	i;
+
+	if (text == NULL)
+		return -1;
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(names[i], text) == 0)
+			return i;
+	return -1;
+}
+
+/* Makes room for one more element; -1 on allocation failure. */
+static int
+grow(void *arrp, size_t *cap, size_t n, size_t size)
+{
+	void	**arr = arrp, *na;
+	size_t	  ncap;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	if ((na = reallocarray(*arr, ncap, size)) == NULL) {
+		log_warn("policy snapshot");
+		return -1;
+	}
+	*arr = na;
+	*cap = ncap;
+	return 0;
+}
+
+/* Copies a text column; NULL stays NULL.  -1 only on allocation failure. */
+static int
+col_dup(sqlite3_stmt *stmt, int col, char **out)
+{
+	const unsigned char	*t;
+
+	*out = NULL;
+	if ((t = sqlite3_column_text(stmt, col)) == NULL)
+		return 0;
+	if ((*out = strdup((const char *)t)) == NULL) {
+		log_warn("policy snapshot");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+col_text(sqlite3_stmt *stmt, int col)
+{
+	const unsigned char	*t = sqlite3_column_text(stmt, col);
+
+	return t ? (const char *)t : "";
+}
+
+static void
+snapshot_free(struct policy_snapshot *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->npolicies; i++) {
+		free(s->policies[i].name);
+		free(s->policies[i].notify_admin);
+	}
+	free(s->policies);
+	for (i = 0; i < s->nsubs; i++) {
+		free(s->subs[i].name);
+		free(s->subs[i].contact);
+	}
+	free(s->subs);
+	domset_free(s->domains);
+	cidrset_free(s->networks);
+	for (i = 0; i < s->nrcpts; i++)
+		free(s->rcpts[i].address);
+	free(s->rcpts);
+	for (i = 0; i < s->nthreats; i++) {
+		free(s->threats[i].t.value);
+		free(s->threats[i].t.reason);
+	}
+	free(s->threats);
+	cidrset_free(s->threat_addrs);
+	domset_free(s->threat_names);
+	for (i = 0; i < s->ntmpls; i++) {
+		free(s->tmpls[i].name);
+		free(s->tmpls[i].subject);
+		free(s->tmpls[i].body);
+	}
+	free(s->tmpls);
+	free(s);
+}
+
+struct policy_snapshot *
+policy_ref(struct policy_snapshot *snap)
+{
+	if (snap != NULL)
+		atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
+	return snap;
+}
+
+void
+policy_unref(struct policy_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel) == 1)
+		snapshot_free(snap);
+}
+
+int64_t
+policy_generation(const struct policy_snapshot *snap)
+{
+	return snap->generation;
+}
+
+void
+policy_counts(const struct policy_snapshot *s, size_t *subscribers,
+    size_t *domains, size_t *threats)
+{
+	*subscribers = s->nsubs;
+	*domains = domset_count(s->domains);
+	*threats = s->nindexed;
+}
+
+static const struct policy *
+find_policy(const struct policy_snapshot *s, int64_t id)
+{
+	size_t	lo = 0, hi = s->npolicies, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->policies[mid].id == id)
+			return &s->policies[mid];
+		if (s->policies[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static struct subscriber *
+find_subscriber(const struct policy_snapshot *s, int64_t id)
+{
+	size_t	lo = 0, hi = s->nsubs, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->subs[mid].id == id)
+			return &s->subs[mid];
+		if (s->subs[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Steps stmt; 1 row, 0 done, -1 error (logged, statement reset). */
+static int
+step(struct store *st, sqlite3_stmt *stmt, const char *table)
+{
+	int	rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("%s: reading %s: %s", st->path, table,
+	    (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ?
+	    "database is locked (temporary failure)" : sqlite3_errmsg(st->db));
+	sqlite3_reset(stmt);
+	return -1;
+}
+
+#define ENUM_COL(field, names, col, what) do {				\
+	int v_ = policy_enum_parse(names, col_text(stmt, col));		\
+	if (v_ == -1) {							\
+		log_warnx("policies row %lld: unknown %s \"%s\"; skipped",\
+		    (long long)p->id, what, col_text(stmt, col));	\
+		goto skip;						\
+	}								\
+	field = v_;							\
+} while (0)
+
+static int
+load_policies(struct store *st, struct policy_snapshot *s)
+{
+	sqlite3_stmt	*stmt;
+	struct policy	*p;
+	int		 r;
+
+	if ((stmt = store_prepare(st, sql_policies)) == NULL)
+		return -1;
+	while ((r = step(st, stmt, "policies")) == 1) {
+		if (grow(&s->policies, &s->cappolicies, s->npolicies,
+		    sizeof(*p)) == -1)
+			goto fail;
+		p = &s->policies[s->npolicies];
+		memset(p, 0, sizeof(*p));
+		p->id = sqlite3_column_int64(stmt, 0);
+		ENUM_COL(p->scan_mode, policy_scan_mode_names, 2, "scan_mode");
+		ENUM_COL(p->on_infected, policy_infected_names, 4, "on_infected");
+		ENUM_COL(p->on_unscannable, policy_unscannable_names, 5,
+		    "on_unscannable");
+		ENUM_COL(p->on_error, policy_error_names, 6, "on_error");
+		ENUM_COL(p->notify_style, policy_notify_style_names, 13,
+		    "notify_style");
+		ENUM_COL(p->header_mode, policy_header_mode_names, 15,
+		    "header_mode");
+		p->max_scan_bytes = sqlite3_column_int64(stmt, 3);
+		if (p->max_scan_bytes <= 0) {
+			log_warnx("policies row %lld: max_scan_bytes %lld is "
+			    "not positive; skipped", (long long)p->id,
+			    (long long)p->max_scan_bytes);
+			goto skip;
+		}
+		p->repair = sqlite3_column_int(stmt, 7) != 0;
+		p->quarantine = sqlite3_column_int(stmt, 8) != 0;
+		p->heuristics = sqlite3_column_int(stmt, 9) != 0;
+		p->notify_sender = sqlite3_column_int(stmt, 10) != 0;
+		p->notify_recipients = sqlite3_column_int(stmt, 11) != 0;
+		p->skip_forged_senders = sqlite3_column_int(stmt, 14) != 0;
+		p->retention_days = sqlite3_column_int(stmt, 16);
+		p->digest = sqlite3_column_int(stmt, 17) != 0;
+		p->auto_release_fp = sqlite3_column_int(stmt, 18) != 0;
+		if (col_dup(stmt, 1, &p->name) == -1 ||
+		    col_dup(stmt, 12, &p->notify_admin) == -1) {
+			free(p->name);
+			goto fail;
+		}
+		/* An empty notify_admin is "none", as NULL is. */
+		if (p->notify_admin != NULL && p->notify_admin[0] == '\0') {
+			free(p->notify_admin);
+			p->notify_admin = NULL;
+		}
+		s->npolicies++;
+	skip:	;
+	}
+	sqlite3_reset(stmt);
+	return r;
+fail:
+	sqlite3_reset(stmt);
+	return -1;
+}
+
+static int
+load_subscribers(struct store *st, struct policy_snapshot *s)
+{
+	sqlite3_stmt		*stmt;
+	struct subscriber	*sub;
+	const char		*status;
+	int64_t			 pid;
+	int			 r;
+
+	if ((stmt = store_prepare(st, sql_subscribers)) == NULL)
+		return -1;
+	while ((r = step(st, stmt, "subscribers")) == 1) {
+		if (grow(&s->subs, &s->capsubs, s->nsubs, sizeof(*sub)) == -1)
+			goto fail;
+		sub = &s->subs[s->nsubs];
+		memset(sub, 0, sizeof(*sub));
+		sub->id = sqlite3_column_int64(stmt, 0);
+		status = col_text(stmt, 2);
+		if (strcmp(status, "active") == 0)
+			sub->active = 1;
+		else if (strcmp(status, "suspended") != 0) {
+			log_warnx("subscribers row %lld: unknown status \"%s\"; "
+			    "skipped", (long long)sub->id, status);
+			continue;
+		}
+		/* A subscriber whose assigned policy did not load is left
+		 * out rather than run with no policy: its mail then follows
+		 * the unserved-mail action, which fails closed. */
+		if (sqlite3_column_type(stmt, 4) != SQLITE_NULL) {
+			pid = sqlite3_column_int64(stmt, 4);
+			if ((sub->policy = find_policy(s, pid)) == NULL) {
+				log_warnx("subscribers row %lld: policy %lld "
+				    "was not loaded; skipped",
+				    (long long)sub->id, (long long)pid);
+				continue;
+			}
+		}
+		if (col_dup(stmt, 1, &sub->name) == -1 ||
+		    col_dup(stmt, 3, &sub->contact) == -1) {
+			free(sub->name);
+			goto fail;
+		}
+		s->nsubs++;
+	}
+	sqlite3_reset(stmt);
+	return r;
+fail:
+	sqlite3_reset(stmt);
+	return -1;
+}
+
+/* subscriber_domains and subscriber_networks: key text -> subscriber. */
+static int
+load_subscriber_keys(struct store *st, struct policy_snapshot *s, int domains)
+{
+	const char		*table = domains ? "subscriber_domains" :
+				    "subscriber_networks";
+	sqlite3_stmt		*stmt;
+	struct subscriber	*sub;
+	const char		*key;
+	int64_t			 rowid, sid;
+	int			 r, added;
+
+	stmt = store_prepare(st, domains ? sql_domains : sql_networks);
+	if (stmt == NULL)
+		return -1;
+	while ((r = step(st, stmt, table)) == 1) {
+		rowid = sqlite3_column_int64(stmt, 0);
+		key = col_text(stmt, 1);
+		sid = sqlite3_column_int64(stmt, 2);
+		if ((sub = find_subscriber(s, sid)) == NULL) {
+			log_warnx("%s row %lld (\"%s\"): subscriber %lld was "
+			    "not loaded; skipped", table, (long long)rowid, key,
+			    (long long)sid);
+			continue;
+		}
+		added = domains ? domset_add(s->domains, key, sub) :
+		    cidrset_add(s->networks, key, sub);
+		if (added == -1)
+			log_warnx("%s row %lld: invalid %s \"%s\"; skipped",
+			    table, (long long)rowid,
+			    domains ? "domain" : "network", key);
+	}
+	sqlite3_reset(stmt);
+	return r;
+}
+
+static int
+rcpt_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rcpt_entry *)a)->address,
+	    ((const struct rcpt_entry *)b)->address);
+}
+
+static int
+load_recipients(struct store *st, struct policy_snapshot *s)
+{
+	sqlite3_stmt		*stmt;
+	struct rcpt_entry	*e;
+	char			 buf[512];
+	int64_t			 rowid, pid;
+	int			 r;
+
+	if ((stmt = store_prepare(st, sql_rcpts)) == NULL)
+		return -1;
+	while ((r = step(st, stmt, "recipient_policies")) == 1) {
+		rowid = sqlite3_column_int64(stmt, 0);
+		pid = sqlite3_column_int64(stmt, 2);
+		if (addr_normalize(col_text(stmt, 1), buf, sizeof(buf)) == -1 ||
+		    strchr(buf, '@') == NULL) {
+			log_warnx("recipient_policies row %lld: invalid address "
+			    "\"%s\"; skipped", (long long)rowid,
+			    col_text(stmt, 1));
+			continue;
+		}
+		if (grow(&s->rcpts, &s->caprcpts, s->nrcpts, sizeof(*e)) == -1)
+			goto fail;
+		e = &s->rcpts[s->nrcpts];
+		if ((e->policy = find_policy(s, pid)) == NULL) {
+			log_warnx("recipient_policies row %lld (%s): policy "
+			    "%lld was not loaded; skipped", (long long)rowid,
+			    buf, (long long)pid);
+			continue;
+		}
+		if ((e->address = strdup(buf)) == NULL) {
+			log_warn("policy snapshot");
+			goto fail;
+		}
+		s->nrcpts++;
+	}
+	sqlite3_reset(stmt);
+	if (s->nrcpts > 1)
+		qsort(s->rcpts, s->nrcpts, sizeof(*s->rcpts), rcpt_cmp);
+	return r;
+fail:
+	sqlite3_reset(stmt);
+	return -1;
+}
+
+/*
+ * The width that orders threat entries from broad to specific: the prefix
+ * length of an address entry, the label count of a name.  Also validates:
+ * -1 for a value that cannot be an entry.  *addr gets the address part.
+ */
+static int
+threat_width(struct threat_entry *e, char *addr, size_t addrlen)
+{
+	unsigned char	 bin[sizeof(struct in6_addr)];
+	const char	*slash, *p;
+	char		*end;
+	long		 len, max;
+	size_t		 n;
+	int		 af, labels;
+
+	if (e->family == 1) {
+		for (labels = 1, p = e->t.value; *p != '\0'; p++)
+			if (*p == '.' && p[1] != '\0')
+				labels++;
+		return labels;
+	}
+	slash = strchr(e->t.value, '/');
+	n = slash ? (size_t)(slash - e->t.value) : strlen(e->t.value);
+	if (n == 0 || n >= addrlen)
+		return -1;
+	memcpy(addr, e->t.value, n);
+	addr[n] = '\0';
+	af = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(af, addr, bin) != 1)
+		return -1;
+	max = af == AF_INET6 ? 128 : 32;
+	if (slash == NULL)
+		return (int)max;
+	if (e->t.kind == THREAT_IP || !isdigit((unsigned char)slash[1]))
+		return -1;
+	len = strtol(slash + 1, &end, 10);
+	if (*end != '\0' || len < 0 || len > max)
+		return -1;
+	return (int)len;
+}
+
+static int
+threat_cmp(const void *a, const void *b)
+{
+	const struct threat_entry *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	if (x->width != y->width)
+		return x->width - y->width;
+	return x->rank - y->rank;
+}
+
+/*
+ * Entries go into their set from broad to specific (and, for one value
+ * listed under two kinds, weaker kind first).  Before an entry is added, a
+ * match of its own address or name finds the most specific entry already
+ * covering all of it: that is the entry a lookup falls back to once this one
+ * has expired (a same-value entry it replaces included).
+ */
+static int
+index_threats(struct policy_snapshot *s)
+{
+	struct threat_entry	*e;
+	char			 addr[INET6_ADDRSTRLEN + 8], name[300];
+	void			*prev;
+	size_t			 i;
+	const char		*v;
+	int			 r;
+
+	if (s->nthreats > 1)
+		qsort(s->threats, s->nthreats, sizeof(*s->threats), threat_cmp);
+	for (i = 0; i < s->nthreats; i++) {
+		e = &s->threats[i];
+		prev = NULL;
+		if (e->family == 0) {
+			if (threat_width(e, addr, sizeof(addr)) == -1)
+				return -1;	/* validated when loaded */
+			if (cidrset_match(s->threat_addrs, addr, &prev) != 1)
+				prev = NULL;
+			r = cidrset_add(s->threat_addrs, e->t.value, e);
+		} else {
+			v = e->t.value;
+			if (snprintf(name, sizeof(name), ".%s", v) >=
+			    (int)sizeof(name))
+				r = -1;
+			else {
+				if (domset_match(s->threat_names, v, &prev) != 1)
+					prev = NULL;
+				r = domset_add(s->threat_names, name, e);
+			}
+		}
+		if (r == -1) {
+			log_warnx("threat_sources row %lld: invalid %s \"%s\"; "
+			    "skipped", (long long)e->t.id,
+			    threat_kind_names[e->t.kind], e->t.value);
+			continue;
+		}
+		e->next = prev;
+		s->nindexed++;
+	}
+	return 0;
+}
+
+static int
+load_threats(struct store *st, struct policy_snapshot *s)
+{
+	sqlite3_stmt		*stmt;
+	struct threat_entry	*e;
+	char			 addr[INET6_ADDRSTRLEN + 8];
+	const char		*kind;
+	size_t			 n;
+	int			 r, k;
+
+	if ((stmt = store_prepare(st, sql_threats)) == NULL)
+		return -1;
+	while ((r = step(st, stmt, "threat_sources")) == 1) {
+		if (grow(&s->threats, &s->capthreats, s->nthreats,
+		    sizeof(*e)) == -1)
+			goto fail;
+		e = &s->threats[s->nthreats];
+		memset(e, 0, sizeof(*e));
+		e->t.id = sqlite3_column_int64(stmt, 0);
+		kind = col_text(stmt, 1);
+		if ((k = policy_enum_parse(threat_kind_names, kind)) == -1) {
+			log_warnx("threat_sources row %lld: unknown kind \"%s\";"
+			    " skipped", (long long)e->t.id, kind);
+			continue;
+		}
+		e->t.kind = k;
+		e->t.expires = sqlite3_column_type(stmt, 4) == SQLITE_NULL ? 0 :
+		    (time_t)sqlite3_column_int64(stmt, 4);
+		if (col_dup(stmt, 2, &e->t.value) == -1 ||
+		    col_dup(stmt, 3, &e->t.reason) == -1)
+			goto fail_entry;
+		if (e->t.value == NULL)
+			e->t.value = strdup("");
+		if (e->t.value == NULL)
+			goto fail_entry;
+		switch (e->t.kind) {
+		case THREAT_IP:
+		case THREAT_CIDR:
+			e->family = 0;
+			e->rank = 0;
+			break;
+		case THREAT_DOMAIN:
+		case THREAT_SUSPECT_DOMAIN:
+			/* Names are kept without a leading or trailing dot
+			 * (operators write both); subdomains always match. */
+			e->family = 1;
+			e->rank = e->t.kind == THREAT_DOMAIN ? 2 : 1;
+			n = strlen(e->t.value);
+			if (n > 0 && e->t.value[n - 1] == '.')
+				e->t.value[--n] = '\0';
+			if (e->t.value[0] == '.')
+				memmove(e->t.value, e->t.value + 1, n);
+			break;
+		}
+		if ((e->width = threat_width(e, addr, sizeof(addr))) == -1 ||
+		    e->t.value[0] == '\0') {
+			log_warnx("threat_sources row %lld: invalid %s \"%s\"; "
+			    "skipped", (long long)e->t.id, kind, col_text(stmt, 2));
+			free(e->t.value);
+			free(e->t.reason);
+			continue;
+		}
+		s->nthreats++;
+	}
+	sqlite3_reset(stmt);
+	if (r == -1)
+		return -1;
+	return index_threats(s);
+fail_entry:
+	free(e->t.value);
+	free(e->t.reason);
+	log_warn("policy snapshot");
+fail:
+	sqlite3_reset(stmt);
+	return -1;
+}
+
+static int
+load_templates(struct store *st, struct policy_snapshot *s)
+{
+	sqlite3_stmt		*stmt;
+	struct tmpl_entry	*e;
+	int			 r;
+
+	if ((stmt = store_prepare(st, sql_templates)) == NULL)
+		return -1;
+	while ((r = step(st, stmt, "templates")) == 1) {
+		if (grow(&s->tmpls, &s->captmpls, s->ntmpls, sizeof(*e)) == -1)
+			goto fail;
+		e = &s->tmpls[s->ntmpls];
+		memset(e, 0, sizeof(*e));
+		if (col_dup(stmt, 1, &e->name) == -1 ||
+		    col_dup(stmt, 2, &e->subject) == -1 ||
+		    col_dup(stmt, 3, &e->body) == -1) {
+			free(e->name);
+			free(e->subject);
+			free(e->body);
+			goto fail;
+		}
+		if (e->name == NULL || e->subject == NULL || e->body == NULL) {
+			log_warnx("templates row %lld: empty field; skipped",
+			    (long long)sqlite3_column_int64(stmt, 0));
+			free(e->name);
+			free(e->subject);
+			free(e->body);
+			continue;
+		}
+		s->ntmpls++;
+	}
+	sqlite3_reset(stmt);
+	return r;
+fail:
+	sqlite3_reset(stmt);
+	return -1;
+}
+
+static int
+run_simple(struct store *st, const char *sql)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	if ((stmt = store_prepare(st, sql)) == NULL)
+		return -1;
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		log_warnx("%s: %s: %s", st->path, sql, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+policy_load(struct store *st, struct policy_snapshot **out)
+{
+	struct policy_snapshot	*s;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("policy snapshot");
+		return -1;
+	}
+	atomic_init(&s->refs, 1);
+	if ((s->domains = domset_new()) == NULL ||
+	    (s->networks = cidrset_new()) == NULL ||
+	    (s->threat_addrs = cidrset_new()) == NULL ||
+	    (s->threat_names = domset_new()) == NULL) {
+		log_warn("policy snapshot");
+		snapshot_free(s);
+		return -1;
+	}
+	/* One read transaction: the generation and every table come from the
+	 * same commit, whatever operators write meanwhile. */
+	if (run_simple(st, sql_begin) == -1) {
+		snapshot_free(s);
+		return -1;
+	}
+	if ((s->generation = store_policy_generation(st)) == -1 ||
+	    load_policies(st, s) == -1 ||
+	    load_subscribers(st, s) == -1 ||
+	    load_subscriber_keys(st, s, 1) == -1 ||
+	    load_subscriber_keys(st, s, 0) == -1 ||
+	    load_recipients(st, s) == -1 ||
+	    load_threats(st, s) == -1 ||
+	    load_templates(st, s) == -1) {
+		store_rollback(st);
+		snapshot_free(s);
+		return -1;
+	}
+	if (run_simple(st, sql_end) == -1) {
+		store_rollback(st);
+		snapshot_free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+policy_subscriber_by_domain(const struct policy_snapshot *s, const char *domain,
+    const struct subscriber **out)
+{
+	void	*data;
+
+	if (domset_match(s->domains, domain, &data) != 1)
+		return 0;
+	*out = data;
+	return 1;
+}
+
+/* -1 when ip is not an address text (net.h's cidrset_match contract). */
+int
+policy_subscriber_by_addr(const struct policy_snapshot *s, const char *ip,
+    const struct subscriber **out)
+{
+	void	*data;
+	int	 r;
+
+	if ((r = cidrset_match(s->networks, ip, &data)) != 1)
+		return r;
+	*out = data;
+	return 1;
+}
+
+int
+policy_subscriber_by_id(const struct policy_snapshot *s, int64_t id,
+    const struct subscriber **out)
+{
+	const struct subscriber	*sub;
+
+	if ((sub = find_subscriber(s, id)) == NULL)
+		return 0;
+	*out = sub;
+	return 1;
+}
+
+int
+policy_by_recipient(const struct policy_snapshot *s, const char *address,
+    const struct policy **out)
+{
+	struct rcpt_entry	 key, *e;
+	char			 buf[512];
+
+	if (s->nrcpts == 0 || addr_normalize(address, buf, sizeof(buf)) == -1)
+		return 0;
+	key.address = buf;
+	e = bsearch(&key, s->rcpts, s->nrcpts, sizeof(*s->rcpts), rcpt_cmp);
+	if (e == NULL)
+		return 0;
+	*out = e->policy;
+	return 1;
+}
+
+/* Follows the fallback chain past entries expired at now. */
+static int
+threat_live(const struct threat_entry *e, time_t now, const struct threat **out)
+{
+	for (; e != NULL; e = e->next)
+		if (e->t.expires == 0 || e->t.expires > now) {
+			*out = &e->t;
+			return 1;
+		}
+	return 0;
+}
+
+/* -1 when ip is not an address text. */
+int
+policy_threat_by_addr(const struct policy_snapshot *s, const char *ip, time_t now,
+    const struct threat **out)
+{
+	void	*data;
+	int	 r;
+
+	if ((r = cidrset_match(s->threat_addrs, ip, &data)) != 1)
+		return r;
+	return threat_live(data, now, out);
+}
+
+int
+policy_threat_by_name(const struct policy_snapshot *s, const char *name,
+    time_t now, const struct threat **out)
+{
+	void	*data;
+
+	if (domset_match(s->threat_names, name, &data) != 1)
+		return 0;
+	return threat_live(data, now, out);
+}
+
+int
+policy_template(const struct policy_snapshot *s, const char *name,
+    const char **subject, const char **body)
+{
+	size_t	i;
+
+	for (i = 0; i < s->ntmpls; i++)
+		if (strcmp(s->tmpls[i].name, name) == 0) {
+			*subject = s->tmpls[i].subject;
+			*body = s->tmpls[i].body;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * Strictness, in order of importance (policy.h: "the one that scans more,
+ * then acts harder on infected mail"):
+ *
+ * 1. Coverage of scan_mode: all > executables_macros > executables = macros
+ *    > none.  executables and macros cover different content, so neither
+ *    is stricter; the tie goes to the next criterion.
+ * 2. on_infected: reject > quarantine > repair > discard > tag.  Reject
+ *    keeps the virus out and tells the sending MTA; quarantine keeps it out
+ *    but retrievable; repair delivers a cleaned copy (its original is
+ *    quarantined when the policy says so); discard drops it silently, so a
+ *    false positive is lost without trace; tag delivers the virus.
+ * 3. max_scan_bytes: the larger limit is stricter, because mail above the
+ *    limit goes unscanned (on_unscannable) — a larger limit scans more.
+ * 4. heuristics on beats off.
+ * Full ties return a, so the result is stable for the caller's order.
+ */
+static int
+scan_coverage(enum scan_mode m)
+{
+	switch (m) {
+	case SCAN_ALL:		return 3;
+	case SCAN_EXEC_MACROS:	return 2;
+	case SCAN_EXECUTABLES:	return 1;
+	case SCAN_MACROS:	return 1;
+	case SCAN_NONE:		return 0;
+	}
+	return 0;
+}
+
+static int
+infected_severity(enum act_infected a)
+{
+	switch (a) {
+	case INF_REJECT:	return 4;
+	case INF_QUARANTINE:	return 3;
+	case INF_REPAIR:	return 2;
+	case INF_DISCARD:	return 1;
+	case INF_TAG:		return 0;
+	}
+	return 0;
+}
+
+const struct policy *
+policy_stricter(const struct policy *a, const struct policy *b)
+{
+	int	d;
+
+	if (a == NULL)
+		return b;
+	if (b == NULL)
+		return a;
+	if ((d = scan_coverage(a->scan_mode) - scan_coverage(b->scan_mode)) != 0)
+		return d > 0 ? a : b;
+	d = infected_severity(a->on_infected) - infected_severity(b->on_infected);
+	if (d != 0)
+		return d > 0 ? a : b;
+	if (a->max_scan_bytes != b->max_scan_bytes)
+		return a->max_scan_bytes > b->max_scan_bytes ? a : b;
+	if (a->heuristics != b->heuristics)
+		return a->heuristics ? a : b;
+	return a;
+}

@@ -1,0 +1,247 @@
+-- Test fixture: the Moat store schema as it was at version 1, i.e.
+-- sql/schema.sql without the templates table, its rows and its triggers
+-- (added by sql/migrations/002-templates.sql), with schema_version '1'.
+-- common/store_test.c loads it to check that `store_migrate` brings a
+-- version-1 file to exactly the schema a fresh `store_init` creates.
+-- Keep it frozen: it stands for files written by the version-1 program.
+
+PRAGMA foreign_keys = ON;
+
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+-- A subscribing organization.  Suspended subscribers' recipients are refused.
+CREATE TABLE subscribers (
+  id      INTEGER PRIMARY KEY,
+  name    TEXT NOT NULL UNIQUE,
+  status  TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+  contact TEXT,                          -- operator-facing contact address
+  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now'))
+);
+
+-- Mail domains a subscriber receives mail for (and sends mail from).
+-- "alpha.example" matches only that domain; ".alpha.example" also matches
+-- every subdomain of it.
+CREATE TABLE subscriber_domains (
+  domain        TEXT PRIMARY KEY CHECK (domain = lower(domain) AND length(domain) > 0),
+  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE
+);
+
+-- Client networks of a subscriber (outbound mail, downloads), IPv4 or IPv6 CIDR.
+CREATE TABLE subscriber_networks (
+  cidr          TEXT PRIMARY KEY,
+  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE
+);
+
+-- Credentials; secret_hash is never the plain secret.
+CREATE TABLE subscriber_credentials (
+  id            INTEGER PRIMARY KEY,
+  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+  kind          TEXT NOT NULL CHECK (kind IN ('password', 'token', 'cert')),
+  secret_hash   TEXT NOT NULL,
+  created       INTEGER NOT NULL DEFAULT (strftime('%s', 'now'))
+);
+
+-- Scan policy.  Actions:
+--   on_infected:    reject | discard | quarantine | repair | tag
+--   on_unscannable: tempfail | reject | pass | tag | quarantine   (encrypted archive, limits)
+--   on_error:       tempfail | reject | pass                        (scan engine failure)
+-- "pass" and "tag" on unscannable mail always add a status header saying why.
+CREATE TABLE policies (
+  id                INTEGER PRIMARY KEY,
+  name              TEXT NOT NULL UNIQUE,
+  scan_mode         TEXT NOT NULL DEFAULT 'all'
+                    CHECK (scan_mode IN ('all', 'executables', 'macros', 'executables_macros', 'none')),
+  max_scan_bytes    INTEGER NOT NULL DEFAULT 26214400 CHECK (max_scan_bytes > 0),
+  on_infected       TEXT NOT NULL DEFAULT 'reject'
+                    CHECK (on_infected IN ('reject', 'discard', 'quarantine', 'repair', 'tag')),
+  on_unscannable    TEXT NOT NULL DEFAULT 'tempfail'
+                    CHECK (on_unscannable IN ('tempfail', 'reject', 'pass', 'tag', 'quarantine')),
+  on_error          TEXT NOT NULL DEFAULT 'tempfail'
+                    CHECK (on_error IN ('tempfail', 'reject', 'pass')),
+  repair            INTEGER NOT NULL DEFAULT 0 CHECK (repair IN (0, 1)),
+  quarantine        INTEGER NOT NULL DEFAULT 0 CHECK (quarantine IN (0, 1)),
+  heuristics        INTEGER NOT NULL DEFAULT 1 CHECK (heuristics IN (0, 1)),  -- macros, encrypted, broken executables
+  notify_sender     INTEGER NOT NULL DEFAULT 0 CHECK (notify_sender IN (0, 1)),
+  notify_recipients INTEGER NOT NULL DEFAULT 0 CHECK (notify_recipients IN (0, 1)),
+  notify_admin      TEXT,                -- address, or NULL for none
+  notify_style      TEXT NOT NULL DEFAULT 'message'
+                    CHECK (notify_style IN ('append', 'attachment', 'message')),
+  skip_forged_senders INTEGER NOT NULL DEFAULT 1 CHECK (skip_forged_senders IN (0, 1)),
+  header_mode       TEXT NOT NULL DEFAULT 'add' CHECK (header_mode IN ('add', 'replace', 'none')),
+  retention_days    INTEGER NOT NULL DEFAULT 30 CHECK (retention_days >= 0),
+  digest            INTEGER NOT NULL DEFAULT 0 CHECK (digest IN (0, 1)),
+  auto_release_fp   INTEGER NOT NULL DEFAULT 0 CHECK (auto_release_fp IN (0, 1))
+);
+
+CREATE TABLE subscriber_policies (
+  subscriber_id INTEGER PRIMARY KEY REFERENCES subscribers(id) ON DELETE CASCADE,
+  policy_id     INTEGER NOT NULL REFERENCES policies(id)
+);
+
+-- Per-recipient override of the subscriber's policy.
+CREATE TABLE recipient_policies (
+  address   TEXT PRIMARY KEY CHECK (address = lower(address)),
+  policy_id INTEGER NOT NULL REFERENCES policies(id)
+);
+
+-- Known bad sources.  kind: ip | cidr | domain (sender/HELO/reverse name and
+-- subdomains) | suspect_domain (tagged, not refused).  expires NULL = never.
+CREATE TABLE threat_sources (
+  id      INTEGER PRIMARY KEY,
+  kind    TEXT NOT NULL CHECK (kind IN ('ip', 'cidr', 'domain', 'suspect_domain')),
+  value   TEXT NOT NULL,
+  reason  TEXT,
+  origin  TEXT NOT NULL DEFAULT 'operator' CHECK (origin IN ('operator', 'secmgr', 'feed')),
+  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),
+  expires INTEGER,
+  UNIQUE (kind, value)
+);
+
+-- Real applications of a subscriber; other ports of its addresses are unused
+-- and may be redirected to decoys.
+CREATE TABLE protected_services (
+  id            INTEGER PRIMARY KEY,
+  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+  address       TEXT NOT NULL,
+  port          INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  proto         TEXT NOT NULL DEFAULT 'tcp' CHECK (proto IN ('tcp', 'udp'))
+);
+
+-- Held infected originals (moat-quarantined owns rows and spool files).
+CREATE TABLE quarantine (
+  id            INTEGER PRIMARY KEY,
+  received      INTEGER NOT NULL,
+  subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE SET NULL,
+  queue_id      TEXT,
+  sender        TEXT,
+  recipients    TEXT NOT NULL,           -- JSON array of addresses
+  client_addr   TEXT,
+  policy_id     INTEGER,
+  viruses       TEXT NOT NULL,           -- JSON array of signature names
+  size          INTEGER NOT NULL,
+  sha256        TEXT NOT NULL,
+  path          TEXT NOT NULL,           -- spool-relative
+  status        TEXT NOT NULL DEFAULT 'held' CHECK (status IN ('held', 'released', 'deleted')),
+  fp_candidate  INTEGER NOT NULL DEFAULT 0,
+  digested      INTEGER NOT NULL DEFAULT 0,
+  released_at   INTEGER,
+  release_reply TEXT
+);
+CREATE INDEX quarantine_by_subscriber ON quarantine(subscriber_id, received);
+CREATE INDEX quarantine_by_sha256 ON quarantine(sha256);
+
+-- Append-only security events; kinds are cataloged in common/event_kinds.h.
+CREATE TABLE events (
+  id            INTEGER PRIMARY KEY,
+  ts            INTEGER NOT NULL,
+  daemon        TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  severity      INTEGER NOT NULL DEFAULT 0,   -- 0 info, 1 notice, 2 warning, 3 critical
+  subscriber_id INTEGER,
+  src_ip        TEXT,
+  detail_json   TEXT
+);
+CREATE INDEX events_by_kind ON events(kind, ts);
+
+-- Billing counters, one row per day, subscriber and direction.
+CREATE TABLE usage (
+  day           TEXT NOT NULL,          -- YYYY-MM-DD (UTC)
+  subscriber_id INTEGER NOT NULL,
+  direction     TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+  messages      INTEGER NOT NULL DEFAULT 0,
+  bytes         INTEGER NOT NULL DEFAULT 0,
+  infected      INTEGER NOT NULL DEFAULT 0,
+  quarantined   INTEGER NOT NULL DEFAULT 0,
+  rejected      INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, subscriber_id, direction)
+);
+
+CREATE TABLE correlation_rules (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL UNIQUE,
+  kind          TEXT NOT NULL CHECK (kind IN ('threshold', 'multi', 'sequence')),
+  params_json   TEXT NOT NULL,
+  response_json TEXT NOT NULL,
+  enabled       INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE incidents (
+  id       INTEGER PRIMARY KEY,
+  rule_id  INTEGER REFERENCES correlation_rules(id) ON DELETE SET NULL,
+  opened   INTEGER NOT NULL,
+  updated  INTEGER NOT NULL,
+  key      TEXT NOT NULL,
+  summary  TEXT,
+  response TEXT,
+  status   TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed'))
+);
+
+CREATE TABLE av_packages (
+  id        INTEGER PRIMARY KEY,
+  platform  TEXT NOT NULL,
+  name      TEXT NOT NULL,
+  version   TEXT NOT NULL,
+  path      TEXT NOT NULL,
+  sha256    TEXT NOT NULL,
+  size      INTEGER NOT NULL,
+  published INTEGER NOT NULL
+);
+
+CREATE TABLE downloads (
+  id            INTEGER PRIMARY KEY,
+  ts            INTEGER NOT NULL,
+  subscriber_id INTEGER,
+  client        TEXT,
+  what          TEXT NOT NULL,
+  bytes         INTEGER NOT NULL DEFAULT 0,
+  status        INTEGER NOT NULL
+);
+
+CREATE TABLE client_installs (
+  id            INTEGER PRIMARY KEY,
+  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+  client        TEXT NOT NULL,
+  platform      TEXT NOT NULL,
+  update_time   TEXT NOT NULL,          -- HH:MM, local night window
+  created       INTEGER NOT NULL
+);
+
+CREATE TABLE decoy_sessions (
+  id              INTEGER PRIMARY KEY,
+  started         INTEGER NOT NULL,
+  ended           INTEGER,
+  src_ip          TEXT NOT NULL,
+  port            INTEGER NOT NULL,
+  personality     TEXT NOT NULL,
+  transcript_path TEXT,
+  summary         TEXT
+);
+
+-- Policy generation: every edit of a table that shapes the in-memory policy
+-- snapshot bumps it; daemons reload when it changes.
+INSERT INTO meta(key, value) VALUES ('schema_version', '1'), ('policy_generation', '1');
+
+CREATE TRIGGER subscribers_gen_i AFTER INSERT ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER subscribers_gen_u AFTER UPDATE ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER subscribers_gen_d AFTER DELETE ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER domains_gen_i AFTER INSERT ON subscriber_domains BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER domains_gen_u AFTER UPDATE ON subscriber_domains BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER domains_gen_d AFTER DELETE ON subscriber_domains BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER networks_gen_i AFTER INSERT ON subscriber_networks BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER networks_gen_u AFTER UPDATE ON subscriber_networks BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER networks_gen_d AFTER DELETE ON subscriber_networks BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER policies_gen_i AFTER INSERT ON policies BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER policies_gen_u AFTER UPDATE ON policies BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER policies_gen_d AFTER DELETE ON policies BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER subpol_gen_i AFTER INSERT ON subscriber_policies BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER subpol_gen_u AFTER UPDATE ON subscriber_policies BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER subpol_gen_d AFTER DELETE ON subscriber_policies BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER rcptpol_gen_i AFTER INSERT ON recipient_policies BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER rcptpol_gen_u AFTER UPDATE ON recipient_policies BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER rcptpol_gen_d AFTER DELETE ON recipient_policies BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER threats_gen_i AFTER INSERT ON threat_sources BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER threats_gen_u AFTER UPDATE ON threat_sources BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER threats_gen_d AFTER DELETE ON threat_sources BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
