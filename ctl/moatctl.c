@@ -2,9 +2,15 @@
  * moatctl - operator console for the Moat store and daemons.
  *
  * Trusts: the operator (root or the store's owner) and the config file.
- * Does not trust: its arguments (validated before any SQL; bound, never
+ * Does not trust: its arguments (validated before any SQL, and bound, never
  * spliced into SQL text) or the store's contents (printed as data).
+ *
+ * This file holds main(), the command table and the helpers every command
+ * module shares: opening the store as its owner, transactions, error
+ * reporting, and output (aligned table, CSV, records).
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -17,23 +23,27 @@
 #include <unistd.h>
 
 #include "moatctl.h"
+#include "net.h"
+
+/* How long a command waits for another writer before giving up. */
+#define CTL_BUSY_MS 5000
 
 static const char usage_text[] =
-    "usage: moatctl [-c CONF] [-d DB] [-q] COMMAND ...\n"
+    "usage: moatctl [-c CONF] [-d DB] [-q] [-v] COMMAND ...\n"
     "  db init [--demo] | migrate | check | seed-demo\n"
     "  subscriber add NAME [--contact ADDR] [--policy NAME] [--suspended]\n"
     "  subscriber list | show NAME | remove NAME\n"
     "  subscriber set NAME status active|suspended | contact ADDR | policy NAME | name NEW\n"
     "  domain add DOMAIN SUBSCRIBER | list [SUBSCRIBER] | remove DOMAIN\n"
     "  network add CIDR SUBSCRIBER | list [SUBSCRIBER] | remove CIDR\n"
-    "  policy add NAME [--KEY VALUE ...] | list | show NAME | remove NAME\n"
-    "  policy set NAME KEY VALUE [KEY VALUE ...] | keys\n"
+    "  policy add NAME [--KEY VALUE ...] | list | show NAME | remove NAME | keys\n"
+    "  policy set NAME KEY VALUE [KEY VALUE ...]\n"
     "  policy assign SUBSCRIBER POLICY | recipient ADDRESS POLICY|--remove\n"
-    "  threat add ip|cidr|domain|suspect_domain VALUE [--reason TEXT] [--expires 7d|never]\n"
+    "  threat add ip|cidr|domain|suspect_domain VALUE [--reason TEXT] [--expires 7d|12h|never]\n"
     "  threat list [--all] | remove ID | remove KIND VALUE\n"
     "  usage [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--subscriber NAME] [--csv]\n"
-    "  config sample | check\n"
-    "  quarantine list|show|raw|release|delete|rescan|purge|digest ...\n";
+    "  config sample | check [-c FILE]\n"
+    "  quarantine ...\n";
 
 int
 ctl_err(const char *fmt, ...)
@@ -55,35 +65,67 @@ ctl_usage(const char *text)
 	return CTL_USAGE;
 }
 
+void
+ctl_say(struct ctl *ctl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctl->quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+int
+ctl_load_conf(struct ctl *ctl)
+{
+	const struct cfg_group *groups[] = { &common_cfg_group };
+	void *vals[] = { &ctl->common };
+	char err[1024];
+
+	if (ctl->have_conf)
+		return 0;
+	if (!ctl->conf_explicit && access(ctl->conf_path, F_OK) == -1)
+		return 0;
+	if (config_load(ctl->conf_path, groups, vals, 1, err, sizeof(err)) == -1)
+		return ctl_err("%s", err);
+	ctl->have_conf = 1;
+	if (ctl->db_path == NULL)
+		ctl->db_path = ctl->common.store;
+	return 0;
+}
+
 /*
  * Daemons run as the store's owner; if root opened the store, SQLite would
- * create -wal/-shm files the daemons cannot use.  So root acts as the owner
- * of the file (or of its directory when the file does not exist yet).
+ * create -wal/-shm files (and a new store) the daemons cannot use.  So root
+ * acts as the owner of the file, or of its directory when the file does not
+ * exist yet.  Any other user opens as itself.
  */
 static int
 ctl_become_owner(const char *path)
 {
 	struct stat sb;
 	char *copy;
+	int rc;
 
 	if (geteuid() != 0)
 		return 0;
 	if (stat(path, &sb) == -1) {
 		if ((copy = strdup(path)) == NULL)
-			return -1;
-		int rc = stat(dirname(copy), &sb);
+			return ctl_err("out of memory");
+		rc = stat(dirname(copy), &sb);
 		free(copy);
 		if (rc == -1)
-			return 0;          /* store_open reports the real problem */
+			return 0;       /* store_open reports the real problem */
 	}
 	if (sb.st_uid == 0)
 		return 0;
 	if (setgroups(0, NULL) == -1 || setresgid(sb.st_gid, sb.st_gid, sb.st_gid) == -1 ||
 	    setresuid(sb.st_uid, sb.st_uid, sb.st_uid) == -1)
-	{
-		ctl_err("cannot switch to the owner of %s: %s", path, strerror(errno));
-		return -1;
-	}
+		return ctl_err("cannot switch to uid %u, the owner of %s: %s",
+		    (unsigned)sb.st_uid, path, strerror(errno));
 	return 0;
 }
 
@@ -94,13 +136,24 @@ ctl_open(struct ctl *ctl, int flags)
 
 	if (ctl->st != NULL)
 		return 0;
-	if (ctl->db_path == NULL)
-		return ctl_err("no store: give -d DB or a config with common.store");
-	if (ctl_become_owner(ctl->db_path) == -1)
+	if (ctl_load_conf(ctl) != 0)
 		return 1;
-	if (store_open(ctl->db_path, flags, 5000, &ctl->st, err, sizeof(err)) == -1)
-		return ctl_err("%s", err);
+	if (ctl->db_path == NULL)
+		return ctl_err("no store: give -d DB, or -c CONF with common.store "
+		    "(%s does not exist)", ctl->conf_path);
+	if (ctl_become_owner(ctl->db_path) != 0)
+		return 1;
+	if (store_open(ctl->db_path, flags, CTL_BUSY_MS, &ctl->st, err, sizeof(err)) == -1)
+		return ctl_store_err(ctl, err);
 	return 0;
+}
+
+int
+ctl_store_err(struct ctl *ctl, const char *err)
+{
+	if (strstr(err, "database is locked") != NULL)
+		return ctl_err("%s: database is locked, try again", ctl->db_path);
+	return ctl_err("%s", err);
 }
 
 void
@@ -110,45 +163,61 @@ ctl_close(struct ctl *ctl)
 	ctl->st = NULL;
 }
 
-static int
+int
 ctl_bind(sqlite3_stmt *stmt, int nargs, const char *const args[])
 {
-	for (int i = 0; i < nargs; i++)
-		if ((args[i] != NULL ? sqlite3_bind_text(stmt, i + 1, args[i], -1,
-		    SQLITE_TRANSIENT) : sqlite3_bind_null(stmt, i + 1)) != SQLITE_OK)
+	for (int i = 0; i < nargs; i++) {
+		int rc = args[i] != NULL ?
+		    sqlite3_bind_text(stmt, i + 1, args[i], -1, SQLITE_TRANSIENT) :
+		    sqlite3_bind_null(stmt, i + 1);
+		if (rc != SQLITE_OK)
 			return -1;
+	}
 	return 0;
 }
 
-static int
+int
 ctl_sqlerr(struct ctl *ctl, int rc)
 {
-	rc &= 0xff;
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
 		return ctl_err("%s: database is locked, try again", ctl->db_path);
-	if (rc == SQLITE_CONSTRAINT)
+	case SQLITE_CONSTRAINT:
 		return ctl_err("refused by the store: %s", sqlite3_errmsg(ctl->st->db));
-	return ctl_err("%s: %s", ctl->db_path, sqlite3_errmsg(ctl->st->db));
+	default:
+		return ctl_err("%s: %s", ctl->db_path, sqlite3_errmsg(ctl->st->db));
+	}
+}
+
+/* A prepared, bound statement, or NULL (printed). */
+static sqlite3_stmt *
+ctl_stmt(struct ctl *ctl, const char *sql, int nargs, const char *const args[])
+{
+	sqlite3_stmt *stmt = store_prepare(ctl->st, sql);
+
+	if (stmt == NULL || ctl_bind(stmt, nargs, args) == -1) {
+		ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
+		return NULL;
+	}
+	return stmt;
 }
 
 int
 ctl_exec(struct ctl *ctl, const char *sql, int nargs, const char *const args[])
 {
-	sqlite3_stmt *stmt = store_prepare(ctl->st, sql);
+	sqlite3_stmt *stmt;
 	int rc;
 
-	if (stmt == NULL || ctl_bind(stmt, nargs, args) == -1) {
-		ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
+	if ((stmt = ctl_stmt(ctl, sql, nargs, args)) == NULL)
 		return -1;
-	}
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		;
+	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE) {
 		ctl_sqlerr(ctl, rc);
-		sqlite3_reset(stmt);
 		return -1;
 	}
-	sqlite3_reset(stmt);
 	return sqlite3_changes(ctl->st->db);
 }
 
@@ -156,24 +225,38 @@ int
 ctl_query_int(struct ctl *ctl, const char *sql, int nargs, const char *const args[],
     long long *out)
 {
-	sqlite3_stmt *stmt = store_prepare(ctl->st, sql);
+	sqlite3_stmt *stmt;
 	int rc;
 
-	if (stmt == NULL || ctl_bind(stmt, nargs, args) == -1) {
-		ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
+	if ((stmt = ctl_stmt(ctl, sql, nargs, args)) == NULL)
 		return -1;
-	}
 	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(stmt, 0);
-		sqlite3_reset(stmt);
-		return 1;
-	}
 	sqlite3_reset(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
 	ctl_sqlerr(ctl, rc);
 	return -1;
+}
+
+int
+ctl_need(struct ctl *ctl, const char *sql, const char *what, const char *name,
+    long long *id)
+{
+	const char *a[] = { name };
+	long long dummy;
+
+	switch (ctl_query_int(ctl, sql, 1, a, id != NULL ? id : &dummy)) {
+	case 1:
+		return 0;
+	case 0:
+		return ctl_err("no %s named '%s'", what, name);
+	default:
+		return 1;
+	}
 }
 
 int
@@ -192,67 +275,153 @@ ctl_end(struct ctl *ctl, int status)
 		return status;
 	}
 	if (store_commit(ctl->st) == -1) {
+		/* Report before the rollback replaces the error text. */
+		status = ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
 		store_rollback(ctl->st);
-		return ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
+		return status;
 	}
 	return 0;
 }
 
-int
-ctl_print_query(struct ctl *ctl, const char *sql, int nargs, const char *const args[])
+/* One CSV field, quoted (RFC 4180) when it holds a comma, quote or newline. */
+static void
+ctl_csv_field(const char *v)
 {
-	sqlite3_stmt *stmt = store_prepare(ctl->st, sql);
-	char ***rows = NULL;
-	size_t nrows = 0, cap = 0;
-	int ncol, rc, w[32] = { 0 }, status = 0;
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		fputs(v, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *v != '\0'; v++) {
+		if (*v == '"')
+			putchar('"');
+		putchar(*v);
+	}
+	putchar('"');
+}
 
-	if (stmt == NULL || ctl_bind(stmt, nargs, args) == -1)
-		return ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
-	ncol = sqlite3_column_count(stmt);
-	if (ncol > 32)
-		ncol = 32;
-	for (int c = 0; c < ncol; c++)
-		w[c] = (int)strlen(sqlite3_column_name(stmt, c));
-	/* Buffer the rows to size the columns. */
+/* The rows of a query, buffered so a table can be sized before printing. */
+struct ctl_rows {
+	int      ncol;
+	size_t   nrows, cap;
+	char   **cell;      /* nrows * ncol strings, NULL for SQL NULL */
+};
+
+static void
+ctl_rows_free(struct ctl_rows *r)
+{
+	for (size_t i = 0; i < r->nrows * (size_t)r->ncol; i++)
+		free(r->cell[i]);
+	free(r->cell);
+}
+
+static int
+ctl_rows_read(struct ctl *ctl, sqlite3_stmt *stmt, struct ctl_rows *r)
+{
+	int rc;
+
+	r->ncol = sqlite3_column_count(stmt);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (nrows == cap) {
-			cap = cap ? cap * 2 : 16;
-			char ***n = realloc(rows, cap * sizeof(*rows));
-			if (n == NULL) {
-				status = ctl_err("out of memory");
-				break;
-			}
-			rows = n;
+		if (r->nrows == r->cap) {
+			size_t ncap = r->cap ? r->cap * 2 : 16;
+			char **n = reallocarray(r->cell, ncap * (size_t)r->ncol, sizeof(*n));
+			if (n == NULL)
+				return ctl_err("out of memory");
+			r->cell = n;
+			r->cap = ncap;
 		}
-		rows[nrows] = calloc((size_t)ncol, sizeof(char *));
-		for (int c = 0; c < ncol && rows[nrows] != NULL; c++) {
+		char **row = r->cell + r->nrows * (size_t)r->ncol;
+		for (int c = 0; c < r->ncol; c++)
+			row[c] = NULL;
+		r->nrows++;             /* owned now: ctl_rows_free frees it */
+		for (int c = 0; c < r->ncol; c++) {
 			const unsigned char *v = sqlite3_column_text(stmt, c);
-			rows[nrows][c] = strdup(v != NULL ? (const char *)v : "-");
-			if (rows[nrows][c] != NULL && (int)strlen(rows[nrows][c]) > w[c])
-				w[c] = (int)strlen(rows[nrows][c]);
+			if (v != NULL && (row[c] = strdup((const char *)v)) == NULL)
+				return ctl_err("out of memory");
 		}
-		nrows++;
 	}
-	if (rc != SQLITE_DONE && status == 0)
-		status = ctl_sqlerr(ctl, rc);
-	if (status == 0) {
-		for (int c = 0; c < ncol; c++)
-			printf("%-*s%s", w[c], sqlite3_column_name(stmt, c), c + 1 < ncol ? "  " : "\n");
-		for (size_t r = 0; r < nrows; r++)
-			for (int c = 0; c < ncol; c++)
-				printf("%-*s%s", w[c], rows[r] && rows[r][c] ? rows[r][c] : "",
-				    c + 1 < ncol ? "  " : "\n");
+	if (rc != SQLITE_DONE)
+		return ctl_sqlerr(ctl, rc);
+	return 0;
+}
+
+int
+ctl_print(struct ctl *ctl, enum ctl_format fmt, const char *sql, int nargs,
+    const char *const args[])
+{
+	struct ctl_rows r = { 0 };
+	sqlite3_stmt *stmt;
+	size_t *w = NULL;
+	int status;
+
+	if ((stmt = ctl_stmt(ctl, sql, nargs, args)) == NULL)
+		return 1;
+	status = ctl_rows_read(ctl, stmt, &r);
+	if (status == 0 && (w = calloc((size_t)r.ncol + 1, sizeof(*w))) == NULL)
+		status = ctl_err("out of memory");
+	if (status != 0)
+		goto done;
+	for (int c = 0; c < r.ncol; c++) {
+		w[c] = strlen(sqlite3_column_name(stmt, c));
+		for (size_t i = 0; i < r.nrows; i++) {
+			const char *v = r.cell[i * (size_t)r.ncol + c];
+			if (strlen(v != NULL ? v : "-") > w[c])
+				w[c] = strlen(v != NULL ? v : "-");
+		}
+		if (w[c] > w[r.ncol])
+			w[r.ncol] = w[c];       /* widest name or value: records */
 	}
-	for (size_t r = 0; r < nrows; r++) {
-		for (int c = 0; rows[r] != NULL && c < ncol; c++)
-			free(rows[r][c]);
-		free(rows[r]);
+	switch (fmt) {
+	case CTL_TABLE:
+		for (int c = 0; c < r.ncol; c++)
+			printf("%-*s%s", c + 1 < r.ncol ? (int)w[c] : 0,
+			    sqlite3_column_name(stmt, c), c + 1 < r.ncol ? "  " : "\n");
+		for (size_t i = 0; i < r.nrows; i++)
+			for (int c = 0; c < r.ncol; c++) {
+				const char *v = r.cell[i * (size_t)r.ncol + c];
+				printf("%-*s%s", c + 1 < r.ncol ? (int)w[c] : 0,
+				    v != NULL ? v : "-", c + 1 < r.ncol ? "  " : "\n");
+			}
+		break;
+	case CTL_CSV:
+		for (int c = 0; c < r.ncol; c++) {
+			ctl_csv_field(sqlite3_column_name(stmt, c));
+			fputs(c + 1 < r.ncol ? "," : "\r\n", stdout);
+		}
+		for (size_t i = 0; i < r.nrows; i++)
+			for (int c = 0; c < r.ncol; c++) {
+				const char *v = r.cell[i * (size_t)r.ncol + c];
+				ctl_csv_field(v != NULL ? v : "");
+				fputs(c + 1 < r.ncol ? "," : "\r\n", stdout);
+			}
+		break;
+	case CTL_RECORD:
+		for (size_t i = 0; i < r.nrows; i++) {
+			size_t nw = 0;
+			if (i > 0)
+				putchar('\n');
+			for (int c = 0; c < r.ncol; c++)
+				if (strlen(sqlite3_column_name(stmt, c)) > nw)
+					nw = strlen(sqlite3_column_name(stmt, c));
+			for (int c = 0; c < r.ncol; c++) {
+				const char *v = r.cell[i * (size_t)r.ncol + c];
+				printf("%-*s  %s\n", (int)nw + 1,
+				    sqlite3_column_name(stmt, c), v != NULL ? v : "-");
+			}
+		}
+		break;
 	}
-	free(rows);
+	if (fflush(stdout) == EOF)
+		status = ctl_err("stdout: %s", strerror(errno));
+done:
 	sqlite3_reset(stmt);
+	ctl_rows_free(&r);
+	free(w);
 	return status;
 }
 
+/* "N" or "N<suffix>" with one of suffixes (case-insensitive) scaling by
+ * mults[]; -1 when malformed or absurdly large. */
 static long long
 ctl_parse_units(const char *text, const char *suffixes, const long long *mults)
 {
@@ -260,7 +429,7 @@ ctl_parse_units(const char *text, const char *suffixes, const long long *mults)
 	long long v;
 	const char *s;
 
-	if (text == NULL || *text < '0' || *text > '9')
+	if (text == NULL || !isdigit((unsigned char)*text))
 		return -1;
 	errno = 0;
 	v = strtoll(text, &end, 10);
@@ -268,9 +437,11 @@ ctl_parse_units(const char *text, const char *suffixes, const long long *mults)
 		return -1;
 	if (*end == '\0')
 		return v;
-	if (end[1] != '\0' || (s = strchr(suffixes, *end | 0x20)) == NULL)
+	if (end[1] != '\0' || (s = strchr(suffixes, tolower((unsigned char)*end))) == NULL)
 		return -1;
-	return v > (long long)1 << 50 ? -1 : v * mults[s - suffixes];
+	if (v > (1LL << 62) / mults[s - suffixes])
+		return -1;
+	return v * mults[s - suffixes];
 }
 
 long long
@@ -287,11 +458,70 @@ ctl_parse_size(const char *text)
 	return ctl_parse_units(text, "bkmg", m);
 }
 
-struct ctl_cmd {
-	const char *name;
-	int (*fn)(struct ctl *, int, char **);
-	int needs_store;
-};
+int
+ctl_canon_domain(const char *in, char *out, size_t len)
+{
+	struct domset *d;
+	size_t i, n;
+	int ok;
+
+	/* domset_add owns the syntax rules; reuse them rather than restate. */
+	if ((d = domset_new()) == NULL)
+		return -1;
+	ok = domset_add(d, in, NULL) == 0;
+	domset_free(d);
+	if (!ok || (n = strlen(in)) >= len)
+		return -1;
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	if (i > 1 && out[i - 1] == '.')
+		i--;
+	out[i] = '\0';
+	return 0;
+}
+
+/*
+ * "192.0.2.0/24", "2001:DB8::/32" or a bare address, in the canonical text
+ * inet_ntop gives ("2001:db8::/32"; a bare address gets /32 or /128), so one
+ * network has one spelling in the store.  Host bits set under the mask are
+ * refused: "10.0.0.1/8" is more likely a typo than a wish for 10.0.0.0/8.
+ */
+int
+ctl_canon_cidr(const char *in, char *out, size_t len, char *why, size_t whylen)
+{
+	struct cidrset *c;
+	unsigned char a[16];
+	char buf[INET6_ADDRSTRLEN + 8], *slash, txt[INET6_ADDRSTRLEN];
+	int ok, af, bits, alen;
+
+	if ((c = cidrset_new()) == NULL)
+		return -1;
+	ok = cidrset_add(c, in, NULL) == 0;
+	cidrset_free(c);
+	if (!ok || strlen(in) >= sizeof(buf))
+		return -1;
+	strcpy(buf, in);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	af = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
+	alen = af == AF_INET6 ? 16 : 4;
+	if (inet_pton(af, buf, a) != 1)
+		return -1;
+	bits = slash != NULL ? atoi(slash) : alen * 8;
+	for (int i = bits; i < alen * 8; i++)
+		if (a[i / 8] & (0x80 >> (i % 8))) {
+			for (int j = i; j < alen * 8; j++)
+				a[j / 8] &= (unsigned char)~(0x80 >> (j % 8));
+			inet_ntop(af, a, txt, sizeof(txt));
+			snprintf(why, whylen, "; host bits are set (did you mean %s/%d?)",
+			    txt, bits);
+			return -1;
+		}
+	if (inet_ntop(af, a, txt, sizeof(txt)) == NULL ||
+	    snprintf(out, len, "%s/%d", txt, bits) >= (int)len)
+		return -1;
+	return 0;
+}
 
 static int
 ctl_quarantine(struct ctl *ctl, int argc, char **argv)
@@ -301,51 +531,42 @@ ctl_quarantine(struct ctl *ctl, int argc, char **argv)
 	return moatctl_quarantine(ctl, argc, argv);
 }
 
+struct ctl_cmd {
+	const char *name;
+	int (*fn)(struct ctl *, int, char **);
+	int needs_store;        /* opened before fn runs, with schema check */
+};
+
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "db",         moatctl_db,         0 },
+	{ "db",         moatctl_db,         0 },   /* opens with STORE_NOCHECK */
 	{ "subscriber", moatctl_subscriber, 1 },
 	{ "domain",     moatctl_domain,     1 },
 	{ "network",    moatctl_network,    1 },
 	{ "policy",     moatctl_policy,     1 },
 	{ "threat",     moatctl_threat,     1 },
 	{ "usage",      moatctl_usage,      1 },
-	{ "config",     moatctl_config,     0 },
+	{ "config",     moatctl_config,     0 },   /* reads config files itself */
 	{ "quarantine", ctl_quarantine,     0 },
 	{ NULL, NULL, 0 }
 };
-
-/* Reads common settings from the config (when there is one) for the store
- * path; a missing default config is fine when -d is given. */
-static int
-ctl_load_conf(struct ctl *ctl, int explicit_conf)
-{
-	const struct cfg_group *groups[] = { &common_cfg_group };
-	void *vals[] = { &ctl->common };
-	char err[1024];
-
-	if (!explicit_conf && access(ctl->conf_path, R_OK) == -1)
-		return 0;
-	if (config_load(ctl->conf_path, groups, vals, 1, err, sizeof(err)) == -1)
-		return ctl_err("%s", err);
-	ctl->have_conf = 1;
-	if (ctl->db_path == NULL)
-		ctl->db_path = ctl->common.store;
-	return 0;
-}
 
 int
 main(int argc, char **argv)
 {
 	struct ctl ctl = { .conf_path = "/etc/moat/moat.conf" };
-	int ch, explicit_conf = 0, status;
+	const struct ctl_cmd *c;
+	int ch, status;
 
+	/* moatctl prints its own one-line errors; the library's warnings would
+	 * repeat them, so they show only with -v. */
 	log_init("moatctl", 1, NULL);
-	log_set_level(LOGL_WARN);
-	while ((ch = getopt(argc, argv, "+c:d:qh")) != -1) {
+	log_set_level(LOGL_ERR);
+	while ((ch = getopt(argc, argv, "+c:d:qvh")) != -1) {
 		switch (ch) {
-		case 'c': ctl.conf_path = optarg; explicit_conf = 1; break;
+		case 'c': ctl.conf_path = optarg; ctl.conf_explicit = 1; break;
 		case 'd': ctl.db_path = optarg; break;
 		case 'q': ctl.quiet = 1; break;
+		case 'v': log_set_level(LOGL_DEBUG); break;
 		default:  return ctl_usage(usage_text);
 		}
 	}
@@ -353,18 +574,23 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		return ctl_usage(usage_text);
-	if (ctl_load_conf(&ctl, explicit_conf) != 0)
-		return 1;
-	for (const struct ctl_cmd *c = ctl_cmds; c->name != NULL; c++) {
-		if (strcmp(c->name, argv[0]) != 0)
-			continue;
-		if (c->needs_store && ctl_open(&ctl, 0) != 0)
-			return 1;
-		status = c->fn(&ctl, argc - 1, argv + 1);
-		ctl_close(&ctl);
-		config_free_values(&common_cfg_group, &ctl.common);
-		return status;
+	for (c = ctl_cmds; c->name != NULL; c++)
+		if (strcmp(c->name, argv[0]) == 0)
+			break;
+	if (c->name == NULL) {
+		ctl_err("unknown command '%s'", argv[0]);
+		return ctl_usage(usage_text);
 	}
-	ctl_err("unknown command '%s'", argv[0]);
-	return ctl_usage(usage_text);
+	if (strcmp(c->name, "config") != 0 && ctl_load_conf(&ctl) != 0)
+		return 1;
+	if (c->needs_store && ctl_open(&ctl, 0) != 0)
+		status = 1;
+	else
+		status = c->fn(&ctl, argc - 1, argv + 1);
+	ctl_close(&ctl);
+	if (ctl.have_conf)
+		config_free_values(&common_cfg_group, &ctl.common);
+	if (fflush(stdout) == EOF && status == 0)
+		status = ctl_err("stdout: %s", strerror(errno));
+	return status;
 }

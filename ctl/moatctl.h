@@ -14,40 +14,72 @@
 
 struct ctl {
 	const char         *conf_path;    /* -c */
+	int                 conf_explicit;/* -c given: a missing file is an error */
 	const char         *db_path;      /* -d, else common.store of the config */
-	const char         *endpoint;     /* quarantine endpoint (--endpoint or config) */
-	int                 quiet;
+	const char         *endpoint;     /* quarantine API (moatctl_quarantine.c) */
+	int                 quiet;        /* -q: no confirmations, only data */
 	struct common_conf  common;
-	int                 have_conf;
+	int                 have_conf;    /* common holds values to free */
 	struct store       *st;
 };
 
 #define CTL_USAGE 2
 
+/* How ctl_print shows the rows of a query. */
+enum ctl_format {
+	CTL_TABLE,     /* aligned columns under a header line */
+	CTL_CSV,       /* RFC 4180: header line, CRLF, quoted when needed */
+	CTL_RECORD,    /* one "column: value" line per column of each row */
+};
+
+/* Reads the common group of the config (once).  A missing default config is
+ * fine; a missing -c file or a bad one is not.  Returns 0, or 1 (printed). */
+int  ctl_load_conf(struct ctl *ctl);
 /* Opens the store (as its owner when run as root); flags as store_open.
  * Returns 0, or 1 after printing why. */
 int  ctl_open(struct ctl *ctl, int flags);
 void ctl_close(struct ctl *ctl);
 /* Prints "moatctl: ..." on stderr; returns 1 (the exit status). */
 int  ctl_err(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* Reports the store's last error for rc (locked: "try again"); returns 1. */
+int  ctl_sqlerr(struct ctl *ctl, int rc);
+/* Prints a store_*() err text, as "database is locked, try again" when it
+ * was a lock timeout; returns 1. */
+int  ctl_store_err(struct ctl *ctl, const char *err);
 /* Prints the usage text of a command group; returns CTL_USAGE. */
 int  ctl_usage(const char *text);
-/* Runs stmt to completion after binding args[i] as text ?i+1 (NULL binds
- * NULL).  Returns the number of rows changed, or -1 (message printed). */
+/* Prints a confirmation on stdout unless -q. */
+void ctl_say(struct ctl *ctl, const char *fmt, ...) LOG_PRINTF(2, 3);
+/* Binds args[i] as text ?i+1 (NULL binds NULL).  0, or -1. */
+int  ctl_bind(sqlite3_stmt *stmt, int nargs, const char *const args[]);
+/* Runs sql (static text) to completion with text args.  Returns the number
+ * of rows changed, or -1 (message printed). */
 int  ctl_exec(struct ctl *ctl, const char *sql, int nargs, const char *const args[]);
-/* One integer from a one-row query: 1 found, 0 absent, -1 error. */
+/* One integer from the first row: 1 found, 0 no row, -1 error (printed). */
 int  ctl_query_int(struct ctl *ctl, const char *sql, int nargs,
     const char *const args[], long long *out);
-/* Transaction helpers: begin prints on failure; end commits when ok, else
- * rolls back; returns the exit status. */
+/* The id of the row named name (sql takes ?1): 0 with *id, or 1 after
+ * printing "no WHAT named 'NAME'" or the SQL error. */
+int  ctl_need(struct ctl *ctl, const char *sql, const char *what, const char *name,
+    long long *id);
+/* Transactions: ctl_begin returns 0 or 1 (printed); ctl_end commits when
+ * status is 0, else rolls back, and returns the exit status. */
 int  ctl_begin(struct ctl *ctl);
 int  ctl_end(struct ctl *ctl, int status);
-/* Prints the rows of a query as an aligned table with a header line. */
-int  ctl_print_query(struct ctl *ctl, const char *sql, int nargs, const char *const args[]);
-/* "7d", "12h", "30m", "45s", "3600" -> seconds; -1 when malformed. */
+/* Prints the rows of a query; NULL shows as "-" (empty in CSV). 0 or 1. */
+int  ctl_print(struct ctl *ctl, enum ctl_format fmt, const char *sql, int nargs,
+    const char *const args[]);
+/* "7d", "12h", "30m", "45s", "2w", "3600" -> seconds; -1 when malformed. */
 long long ctl_parse_duration(const char *text);
-/* "25M", "1024", "10K" -> bytes; -1 when malformed. */
+/* "25M", "1024", "10K", "1G" -> bytes; -1 when malformed. */
 long long ctl_parse_size(const char *text);
+/* Lower-cased domain ("Example.COM." -> "example.com", ".example.com"
+ * kept); 0, or -1 when not a valid name. */
+int  ctl_canon_domain(const char *in, char *out, size_t len);
+/* Canonical "addr/len" of a CIDR or bare address ("2001:DB8::/32" ->
+ * "2001:db8::/32", "192.0.2.1" -> "192.0.2.1/32"); 0, or -1 with a hint
+ * for the error message in why (may stay empty). */
+int  ctl_canon_cidr(const char *in, char *out, size_t len, char *why, size_t whylen);
 
 int moatctl_db(struct ctl *ctl, int argc, char **argv);
 int moatctl_subscriber(struct ctl *ctl, int argc, char **argv);
@@ -57,7 +89,8 @@ int moatctl_policy(struct ctl *ctl, int argc, char **argv);
 int moatctl_threat(struct ctl *ctl, int argc, char **argv);
 int moatctl_usage(struct ctl *ctl, int argc, char **argv);
 int moatctl_config(struct ctl *ctl, int argc, char **argv);
-/* Written in moatctl_quarantine.c (talks to moat-quarantined's API). */
+/* Written in moatctl_quarantine.c (talks to moat-quarantined's API); weak so
+ * moatctl links, and says so, when that file is not built. */
 int moatctl_quarantine(struct ctl *ctl, int argc, char **argv) __attribute__((weak));
 
 #endif

@@ -1,5 +1,14 @@
-/* moatctl config: the generated sample, and checking a config file. */
+/*
+ * moatctl config: the commented sample of every option group this build
+ * knows (etc/moat.conf.sample is its output), and a check of a config file
+ * against all of them that prints the effective settings.
+ *
+ * The daemons' groups are linked in when their config libraries are built
+ * (ctl/CMakeLists.txt defines MOAT_HAVE_*_CONF), so the sample never lists an
+ * option no program reads.
+ */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "moatctl.h"
@@ -10,10 +19,9 @@
 #include "quarantined_conf.h"
 #endif
 
-static const char cfg_usage[] = "usage: moatctl [-c CONF] config sample | check\n";
+static const char config_usage[] = "usage: moatctl config sample | check [-c FILE]\n";
 
-/* Every group this build knows, in sample order. */
-static const struct cfg_group *const cfg_groups[] = {
+static const struct cfg_group *const config_groups[] = {
 	&common_cfg_group,
 #ifdef MOAT_HAVE_MILTER_CONF
 	&milter_cfg_group,
@@ -22,28 +30,62 @@ static const struct cfg_group *const cfg_groups[] = {
 	&quarantined_cfg_group,
 #endif
 };
-#define NGROUPS (sizeof(cfg_groups) / sizeof(cfg_groups[0]))
+#define CONFIG_NGROUPS (sizeof(config_groups) / sizeof(config_groups[0]))
+
+/*
+ * moatctl sees only the option tables, not each daemon's struct, so it
+ * allocates a zeroed block reaching past the last option's offset (every
+ * field is at most a long long or a pointer; calloc aligns for both).
+ */
+static void *
+config_vals_new(const struct cfg_group *g)
+{
+	size_t end = 0;
+
+	for (const struct cfg_opt *o = g->opts; o->name != NULL; o++)
+		if (o->offset + sizeof(long long) > end)
+			end = o->offset + sizeof(long long);
+	return calloc(1, end + sizeof(void *));
+}
+
+static int
+config_check(struct ctl *ctl, const char *path)
+{
+	void *vals[CONFIG_NGROUPS] = { NULL };
+	char err[1024];
+	int st = 0;
+
+	for (size_t i = 0; i < CONFIG_NGROUPS; i++)
+		if ((vals[i] = config_vals_new(config_groups[i])) == NULL) {
+			st = ctl_err("out of memory");
+			goto done;
+		}
+	if (config_load(path, config_groups, vals, CONFIG_NGROUPS, err, sizeof(err)) == -1) {
+		st = ctl_err("%s", err);
+		goto done;
+	}
+	if (!ctl->quiet)
+		config_print(stdout, config_groups, vals, CONFIG_NGROUPS);
+	for (size_t i = 0; i < CONFIG_NGROUPS; i++)
+		config_free_values(config_groups[i], vals[i]);
+done:
+	for (size_t i = 0; i < CONFIG_NGROUPS; i++)
+		free(vals[i]);
+	return st;
+}
 
 int
 moatctl_config(struct ctl *ctl, int argc, char **argv)
 {
-	/* Value structs of every group, large enough for any of them. */
-	static long long storage[NGROUPS][256];
-	void *vals[NGROUPS];
-	char err[1024];
-
 	if (argc == 1 && strcmp(argv[0], "sample") == 0) {
-		config_sample(stdout, cfg_groups, NGROUPS);
+		config_sample(stdout, config_groups, CONFIG_NGROUPS);
 		return 0;
 	}
-	if (argc != 1 || strcmp(argv[0], "check") != 0)
-		return ctl_usage(cfg_usage);
-	for (size_t i = 0; i < NGROUPS; i++)
-		vals[i] = storage[i];
-	if (config_load(ctl->conf_path, cfg_groups, vals, NGROUPS, err, sizeof(err)) == -1)
-		return ctl_err("%s", err);
-	config_print(stdout, cfg_groups, vals, NGROUPS);
-	for (size_t i = 0; i < NGROUPS; i++)
-		config_free_values(cfg_groups[i], vals[i]);
-	return 0;
+	if (argc >= 1 && strcmp(argv[0], "check") == 0) {
+		if (argc == 1)
+			return config_check(ctl, ctl->conf_path);
+		if (argc == 3 && strcmp(argv[1], "-c") == 0)
+			return config_check(ctl, argv[2]);
+	}
+	return ctl_usage(config_usage);
 }

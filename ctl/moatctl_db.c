@@ -1,10 +1,27 @@
 /* moatctl db: create, migrate, check and seed the store. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "moatctl.h"
 
 static const char db_usage[] = "usage: moatctl db init [--demo] | migrate | check | seed-demo\n";
+
+static const char db_sql_integrity[] = "PRAGMA integrity_check";
+static const char db_sql_fk[] = "SELECT count(*) FROM pragma_foreign_key_check";
+
+/* Opens without the schema check, but never creates: only init may. */
+static int
+db_open_existing(struct ctl *ctl)
+{
+	if (ctl_load_conf(ctl) != 0)
+		return 1;
+	if (ctl->db_path != NULL && access(ctl->db_path, F_OK) == -1)
+		return ctl_err("%s: %s; run `moatctl db init`", ctl->db_path,
+		    strerror(errno));
+	return ctl_open(ctl, STORE_NOCHECK);
+}
 
 static int
 db_seed(struct ctl *ctl)
@@ -12,9 +29,8 @@ db_seed(struct ctl *ctl)
 	char err[1024];
 
 	if (store_seed_demo(ctl->st, err, sizeof(err)) == -1)
-		return ctl_err("%s", err);
-	if (!ctl->quiet)
-		printf("demo data loaded\n");
+		return ctl_store_err(ctl, err);
+	ctl_say(ctl, "demo data loaded");
 	return 0;
 }
 
@@ -26,10 +42,9 @@ db_init(struct ctl *ctl, int demo)
 	if (ctl_open(ctl, STORE_NOCHECK) != 0)
 		return 1;
 	if (store_init(ctl->st, err, sizeof(err)) == -1)
-		return ctl_err("%s", err);
-	if (!ctl->quiet)
-		printf("initialised %s at schema version %d\n", ctl->db_path,
-		    STORE_SCHEMA_VERSION);
+		return ctl_store_err(ctl, err);
+	ctl_say(ctl, "initialised %s at schema version %d", ctl->db_path,
+	    STORE_SCHEMA_VERSION);
 	return demo ? db_seed(ctl) : 0;
 }
 
@@ -39,33 +54,31 @@ db_migrate(struct ctl *ctl)
 	char err[1024];
 	int from, n;
 
-	if (ctl_open(ctl, STORE_NOCHECK) != 0)
+	if (db_open_existing(ctl) != 0)
 		return 1;
 	if ((from = store_schema_version(ctl->st)) <= 0)
 		return ctl_err("%s: %s", ctl->db_path, from == 0 ?
-		    "not a Moat store; run `moatctl db init`" : "cannot read the schema version");
+		    "not a Moat store; run `moatctl db init`" :
+		    "cannot read the schema version");
 	if ((n = store_migrate(ctl->st, err, sizeof(err))) == -1)
-		return ctl_err("%s", err);
-	if (!ctl->quiet) {
-		if (n == 0)
-			printf("already at version %d\n", from);
-		else
-			printf("migrated from %d to %d\n", from, store_schema_version(ctl->st));
-	}
+		return ctl_store_err(ctl, err);
+	if (n == 0)
+		ctl_say(ctl, "already at version %d", from);
+	else
+		ctl_say(ctl, "migrated from %d to %d", from, store_schema_version(ctl->st));
 	return 0;
 }
 
-static const char db_sql_integrity[] = "PRAGMA integrity_check";
-static const char db_sql_fk[] = "SELECT count(*) FROM pragma_foreign_key_check";
-
+/* Schema version, integrity and foreign keys; every problem is printed,
+ * and any of them makes the exit status 1. */
 static int
 db_check(struct ctl *ctl)
 {
 	sqlite3_stmt *stmt;
 	long long nfk = 0;
-	int version, bad = 0;
+	int version, bad = 0, rc;
 
-	if (ctl_open(ctl, STORE_NOCHECK) != 0)
+	if (db_open_existing(ctl) != 0)
 		return 1;
 	version = store_schema_version(ctl->st);
 	if (version != STORE_SCHEMA_VERSION) {
@@ -75,23 +88,25 @@ db_check(struct ctl *ctl)
 		bad = 1;
 	}
 	if ((stmt = store_prepare(ctl->st, db_sql_integrity)) == NULL)
-		return ctl_err("%s: %s", ctl->db_path, sqlite3_errmsg(ctl->st->db));
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		return ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *r = (const char *)sqlite3_column_text(stmt, 0);
 		if (r == NULL || strcmp(r, "ok") != 0) {
-			ctl_err("integrity: %s", r ? r : "?");
+			ctl_err("integrity: %s", r != NULL ? r : "?");
 			bad = 1;
 		}
 	}
 	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return ctl_sqlerr(ctl, rc);
 	if (ctl_query_int(ctl, db_sql_fk, 0, NULL, &nfk) == -1)
 		return 1;
 	if (nfk > 0) {
-		ctl_err("%lld rows break foreign keys (PRAGMA foreign_key_check)", nfk);
+		ctl_err("%lld rows break foreign keys (see PRAGMA foreign_key_check)", nfk);
 		bad = 1;
 	}
-	if (!bad && !ctl->quiet)
-		printf("%s: schema version %d, integrity ok, foreign keys ok\n",
+	if (!bad)
+		ctl_say(ctl, "%s: schema version %d, integrity ok, foreign keys ok",
 		    ctl->db_path, version);
 	return bad;
 }

@@ -1,4 +1,10 @@
-/* moatctl threat: known bad sources the milter (and the switch) act on. */
+/*
+ * moatctl threat: known bad sources (threat_sources).  Operators add and
+ * remove them by hand; moat-secmgr adds its own (origin 'secmgr') with an
+ * expiry.  Values are validated and canonicalised here the way the policy
+ * snapshot reads them: addresses and networks in inet_ntop text, names
+ * lower-case without a leading dot (a name always covers its subdomains).
+ */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,124 +12,168 @@
 #include <time.h>
 
 #include "moatctl.h"
-#include "net.h"
 
-static const char thr_usage[] =
+static const char threat_usage[] =
     "usage: moatctl threat add ip|cidr|domain|suspect_domain VALUE [--reason TEXT]"
-    " [--expires 7d|never]\n"
-    "       moatctl threat list [--all] | remove ID | remove KIND VALUE\n";
+    " [--expires 7d|12h|30m|never]\n"
+    "       moatctl threat list [--all]\n"
+    "       moatctl threat remove ID | remove KIND VALUE\n";
 
-static const char sql_thr_add[] =
+static const char *const threat_kinds[] = { "ip", "cidr", "domain", "suspect_domain", NULL };
+
+static const char sql_threat_add[] =
     "INSERT INTO threat_sources(kind, value, reason, origin, expires) "
     "VALUES (?1, ?2, ?3, 'operator', ?4) "
     "ON CONFLICT(kind, value) DO UPDATE SET reason = excluded.reason, "
-    "expires = excluded.expires, origin = 'operator'";
-static const char sql_thr_list[] =
+    " origin = 'operator', expires = excluded.expires";
+static const char sql_threat_exists[] =
+    "SELECT id FROM threat_sources WHERE kind = ?1 AND value = ?2";
+/* ?1: 'all' for expired entries too. */
+static const char sql_threat_list[] =
     "SELECT id, kind, value, origin, reason, datetime(created, 'unixepoch') AS created, "
-    " CASE WHEN expires IS NULL THEN 'never' ELSE datetime(expires, 'unixepoch') END AS expires "
-    "FROM threat_sources WHERE ?1 IS NOT NULL OR expires IS NULL "
-    " OR expires > strftime('%s', 'now') ORDER BY kind, value";
-static const char sql_thr_rm_id[] = "DELETE FROM threat_sources WHERE id = ?1";
-static const char sql_thr_rm_kv[] = "DELETE FROM threat_sources WHERE kind = ?1 AND value = ?2";
+    " CASE WHEN expires IS NULL THEN 'never' "
+    "  ELSE datetime(expires, 'unixepoch') || "
+    "   CASE WHEN expires <= CAST(strftime('%s', 'now') AS INTEGER) "
+    "    THEN ' (expired)' ELSE '' END END AS expires "
+    "FROM threat_sources "
+    "WHERE ?1 = 'all' OR expires IS NULL OR expires > CAST(strftime('%s', 'now') AS INTEGER) "
+    "ORDER BY kind, value";
+static const char sql_threat_rm_id[] = "DELETE FROM threat_sources WHERE id = ?1";
+static const char sql_threat_rm_kv[] =
+    "DELETE FROM threat_sources WHERE kind = ?1 AND value = ?2";
 
-/* Validates value for kind; canonical form into out. */
 static int
-thr_canon(const char *kind, const char *value, char *out, size_t len)
+threat_kind_ok(const char *kind)
 {
-	unsigned char addr[16];
-	int ok = 0;
+	for (int i = 0; threat_kinds[i] != NULL; i++)
+		if (strcmp(threat_kinds[i], kind) == 0)
+			return 1;
+	return 0;
+}
 
-	if (strlen(value) >= len)
-		return -1;
-	if (strcmp(kind, "ip") == 0)
-		ok = inet_pton(AF_INET, value, addr) == 1 || inet_pton(AF_INET6, value, addr) == 1;
-	else if (strcmp(kind, "cidr") == 0) {
-		struct cidrset *c = cidrset_new();
-		ok = c != NULL && strchr(value, '/') != NULL && cidrset_add(c, value, NULL) == 0;
-		cidrset_free(c);
-	} else if (strcmp(kind, "domain") == 0 || strcmp(kind, "suspect_domain") == 0) {
-		struct domset *d = domset_new();
-		ok = d != NULL && *value != '.' && domset_add(d, value, NULL) == 0;
-		domset_free(d);
-	} else
-		return -2;
-	if (!ok)
-		return -1;
-	for (size_t i = 0; i <= strlen(value); i++)
-		out[i] = (char)(value[i] >= 'A' && value[i] <= 'Z' ? value[i] + 32 : value[i]);
+/* The canonical value of kind, or 1 after printing why it is not one. */
+static int
+threat_canon(const char *kind, const char *in, char *out, size_t len)
+{
+	char why[128] = "", *slash;
+
+	if (strcmp(kind, "ip") == 0 || strcmp(kind, "cidr") == 0) {
+		if (ctl_canon_cidr(in, out, len, why, sizeof(why)) == -1)
+			return ctl_err("'%s' is not a valid %s%s", in,
+			    kind[0] == 'i' ? "address" : "network", why);
+		slash = strrchr(out, '/');
+		if (strcmp(kind, "ip") == 0) {
+			/* One address, stored bare as the snapshot expects. */
+			if (strchr(in, '/') != NULL && strcmp(slash + 1,
+			    strchr(out, ':') != NULL ? "128" : "32") != 0)
+				return ctl_err("'%s' is a network; use kind cidr", in);
+			*slash = '\0';
+		}
+		return 0;
+	}
+	if (in[0] == '.')
+		in++;           /* a name covers its subdomains anyway */
+	if (ctl_canon_domain(in, out, len) == -1 || out[0] == '.')
+		return ctl_err("'%s' is not a valid domain name", in);
 	return 0;
 }
 
 static int
-thr_add(struct ctl *ctl, int argc, char **argv)
+threat_add(struct ctl *ctl, int argc, char **argv)
 {
-	char val[300], exp[32];
-	const char *reason = NULL, *expires = NULL;
-	int st, rc;
+	const char *kind = argv[0], *reason = NULL, *expires = NULL, *for_text;
+	char value[300], exp[32];
+	long long secs, id;
+	int st, existed;
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
 			reason = argv[++i];
-		else if (strcmp(argv[i], "--expires") == 0 && i + 1 < argc) {
-			long long d;
-			if (strcmp(argv[++i], "never") == 0)
-				continue;
-			if ((d = ctl_parse_duration(argv[i])) <= 0)
-				return ctl_err("bad expiry '%s' (like 7d, 12h, 30m or never)", argv[i]);
-			snprintf(exp, sizeof(exp), "%lld", (long long)time(NULL) + d);
-			expires = exp;
-		} else
-			return ctl_usage(thr_usage);
+		else if (strcmp(argv[i], "--expires") == 0 && i + 1 < argc)
+			expires = argv[++i];
+		else
+			return ctl_usage(threat_usage);
 	}
-	if ((rc = thr_canon(argv[0], argv[1], val, sizeof(val))) == -2)
-		return ctl_err("unknown threat kind '%s' (ip, cidr, domain, suspect_domain)",
-		    argv[0]);
-	if (rc == -1)
-		return ctl_err("'%s' is not a valid %s", argv[1], argv[0]);
+	if (!threat_kind_ok(kind))
+		return ctl_err("unknown threat kind '%s' (kinds: ip, cidr, domain, "
+		    "suspect_domain)", kind);
+	if (threat_canon(kind, argv[1], value, sizeof(value)) != 0)
+		return 1;
+	for_text = expires;
+	if (expires != NULL && strcmp(expires, "never") != 0) {
+		if ((secs = ctl_parse_duration(expires)) <= 0)
+			return ctl_err("bad expiry '%s' (a duration like 30m, 12h, 7d, 2w, "
+			    "or never)", expires);
+		snprintf(exp, sizeof(exp), "%lld", (long long)time(NULL) + secs);
+		expires = exp;
+	} else
+		expires = NULL;
+
+	const char *a[] = { kind, value, reason, expires };
 	if ((st = ctl_begin(ctl)) != 0)
 		return st;
-	const char *a[] = { argv[0], val, reason, expires };
-	st = ctl_exec(ctl, sql_thr_add, 4, a) < 0;
-	if ((st = ctl_end(ctl, st)) == 0 && !ctl->quiet)
-		printf("threat %s %s recorded\n", argv[0], val);
+	if ((existed = ctl_query_int(ctl, sql_threat_exists, 2, a, &id)) < 0)
+		st = 1;
+	else if (ctl_exec(ctl, sql_threat_add, 4, a) != 1)
+		st = 1;
+	if ((st = ctl_end(ctl, st)) == 0)
+		ctl_say(ctl, "threat %s %s %s%s%s", kind, value, existed ? "updated" : "added",
+		    expires != NULL ? ", expires in " : "", expires != NULL ? for_text : "");
+	return st;
+}
+
+static int
+threat_remove(struct ctl *ctl, int argc, char **argv)
+{
+	char value[300], *end;
+	int st, n;
+
+	if (argc == 1) {
+		const char *a[] = { argv[0] };
+		if (strtoll(argv[0], &end, 10) <= 0 || *end != '\0')
+			return ctl_err("'%s' is not a threat id (or give KIND VALUE)", argv[0]);
+		if ((st = ctl_begin(ctl)) != 0)
+			return st;
+		if ((n = ctl_exec(ctl, sql_threat_rm_id, 1, a)) == 0)
+			st = ctl_err("no threat source with id %s", argv[0]);
+		else if (n < 0)
+			st = 1;
+	} else {
+		const char *a[] = { argv[0], value };
+		if (!threat_kind_ok(argv[0]))
+			return ctl_err("unknown threat kind '%s' (kinds: ip, cidr, domain, "
+			    "suspect_domain)", argv[0]);
+		if (threat_canon(argv[0], argv[1], value, sizeof(value)) != 0)
+			return 1;
+		if ((st = ctl_begin(ctl)) != 0)
+			return st;
+		if ((n = ctl_exec(ctl, sql_threat_rm_kv, 2, a)) == 0)
+			st = ctl_err("no threat source %s %s", argv[0], value);
+		else if (n < 0)
+			st = 1;
+	}
+	if ((st = ctl_end(ctl, st)) == 0)
+		ctl_say(ctl, "threat source removed");
 	return st;
 }
 
 int
 moatctl_threat(struct ctl *ctl, int argc, char **argv)
 {
-	int st, n;
-
-	if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc <= 2) {
-		if (argc == 2 && strcmp(argv[1], "--all") != 0)
-			return ctl_usage(thr_usage);
-		const char *a[] = { argc == 2 ? "all" : NULL };
-		return ctl_print_query(ctl, sql_thr_list, 1, a);
+	if (argc < 1)
+		return ctl_usage(threat_usage);
+	if (strcmp(argv[0], "list") == 0 && argc <= 2) {
+		const char *a[] = { "current" };
+		if (argc == 2) {
+			if (strcmp(argv[1], "--all") != 0)
+				return ctl_usage(threat_usage);
+			a[0] = "all";
+		}
+		return ctl_print(ctl, CTL_TABLE, sql_threat_list, 1, a);
 	}
-	if (argc >= 3 && strcmp(argv[0], "add") == 0)
-		return thr_add(ctl, argc - 1, argv + 1);
-	if (argc == 2 && strcmp(argv[0], "remove") == 0) {
-		char *end;
-		long long id = strtoll(argv[1], &end, 10);
-		if (*argv[1] == '\0' || *end != '\0' || id <= 0)
-			return ctl_err("'%s' is not a threat id", argv[1]);
-		const char *a[] = { argv[1] };
-		if ((st = ctl_begin(ctl)) != 0)
-			return st;
-		n = ctl_exec(ctl, sql_thr_rm_id, 1, a);
-		st = n < 0 ? 1 : n == 0 ? ctl_err("no threat source with id %s", argv[1]) : 0;
-		return ctl_end(ctl, st);
-	}
-	if (argc == 3 && strcmp(argv[0], "remove") == 0) {
-		char val[300];
-		if (thr_canon(argv[1], argv[2], val, sizeof(val)) != 0)
-			return ctl_err("'%s %s' is not a valid threat source", argv[1], argv[2]);
-		const char *a[] = { argv[1], val };
-		if ((st = ctl_begin(ctl)) != 0)
-			return st;
-		n = ctl_exec(ctl, sql_thr_rm_kv, 2, a);
-		st = n < 0 ? 1 : n == 0 ? ctl_err("no threat source %s %s", argv[1], val) : 0;
-		return ctl_end(ctl, st);
-	}
-	return ctl_usage(thr_usage);
+	if (strcmp(argv[0], "add") == 0 && argc >= 3)
+		return threat_add(ctl, argc - 1, argv + 1);
+	if (strcmp(argv[0], "remove") == 0 && (argc == 2 || argc == 3))
+		return threat_remove(ctl, argc - 1, argv + 1);
+	return ctl_usage(threat_usage);
 }

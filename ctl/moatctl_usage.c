@@ -1,93 +1,71 @@
-/* moatctl usage: per-subscriber traffic counters for billing. */
+/*
+ * moatctl usage: the billing counters moat-milter keeps per day, subscriber
+ * and direction, as an aligned table or as CSV (RFC 4180) for the billing
+ * system.  Rows of removed subscribers stay billable; they show as "#ID".
+ */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "moatctl.h"
 
-static const char use_usage[] =
-    "usage: moatctl usage [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--subscriber NAME] [--csv]\n";
+static const char usage_usage[] =
+    "usage: moatctl usage [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--subscriber NAME]"
+    " [--csv]\n";
 
+static const char sql_sub_id[] = "SELECT id FROM subscribers WHERE name = ?1";
 static const char sql_usage[] =
     "SELECT u.day, coalesce(s.name, '#' || u.subscriber_id) AS subscriber, u.direction, "
     " u.messages, u.bytes, u.infected, u.quarantined, u.rejected "
     "FROM usage u LEFT JOIN subscribers s ON s.id = u.subscriber_id "
     "WHERE (?1 IS NULL OR u.day >= ?1) AND (?2 IS NULL OR u.day <= ?2) "
-    "  AND (?3 IS NULL OR s.name = ?3) "
+    " AND (?3 IS NULL OR s.name = ?3) "
     "ORDER BY u.day, subscriber, u.direction";
 
+/* A real calendar day in the store's YYYY-MM-DD form (2026-02-30 is not). */
 static int
-valid_day(const char *d)
+usage_day_ok(const char *text)
 {
-	static const char shape[] = "dddd-dd-dd";
+	struct tm tm = { 0 }, back;
+	const char *end;
+	time_t t;
 
-	if (strlen(d) != sizeof(shape) - 1)
+	if (strlen(text) != 10 || (end = strptime(text, "%Y-%m-%d", &tm)) == NULL ||
+	    *end != '\0')
 		return 0;
-	for (size_t i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == 'd' ? d[i] < '0' || d[i] > '9' : d[i] != shape[i])
-			return 0;
-	return 1;
-}
-
-/* RFC 4180: quote fields holding a comma, quote or line break. */
-static void
-csv_field(const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
+	back = tm;
+	t = timegm(&back);
+	gmtime_r(&t, &back);
+	return back.tm_year == tm.tm_year && back.tm_mon == tm.tm_mon &&
+	    back.tm_mday == tm.tm_mday;
 }
 
 int
 moatctl_usage(struct ctl *ctl, int argc, char **argv)
 {
-	const char *a[3] = { NULL, NULL, NULL };
-	int csv = 0, rc;
-	sqlite3_stmt *stmt;
+	const char *from = NULL, *to = NULL, *sub = NULL;
+	int csv = 0, st;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--csv") == 0)
 			csv = 1;
 		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
-			a[0] = argv[++i];
+			from = argv[++i];
 		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
-			a[1] = argv[++i];
+			to = argv[++i];
 		else if (strcmp(argv[i], "--subscriber") == 0 && i + 1 < argc)
-			a[2] = argv[++i];
+			sub = argv[++i];
 		else
-			return ctl_usage(use_usage);
+			return ctl_usage(usage_usage);
 	}
-	for (int i = 0; i < 2; i++)
-		if (a[i] != NULL && !valid_day(a[i]))
-			return ctl_err("'%s' is not a day (YYYY-MM-DD)", a[i]);
-	if (!csv)
-		return ctl_print_query(ctl, sql_usage, 3, a);
-	if ((stmt = store_prepare(ctl->st, sql_usage)) == NULL)
-		return ctl_err("%s", sqlite3_errmsg(ctl->st->db));
-	for (int i = 0; i < 3; i++)
-		if (a[i] != NULL)
-			sqlite3_bind_text(stmt, i + 1, a[i], -1, SQLITE_TRANSIENT);
-	for (int c = 0; c < sqlite3_column_count(stmt); c++)
-		printf("%s%s", c ? "," : "", sqlite3_column_name(stmt, c));
-	printf("\r\n");
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		for (int c = 0; c < sqlite3_column_count(stmt); c++) {
-			const unsigned char *v = sqlite3_column_text(stmt, c);
-			if (c)
-				putchar(',');
-			csv_field(v ? (const char *)v : "");
-		}
-		printf("\r\n");
-	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ctl_err("%s", sqlite3_errmsg(ctl->st->db));
-	return 0;
+	if (from != NULL && !usage_day_ok(from))
+		return ctl_err("bad --from date '%s' (YYYY-MM-DD)", from);
+	if (to != NULL && !usage_day_ok(to))
+		return ctl_err("bad --to date '%s' (YYYY-MM-DD)", to);
+	if (from != NULL && to != NULL && strcmp(from, to) > 0)
+		return ctl_err("--from %s is after --to %s", from, to);
+	if (sub != NULL && (st = ctl_need(ctl, sql_sub_id, "subscriber", sub, NULL)) != 0)
+		return st;
+	const char *a[] = { from, to, sub };
+	return ctl_print(ctl, csv ? CTL_CSV : CTL_TABLE, sql_usage, 3, a);
 }
