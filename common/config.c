@@ -48,13 +48,19 @@ static const struct unit time_units[] = {
 	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 }, { 0, 0 }
 };
 
+/* Integer text with an optional unit suffix; an empty unit table means none
+ * is allowed.  Returns 0, or -1 on bad syntax or overflow. */
 static int
 config_parse_units(const char *text, const struct unit *units, long long *out)
 {
+	const char *digits;
 	char *end;
 	long long v;
 
-	if (text == NULL || !isdigit((unsigned char)*text))
+	if (text == NULL)
+		return -1;
+	digits = *text == '-' || *text == '+' ? text + 1 : text;
+	if (!isdigit((unsigned char)*digits))
 		return -1;
 	errno = 0;
 	v = strtoll(text, &end, 10);
@@ -67,7 +73,7 @@ config_parse_units(const char *text, const struct unit *units, long long *out)
 				break;
 		if (u->suffix == 0 || end[1] != '\0')
 			return -1;
-		if (v > LLONG_MAX / u->mult)
+		if (v > LLONG_MAX / u->mult || v < LLONG_MIN / u->mult)
 			return -1;
 		v *= u->mult;
 	}
@@ -83,8 +89,8 @@ config_type_name(enum cfg_type t)
 	case CFG_BOOL:     return "true or false";
 	case CFG_STR:      return "a string";
 	case CFG_ENUM:     return "one of the listed words";
-	case CFG_SIZE:     return "a size (bytes, or a string like \"25M\")";
-	case CFG_DURATION: return "a duration (seconds, or a string like \"5m\")";
+	case CFG_SIZE:     return "a size (bytes, or a string like \"25M\": K, M, G)";
+	case CFG_DURATION: return "a duration (seconds, or a string like \"5m\": s, m, h, d, w)";
 	}
 	return "?";
 }
@@ -163,11 +169,14 @@ config_store(const struct cfg_opt *o, void *vals, const config_setting_t *s,
 					return 0;
 				}
 		{
-			char list[256] = "";
+			char list[512] = "";
 			for (int i = 0; o->choices[i] != NULL; i++) {
 				strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
 				strncat(list, o->choices[i], sizeof(list) - strlen(list) - 1);
 			}
+			if (str != NULL && (s == NULL || type == CONFIG_TYPE_STRING))
+				return config_err(err, errlen, "%s: %s.%s: \"%s\" is not "
+				    "one of: %s", where, gname, o->name, str, list);
 			return config_err(err, errlen, "%s: %s.%s: expected one of: %s",
 			    where, gname, o->name, list);
 		}
@@ -258,10 +267,18 @@ config_load(const char *path, const struct cfg_group *const groups[],
 		config_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		goto fail_nocf;
 	}
+	fclose(fp);             /* opened only for an errno-bearing message */
 	config_init(&cf);
-	if (config_read(&cf, fp) != CONFIG_TRUE) {
-		config_err(err, errlen, "%s:%d: %s", path, config_error_line(&cf),
-		    config_error_text(&cf));
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		/* An @include'd file names itself; else it is path. */
+		const char *file = config_error_file(&cf);
+
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			config_err(err, errlen, "%s: cannot read: %s", file ? file : path,
+			    config_error_text(&cf));
+		else
+			config_err(err, errlen, "%s:%d: %s", file ? file : path,
+			    config_error_line(&cf), config_error_text(&cf));
 		goto done;
 	}
 	root = config_root_setting(&cf);
@@ -286,7 +303,6 @@ config_load(const char *path, const struct cfg_group *const groups[],
 	rc = 0;
 done:
 	config_destroy(&cf);
-	fclose(fp);
 fail_nocf:
 	if (rc == -1)
 		for (size_t i = 0; i < ngroups; i++)
@@ -294,14 +310,25 @@ fail_nocf:
 	return rc;
 }
 
+/* A libconfig string literal: the escapes its scanner reads back. */
 static void
 config_print_string(FILE *fp, const char *s)
 {
 	fputc('"', fp);
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', fp);
-		fputc(*s, fp);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':  fputs("\\\"", fp); break;
+		case '\\': fputs("\\\\", fp); break;
+		case '\n': fputs("\\n", fp); break;
+		case '\r': fputs("\\r", fp); break;
+		case '\t': fputs("\\t", fp); break;
+		case '\f': fputs("\\f", fp); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(fp, "\\x%02x", *p);
+			else
+				fputc(*p, fp);
+		}
 	}
 	fputc('"', fp);
 }
@@ -370,6 +397,43 @@ config_wrap(FILE *fp, const char *indent, const char *text, size_t width)
 	}
 }
 
+/* The word for a type on the sample's second comment line. */
+static const char *
+config_type_word(enum cfg_type t)
+{
+	switch (t) {
+	case CFG_INT:      return "integer";
+	case CFG_BOOL:     return "boolean";
+	case CFG_STR:      return "string";
+	case CFG_ENUM:     return "enum";
+	case CFG_SIZE:     return "size (bytes, or \"10K\", \"25M\", \"1G\")";
+	case CFG_DURATION: return "duration (seconds, or \"30s\", \"5m\", \"2h\", \"7d\")";
+	}
+	return "?";
+}
+
+/* The default as it would be written in the file. */
+static void
+config_sample_default(FILE *fp, const struct cfg_opt *o)
+{
+	if (o->def == NULL)
+		fputs("\"\"", fp);
+	else if (o->type == CFG_STR || o->type == CFG_ENUM ||
+	    ((o->type == CFG_SIZE || o->type == CFG_DURATION) &&
+	    !isdigit((unsigned char)o->def[strlen(o->def) - 1])))
+		config_print_string(fp, o->def);
+	else
+		fputs(o->def, fp);
+}
+
+/*
+ * For each group: its help as a comment, then "name = {", and per option
+ *   # help, wrapped at 78 columns
+ *   # type, default, bounds or choices
+ *   #name = default;
+ * separated by blank lines.  Deterministic: etc/moat.conf.sample is this
+ * output and a test diffs it.
+ */
 void
 config_sample(FILE *fp, const struct cfg_group *const groups[], size_t ngroups)
 {
@@ -380,28 +444,30 @@ config_sample(FILE *fp, const struct cfg_group *const groups[], size_t ngroups)
 		const struct cfg_group *g = groups[i];
 
 		fputs("\n", fp);
-		config_wrap(fp, "", g->help, 76);
+		config_wrap(fp, "", g->help != NULL ? g->help : g->name, 76);
 		fprintf(fp, "%s = {\n", g->name);
 		for (const struct cfg_opt *o = g->opts; o->name != NULL; o++) {
-			config_wrap(fp, "  ", o->help, 74);
-			fprintf(fp, "  # %s", config_type_name(o->type));
+			if (o != g->opts)
+				fputs("\n", fp);
+			if (o->help != NULL)
+				config_wrap(fp, "  ", o->help, 74);
+			fprintf(fp, "  # %s, ", config_type_word(o->type));
+			if (o->def == NULL)
+				fputs("unset by default", fp);
+			else {
+				fputs("default ", fp);
+				config_sample_default(fp, o);
+			}
 			if (o->type == CFG_ENUM) {
-				fputs(":", fp);
+				fputs(", one of:", fp);
 				for (int c = 0; o->choices[c] != NULL; c++)
 					fprintf(fp, " %s", o->choices[c]);
-			} else if (o->type != CFG_BOOL && o->type != CFG_STR && o->min <= o->max)
+			} else if ((o->type == CFG_INT || o->type == CFG_SIZE ||
+			    o->type == CFG_DURATION) && o->min <= o->max)
 				fprintf(fp, ", %lld..%lld", o->min, o->max);
-			fputs("\n", fp);
-			if (o->def == NULL)
-				fprintf(fp, "  #%s = \"\";\n\n", o->name);
-			else if (o->type == CFG_STR || o->type == CFG_ENUM ||
-			    ((o->type == CFG_SIZE || o->type == CFG_DURATION) &&
-			    !isdigit((unsigned char)o->def[strlen(o->def) - 1]))) {
-				fprintf(fp, "  #%s = ", o->name);
-				config_print_string(fp, o->def);
-				fputs(";\n\n", fp);
-			} else
-				fprintf(fp, "  #%s = %s;\n\n", o->name, o->def);
+			fprintf(fp, "\n  #%s = ", o->name);
+			config_sample_default(fp, o);
+			fputs(";\n", fp);
 		}
 		fputs("};\n", fp);
 	}

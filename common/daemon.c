@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -68,7 +70,8 @@ daemon_pidfile(const char *path)
 		log_warn("%s: open", path);
 		return -1;
 	}
-	/* The lock lives as long as the process (fd deliberately kept open). */
+	/* The lock lives as long as the process (fd deliberately kept open).
+	 * fcntl locks are not inherited by fork(): call after daemon_detach. */
 	if (fcntl(fd, F_SETLK, &fl) == -1) {
 		n = (int)read(fd, buf, sizeof(buf) - 1);
 		buf[n > 0 ? n : 0] = '\0';
@@ -118,14 +121,19 @@ daemon_drop(const char *user, const char *chroot_dir)
 		return 0;
 	if (daemon_user_ids(user, &uid, &gid) == -1)
 		return -1;
+	/* The user's supplementary groups (e.g. moat in clamav's group), read
+	 * from /etc/group before a chroot hides it. */
+	if (initgroups(user, gid) == -1) {
+		log_warn("initgroups %s", user);
+		return -1;
+	}
 	if (chroot_dir != NULL && *chroot_dir != '\0') {
 		if (chroot(chroot_dir) == -1 || chdir("/") == -1) {
 			log_warn("chroot %s", chroot_dir);
 			return -1;
 		}
 	}
-	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
-	    setresuid(uid, uid, uid) == -1) {
+	if (setresgid(gid, gid, gid) == -1 || setresuid(uid, uid, uid) == -1) {
 		log_warn("cannot drop privileges to %s", user);
 		return -1;
 	}
@@ -134,13 +142,28 @@ daemon_drop(const char *user, const char *chroot_dir)
 		log_warnx("privileges regained after dropping to %s", user);
 		return -1;
 	}
+	if (gid != 0 && (setgid(0) != -1 || setegid(0) != -1)) {
+		log_warnx("group privileges regained after dropping to %s", user);
+		return -1;
+	}
 	return 0;
 }
 
 void
 daemon_wait(int ms)
 {
-	/* poll() returns early with EINTR when a handler ran. */
-	if (!daemon_stop_requested && !daemon_reload_requested)
-		poll(NULL, 0, ms);
+	sigset_t block, orig;
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	/* Check the flags with the signals blocked and let ppoll() unblock
+	 * them atomically: a signal arriving between the check and the sleep
+	 * still wakes us (a plain poll() would sleep the whole ms). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &orig);
+	if (!daemon_stop_requested && !daemon_reload_requested && ms > 0)
+		ppoll(NULL, 0, &ts, &orig);
+	pthread_sigmask(SIG_SETMASK, &orig, NULL);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "events.h"
+#include "jsonstr.h"
 #include "log.h"
 
 #define EV_RING     8192
@@ -52,14 +53,17 @@ ev_free(struct ev *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Inserts batch[0..n) in one transaction.  0, or -1 (nothing committed). */
+/* Inserts batch[0..n) in one transaction.  0, or -1 with SQLite's reason in
+ * err (nothing committed). */
 static int
-ev_write(struct ev *batch, size_t n)
+ev_write(struct ev *batch, size_t n, char *err, size_t errlen)
 {
 	size_t i;
 
-	if (sqlite3_exec(ev.db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(ev.db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(ev.db));
 		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		struct ev *e = &batch[i];
 		sqlite3_reset(ev.ins);
@@ -76,20 +80,31 @@ ev_write(struct ev *batch, size_t n)
 		if (sqlite3_step(ev.ins) != SQLITE_DONE)
 			break;
 	}
+	if (i < n)      /* the step's error, before reset replaces it */
+		snprintf(err, errlen, "%s", sqlite3_errmsg(ev.db));
 	sqlite3_reset(ev.ins);
 	sqlite3_clear_bindings(ev.ins);
-	if (i < n || sqlite3_exec(ev.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (i == n && sqlite3_exec(ev.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(ev.db));
+		i = 0;
+	}
+	if (i < n) {
 		sqlite3_exec(ev.db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
 	return 0;
 }
 
+/* Attempts at writing a failing batch once events_stop() was called: the
+ * process is going away, so it cannot wait for the store forever. */
+#define EV_STOP_TRIES 3
+
 static void *
 ev_writer(void *arg)
 {
 	struct ev batch[EV_BATCH];
-	int failing = 0;
+	char err[256];
+	int failing = 0, stop_tries = 0;
 
 	(void)arg;
 	pthread_mutex_lock(&ev.mtx);
@@ -100,13 +115,15 @@ ev_writer(void *arg)
 			pthread_cond_wait(&ev.cv, &ev.mtx);
 		if (ev.count == 0 && ev.stopping)
 			break;
-		/* Copy out, then write without the lock: emitters never wait on disk. */
+		/* Copy out, then write without the lock: emitters never wait on
+		 * disk.  The ring slots stay owned by the ring until committed
+		 * (emitters only append behind them). */
 		while (n < EV_BATCH && n < ev.count) {
 			batch[n] = ev.ring[(ev.head + n) % EV_RING];
 			n++;
 		}
 		pthread_mutex_unlock(&ev.mtx);
-		if (ev_write(batch, n) == 0) {
+		if (ev_write(batch, n, err, sizeof(err)) == 0) {
 			if (failing)
 				log_info("events: store writable again");
 			failing = 0;
@@ -115,24 +132,24 @@ ev_writer(void *arg)
 				ev_free(&ev.ring[(ev.head + i) % EV_RING]);
 			ev.head = (ev.head + n) % EV_RING;
 			ev.count -= n;
-		} else {
-			if (!failing)
-				log_warnx("events: cannot write to the store: %s; "
-				    "keeping %zu events queued", sqlite3_errmsg(ev.db), n);
-			failing = 1;
-			/* Keep the batch queued; retry after a pause unless stopping
-			 * (then give up: the process is going away). */
-			struct timespec ts = { 0, 200 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-			pthread_mutex_lock(&ev.mtx);
-			if (ev.stopping) {
-				ev.dropped += ev.count;
-				log_warnx("events: %zu events lost at stop", ev.count);
-				while (ev.count > 0) {
-					ev_free(&ev.ring[ev.head]);
-					ev.head = (ev.head + 1) % EV_RING;
-					ev.count--;
-				}
+			continue;
+		}
+		if (!failing)
+			log_warnx("events: cannot write to the store: %s; keeping "
+			    "events queued", err);
+		failing = 1;
+		/* Keep the batch queued and retry after a pause; only a full
+		 * ring drops (in event_emit). */
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&ev.mtx);
+		if (ev.stopping && ++stop_tries >= EV_STOP_TRIES) {
+			ev.dropped += ev.count;
+			log_warnx("events: %zu events lost at stop", ev.count);
+			while (ev.count > 0) {
+				ev_free(&ev.ring[ev.head]);
+				ev.head = (ev.head + 1) % EV_RING;
+				ev.count--;
 			}
 		}
 	}
@@ -154,8 +171,12 @@ events_start(const char *store_path, const char *daemon, char *err, size_t errle
 		ev.db = NULL;
 		return -1;
 	}
-	ev.daemon = strdup(daemon);
+	ev.daemon = strdup(daemon != NULL ? daemon : "moat");
+	pthread_mutex_lock(&ev.mtx);
 	ev.stopping = 0;
+	ev.dropped = 0;
+	ev.drop_logged = 0;
+	pthread_mutex_unlock(&ev.mtx);
 	if (ev.daemon == NULL || pthread_create(&ev.thr, NULL, ev_writer, NULL) != 0) {
 		snprintf(err, errlen, "events: cannot start the writer thread");
 		sqlite3_finalize(ev.ins);
@@ -165,7 +186,9 @@ events_start(const char *store_path, const char *daemon, char *err, size_t errle
 		ev.daemon = NULL;
 		return -1;
 	}
+	pthread_mutex_lock(&ev.mtx);
 	ev.running = 1;
+	pthread_mutex_unlock(&ev.mtx);
 	return 0;
 }
 
@@ -175,7 +198,7 @@ event_emit(const char *kind, enum event_severity sev, int64_t subscriber_id,
 {
 	struct ev e = { 0 };
 
-	if (!ev.running)
+	if (kind == NULL)
 		return;
 	e.ts = time(NULL);
 	e.severity = (int)sev;
@@ -184,6 +207,12 @@ event_emit(const char *kind, enum event_severity sev, int64_t subscriber_id,
 	e.src_ip = src_ip != NULL ? strdup(src_ip) : NULL;
 	e.detail = strdup(detail_json != NULL ? detail_json : "{}");
 	pthread_mutex_lock(&ev.mtx);
+	/* Not started, or stopping: nobody would write it. Not a drop. */
+	if (!ev.running || ev.stopping) {
+		pthread_mutex_unlock(&ev.mtx);
+		ev_free(&e);
+		return;
+	}
 	if (e.kind == NULL || e.detail == NULL || ev.count == EV_RING) {
 		ev.dropped++;
 		if (!ev.drop_logged)
@@ -216,7 +245,9 @@ events_stop(void)
 	ev.ins = NULL;
 	ev.db = NULL;
 	ev.daemon = NULL;
+	pthread_mutex_lock(&ev.mtx);
 	ev.running = 0;
+	pthread_mutex_unlock(&ev.mtx);
 }
 
 uint64_t
@@ -258,25 +289,23 @@ jbuf_put(struct jbuf *j, const char *s, size_t n)
 	j->buf[j->len] = '\0';
 }
 
+/* A quoted JSON string: all of it, or (when it does not fit) overflow. */
 static void
 jbuf_quoted(struct jbuf *j, const char *s)
 {
-	char tmp[8];
+	size_t need;
 
+	if (j->len >= j->cap)
+		return;
 	jbuf_put(j, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\') {
-			tmp[0] = '\\';
-			tmp[1] = (char)*p;
-			jbuf_put(j, tmp, 2);
-		} else if (*p < 0x20 || *p >= 0x7f) {
-			/* Non-ASCII bytes are escaped one by one: the output is
-			 * always valid JSON, whatever an attacker put in a header. */
-			snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
-			jbuf_put(j, tmp, 6);
-		} else
-			jbuf_put(j, (const char *)p, 1);
+	if (j->len >= j->cap)
+		return;
+	need = jsonstr_escape(j->buf + j->len, j->cap - j->len, s);
+	if (j->len + need + 2 > j->cap) {   /* + '"' ... the "}" and NUL reserve */
+		j->len = j->cap;
+		return;
 	}
+	j->len += need;
 	jbuf_put(j, "\"", 1);
 }
 

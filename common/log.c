@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonstr.h"
 #include "log.h"
 
 static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -19,6 +20,7 @@ static const char *log_ident = "moat";
 static int log_foreground = 1;          /* stderr until log_init says otherwise */
 static FILE *log_json;                  /* NULL: no JSON lines */
 static enum log_level log_level = LOGL_INFO;
+static int log_facility = LOG_MAIL;
 
 static const char *const log_names[] = { "error", "warning", "info", "debug", NULL };
 static const int log_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
@@ -29,7 +31,7 @@ log_init(const char *ident, int foreground, const char *json_path)
 	int rc = 0;
 
 	pthread_mutex_lock(&log_mtx);
-	log_ident = ident;
+	log_ident = ident != NULL ? ident : "moat";
 	log_foreground = foreground;
 	if (log_json != NULL && log_json != stderr)
 		fclose(log_json);
@@ -43,21 +45,30 @@ log_init(const char *ident, int foreground, const char *json_path)
 			setvbuf(log_json, NULL, _IOLBF, 0);
 	}
 	if (!foreground)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		openlog(ident, LOG_PID | LOG_NDELAY, log_facility);
 	pthread_mutex_unlock(&log_mtx);
 	return rc;
 }
 
 void
+log_set_facility(int facility)
+{
+	pthread_mutex_lock(&log_mtx);
+	log_facility = facility;
+	pthread_mutex_unlock(&log_mtx);
+}
+
+/* The level is read by every thread on every call: an atomic, not the mutex. */
+void
 log_set_level(enum log_level level)
 {
-	log_level = level;
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 enum log_level
 log_get_level(void)
 {
-	return log_level;
+	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
 int
@@ -69,31 +80,12 @@ log_level_parse(const char *name)
 	return -1;
 }
 
-/* JSON string body of s into out (bounded; truncates). */
-static void
-log_json_escape(char *out, size_t len, const char *s)
-{
-	size_t o = 0;
-
-	for (; s != NULL && *s != '\0' && o + 7 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
-		} else
-			out[o++] = (char)c;
-	}
-	out[o] = '\0';
-}
-
 static void
 log_emit(enum log_level level, const char *qid, const char *msg)
 {
 	char line[8192 + 128];
 
-	if (level > log_level)
+	if (level > log_get_level())
 		return;
 	if (qid != NULL)
 		snprintf(line, sizeof(line), "%s: %s", qid, msg);
@@ -109,18 +101,19 @@ log_emit(enum log_level level, const char *qid, const char *msg)
 		syslog(log_prio[level], "%s%s", level == LOGL_WARN ? "warning: " :
 		    level == LOGL_ERR ? "error: " : "", line);
 	if (log_json != NULL) {
-		char esc[sizeof(line) * 2], qesc[128], ts[32];
+		char esc[sizeof(line) * 2], qesc[128], ts[32], pesc[128];
 		struct timespec now;
 		struct tm tm;
 
 		clock_gettime(CLOCK_REALTIME, &now);
 		gmtime_r(&now.tv_sec, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-		log_json_escape(esc, sizeof(esc), msg);
-		log_json_escape(qesc, sizeof(qesc), qid);
+		jsonstr_escape(esc, sizeof(esc), msg);
+		jsonstr_escape(qesc, sizeof(qesc), qid);
+		jsonstr_escape(pesc, sizeof(pesc), log_ident);
 		fprintf(log_json, "{\"ts\":\"%s.%03ldZ\",\"prog\":\"%s\",\"level\":\"%s\","
 		    "\"qid\":%s%s%s,\"msg\":\"%s\"}\n", ts, now.tv_nsec / 1000000,
-		    log_ident, log_names[level], qid ? "\"" : "", qid ? qesc : "null",
+		    pesc, log_names[level], qid ? "\"" : "", qid ? qesc : "null",
 		    qid ? "\"" : "", esc);
 		fflush(log_json);
 	}

@@ -25,6 +25,10 @@ enum log_level { LOGL_ERR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
  * JSON file cannot be opened (logging still works). */
 int  log_init(const char *ident, int foreground, const char *json_path);
 void log_set_level(enum log_level level);
+/* syslog(3) facility used by the next log_init(): LOG_MAIL by default (next
+ * to Postfix's own lines), LOG_DAEMON when common.syslog_facility_mail is
+ * false. */
+void log_set_facility(int facility);
 enum log_level log_get_level(void);
 /* Parses "error|warning|info|debug"; -1 when unknown. */
 int  log_level_parse(const char *name);

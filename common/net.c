@@ -417,14 +417,19 @@ addr_domain(const char *addr, char *buf, size_t len)
 {
 	char tmp[1024];
 	const char *at;
+	size_t n;
 
 	if (addr_normalize(addr, tmp, sizeof(tmp)) == -1)
 		return -1;
 	/* The last '@' separates the domain: a quoted local part may hold '@'. */
-	if ((at = strrchr(tmp, '@')) == NULL || at[1] == '\0')
+	if ((at = strrchr(tmp, '@')) == NULL)
 		return -1;
-	if (strlen(at + 1) >= len)
+	n = strlen(at + 1);
+	if (n > 0 && at[n] == '.')       /* "user@example.com." is example.com */
+		n--;
+	if (n == 0 || n >= len)
 		return -1;
-	strcpy(buf, at + 1);
+	memcpy(buf, at + 1, n);
+	buf[n] = '\0';
 	return 0;
 }
