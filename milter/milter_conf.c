@@ -1,0 +1,92 @@
+/* The "milter" option group (see milter_conf.h). */
+#include <stddef.h>
+
+#include "milter_conf.h"
+
+static const char *const reload_modes[] = { "concurrent", "lowmem", NULL };
+static const char *const unserved_actions[] = { "reject", "pass", NULL };
+static const char *const threat_actions[] = { "reject", "tempfail", "tag", NULL };
+
+#define M(f) offsetof(struct milter_conf, f)
+#define NOBOUND 0, -1
+static const struct cfg_opt milter_opts[] = {
+	{ "socket", CFG_STR, "inet:8891@127.0.0.1", NOBOUND, NULL, M(socket),
+	  "libmilter connection spec Postfix's smtpd_milters points at: "
+	  "\"inet:PORT@ADDRESS\", \"inet6:PORT@ADDRESS\" or \"unix:/path\"." },
+	{ "signatures", CFG_STR, "/var/lib/clamav", NOBOUND, NULL, M(signatures),
+	  "ClamAV signature directory (.cvd, .cld, .hdb, .ndb, ...), loaded at "
+	  "start and reloaded when its files change." },
+	{ "spool", CFG_STR, "/var/spool/moat/milter", NOBOUND, NULL, M(spool),
+	  "Private directory for messages larger than memory_buffer (unlinked "
+	  "files, gone when the message ends) and libclamav's temporary files." },
+	{ "quarantine", CFG_STR, NULL, NOBOUND, NULL, M(quarantine),
+	  "moat-quarantined endpoint (\"unix:/path\" or \"https://host:port\"). "
+	  "Unset: quarantine actions fail safe (tempfail)." },
+	{ "quarantine_token", CFG_STR, NULL, NOBOUND, NULL, M(quarantine_token),
+	  "Bearer token for a TCP quarantine endpoint.  Unset: none." },
+	{ "reinject", CFG_STR, "smtp://127.0.0.1:10025", NOBOUND, NULL, M(reinject),
+	  "Postfix re-injection port (no milter) that separate notification "
+	  "messages are submitted to." },
+	{ "notify_from", CFG_STR, "postmaster@localhost", NOBOUND, NULL, M(notify_from),
+	  "Envelope and header sender of notification messages." },
+	{ "forged_senders", CFG_STR, NULL, NOBOUND, NULL, M(forged_senders),
+	  "Extra virus name patterns (shell globs, comma separated) of families "
+	  "that forge senders; added to the built-in list.  Senders are never "
+	  "notified for these when the policy sets skip_forged_senders." },
+	{ "pidfile", CFG_STR, NULL, NOBOUND, NULL, M(pidfile),
+	  "Pidfile.  Unset: none." },
+	{ "threads", CFG_INT, "0", 0, 1024, NULL, M(threads),
+	  "Scans running at once; more messages wait (sending progress to "
+	  "Postfix).  0: the number of CPUs." },
+	{ "reload_mode", CFG_ENUM, "concurrent", NOBOUND, reload_modes, M(reload_mode),
+	  "concurrent: build the new engine beside the old one and swap (twice "
+	  "the memory for a moment); lowmem: new scans wait while the old engine "
+	  "is freed and the new one loads.  No mail is refused in either mode." },
+	{ "signature_check", CFG_DURATION, "5s", 1, 86400, NULL, M(signature_check),
+	  "How often the signature directory is checked for changes." },
+	{ "policy_poll", CFG_INT, "1000", 50, 600000, NULL, M(policy_poll),
+	  "Milliseconds between checks of the store's policy generation." },
+	{ "unserved_action", CFG_ENUM, "reject", NOBOUND, unserved_actions, M(unserved_action),
+	  "Mail no active subscriber is served for (recipient domain, sender "
+	  "domain, client address): reject at RCPT (550 5.7.1) or pass untouched." },
+	{ "threat_action", CFG_ENUM, "reject", NOBOUND, threat_actions, M(threat_action),
+	  "Mail from a threat source (client address, HELO, reverse name, sender "
+	  "domain): reject (550 5.7.1), tempfail (451 4.7.1) or tag (X-Moat-Threat)." },
+	{ "memory_buffer", CFG_SIZE, "1M", 4096, 1LL << 32, NULL, M(memory_buffer),
+	  "Bytes of a message kept in memory; the rest goes to an unlinked file "
+	  "in spool." },
+	{ "max_scansize", CFG_SIZE, "100M", 1, 1LL << 40, NULL, M(max_scansize),
+	  "libclamav: most data scanned per message (archives expanded)." },
+	{ "max_filesize", CFG_SIZE, "25M", 1, 1LL << 40, NULL, M(max_filesize),
+	  "libclamav: largest single file scanned." },
+	{ "max_recursion", CFG_INT, "25", 1, 100, NULL, M(max_recursion),
+	  "libclamav: deepest nesting of archives and attachments.  The message "
+	  "and its MIME layers take 2-3 levels before the first attachment, so "
+	  "this is clamd's 17 plus room for them." },
+	{ "max_files", CFG_INT, "10000", 1, 1000000, NULL, M(max_files),
+	  "libclamav: most files scanned inside one message." },
+	{ "quarantine_timeout", CFG_DURATION, "30s", 1, 3600, NULL, M(quarantine_timeout),
+	  "Longest wait for moat-quarantined to store a message; past it the "
+	  "message is tempfailed (the client retries)." },
+	{ "notify_timeout", CFG_DURATION, "30s", 1, 3600, NULL, M(notify_timeout),
+	  "Longest SMTP exchange for one notification message." },
+	{ "notify_queue", CFG_INT, "1000", 1, 1000000, NULL, M(notify_queue),
+	  "Notification messages waiting to be sent; more are dropped and logged." },
+	{ "usage_flush", CFG_DURATION, "60s", 1, 86400, NULL, M(usage_flush),
+	  "How often billing counters are written to the store (one transaction)." },
+	{ "milter_timeout", CFG_DURATION, "300s", 1, 86400, NULL, M(milter_timeout),
+	  "libmilter I/O timeout towards Postfix." },
+	{ "progress_interval", CFG_DURATION, "5s", 1, 60, NULL, M(progress_interval),
+	  "While a message waits for a scan slot or a reload, progress is sent to "
+	  "Postfix this often so its milter timeouts do not fire." },
+	{ NULL, 0, NULL, 0, 0, NULL, 0, NULL }
+};
+
+const struct cfg_group milter_cfg_group = {
+	"milter", "moat-milter: the scanning mail proxy Postfix calls (smtpd_milters).",
+	milter_opts
+};
+
+/* moat-milter's loaded settings: set once in main() before any thread
+ * starts, read-only afterwards (declared in milter.h). */
+const struct milter_conf *milter_cf;

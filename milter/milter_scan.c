@@ -1,0 +1,302 @@
+/*
+ * milter_scan - one libclamav pass over the whole message.
+ *
+ * One-pass design.  libclamav parses the message itself (MIME, encodings,
+ * archives, OLE2, PDF ...), so the message is scanned once, whole, and the
+ * same pass classifies the content: a file inspection callback registered
+ * on the engine sees every embedded file with its detected type and, where
+ * the container records one, its name; a VBA callback sees every macro
+ * project libclamav extracts.  Both write into a struct scan_ctx passed as
+ * the scan's context, so concurrent scans never share state.
+ *
+ * The policy's scan_mode is applied after the pass:
+ *   all                 the verdict stands;
+ *   executables         no executable content found -> "unscanned (no
+ *                       executable content)", the mail passes with that
+ *                       status header;
+ *   macros              likewise for macro documents;
+ *   executables_macros  either;
+ *   none                never comes here (no scan at all).
+ * A detection is always acted on, whatever the mode: knowing a message is
+ * infected and passing it would make the mode a hole, and the scan has
+ * already been paid for.  Clean mail (the common case) thus costs one pass,
+ * in memory (cl_fmap_open_memory) unless it was spooled to a file.
+ *
+ * Alerts named Heuristics.Encrypted.* and Heuristics.Limits.Exceeded.*, and
+ * libclamav's limit errors, make the message "unscannable" (the policy's
+ * on_unscannable); other errors are "error" (on_error).  Limits are never
+ * silent: CL_SCAN_HEURISTIC_EXCEEDS_MAX is always on.  The policy's
+ * heuristics flag adds macro, encrypted archive/document and broken
+ * executable alerts.
+ */
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <clamav.h>
+
+#include "log.h"
+#include "milter.h"
+
+struct scan_ctx {
+	int   exec, macros;
+	char  exec_name[128];
+};
+
+/* File types libclamav detects by content that run code on the recipient's
+ * machine (self-extracting archives are programs). */
+static const char *const exec_types[] = {
+	"CL_TYPE_MSEXE", "CL_TYPE_ELF", "CL_TYPE_MACHO", "CL_TYPE_MACHO_UNIBIN",
+	"CL_TYPE_JAVA", "CL_TYPE_LNK", "CL_TYPE_SCRENC", "CL_TYPE_AUTOIT",
+	"CL_TYPE_NULSFT", "CL_TYPE_ISHIELD_MSI", "CL_TYPE_PYTHON_COMPILED",
+	"CL_TYPE_SFX", "CL_TYPE_ZIPSFX", "CL_TYPE_RARSFX", "CL_TYPE_ARJSFX",
+	"CL_TYPE_CABSFX", "CL_TYPE_7ZSFX", "CL_TYPE_EGGSFX",
+	NULL
+};
+
+/* Names Windows (and friends) run or install on a double click. */
+static const char *const exec_exts[] = {
+	"exe", "com", "scr", "pif", "bat", "cmd", "js", "jse", "vbs", "vbe",
+	"wsf", "wsh", "jar", "ps1", "psm1", "msi", "msp", "dll", "cpl", "hta",
+	"lnk", "reg", "sys", "ocx", "application", "gadget", "msc", "inf",
+	"sh", "run", "app", "apk", "elf", "bin", "iso", "img", "vhd", "vhdx",
+	NULL
+};
+
+/* Macro-enabled Office formats; OLE2 formats are found by the VBA callback. */
+static const char *const macro_exts[] = {
+	"docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppam", "ppsm",
+	"sldm", "xlsb", NULL
+};
+
+static int
+in_list(const char *const list[], const char *s)
+{
+	for (size_t i = 0; list[i] != NULL; i++)
+		if (strcasecmp(list[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+int
+scan_type_executable(const char *cltype)
+{
+	return cltype != NULL && in_list(exec_types, cltype);
+}
+
+/* The extension of the last path component, or NULL. */
+static const char *
+name_ext(const char *name)
+{
+	const char *base, *dot;
+
+	if (name == NULL)
+		return NULL;
+	base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	if ((dot = strrchr(base, '.')) == NULL || dot[1] == '\0')
+		return NULL;
+	return dot + 1;
+}
+
+int
+scan_name_executable(const char *name)
+{
+	const char *ext = name_ext(name);
+
+	return ext != NULL && in_list(exec_exts, ext);
+}
+
+int
+scan_name_macro(const char *name)
+{
+	const char *ext = name_ext(name), *base;
+
+	if (name == NULL)
+		return 0;
+	base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	if (strcasecmp(base, "vbaProject.bin") == 0)
+		return 1;
+	return ext != NULL && in_list(macro_exts, ext);
+}
+
+int
+scan_alert_unscannable(const char *virname)
+{
+	return virname != NULL &&
+	    (strncmp(virname, "Heuristics.Encrypted.", 21) == 0 ||
+	     strncmp(virname, "Heuristics.Limits.Exceeded", 26) == 0);
+}
+
+static cl_error_t
+scan_inspect(int fd, const char *type, const char **ancestors, size_t parent_size,
+    const char *file_name, size_t file_size, const char *file_buffer,
+    uint32_t level, uint32_t attrs, void *context)
+{
+	struct scan_ctx *sc = context;
+
+	if (sc == NULL)
+		return CL_CLEAN;
+	if (!sc->exec && (scan_type_executable(type) || scan_name_executable(file_name))) {
+		sc->exec = 1;
+		snprintf(sc->exec_name, sizeof(sc->exec_name), "%s%s%s",
+		    file_name ? file_name : "", file_name ? " " : "", type ? type : "");
+	}
+	if (!sc->macros && scan_name_macro(file_name))
+		sc->macros = 1;
+	return CL_CLEAN;
+}
+
+static int
+scan_vba(const unsigned char *const data, const size_t len, void *context)
+{
+	struct scan_ctx *sc = context;
+
+	if (sc != NULL)
+		sc->macros = 1;
+	return 0;
+}
+
+void
+scan_engine_setup(struct cl_engine *cl)
+{
+	cl_engine_set_clcb_file_inspection(cl, scan_inspect);
+	cl_engine_set_clcb_vba(cl, scan_vba);
+}
+
+static void
+scan_options(struct cl_scan_options *o, int heuristics)
+{
+	memset(o, 0, sizeof(*o));
+	o->general = CL_SCAN_GENERAL_HEURISTICS;
+	o->parse = ~0u;
+	o->heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
+	if (heuristics)
+		o->heuristic |= CL_SCAN_HEURISTIC_MACROS | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
+		    CL_SCAN_HEURISTIC_ENCRYPTED_DOC | CL_SCAN_HEURISTIC_BROKEN;
+}
+
+/* Maps one libclamav result into res. */
+static void
+scan_map(cl_error_t rc, const char *virname, struct scan_result *res)
+{
+	switch (rc) {
+	case CL_CLEAN:
+		res->verdict = VERDICT_CLEAN;
+		break;
+	case CL_VIRUS:
+		if (scan_alert_unscannable(virname)) {
+			res->verdict = VERDICT_UNSCANNABLE;
+			snprintf(res->reason, sizeof(res->reason), "%s", virname);
+		} else {
+			res->verdict = VERDICT_INFECTED;
+			snprintf(res->virus, sizeof(res->virus), "%s", virname ? virname : "unknown");
+		}
+		break;
+	case CL_EMAXREC:
+	case CL_EMAXSIZE:
+	case CL_EMAXFILES:
+	case CL_ETIMEOUT:
+		res->verdict = VERDICT_UNSCANNABLE;
+		snprintf(res->reason, sizeof(res->reason), "limits: %s", cl_strerror(rc));
+		break;
+	default:
+		res->verdict = VERDICT_ERROR;
+		snprintf(res->reason, sizeof(res->reason), "scan error: %s", cl_strerror(rc));
+		break;
+	}
+}
+
+int
+scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
+    struct scan_result *res)
+{
+	struct scan_ctx sc;
+	struct cl_scan_options opts;
+	const char *virname = NULL;
+	cl_fmap_t *map;
+	cl_error_t rc;
+	int want_exec, want_macros;
+
+	memset(res, 0, sizeof(*res));
+	memset(&sc, 0, sizeof(sc));
+	if (sp->sp_failed) {
+		res->verdict = VERDICT_ERROR;
+		snprintf(res->reason, sizeof(res->reason), "message spool failed");
+		return 0;
+	}
+	if ((int64_t)sp->sp_total > pol->max_scan_bytes) {
+		res->verdict = VERDICT_UNSCANNABLE;
+		snprintf(res->reason, sizeof(res->reason), "over size limit (%zu > %lld bytes)",
+		    sp->sp_total, (long long)pol->max_scan_bytes);
+		return 0;
+	}
+	scan_options(&opts, pol->heuristics);
+	if (sp->sp_fd == -1) {
+		if ((map = cl_fmap_open_memory(sp->sp_mem ? sp->sp_mem : "", sp->sp_len)) == NULL) {
+			res->verdict = VERDICT_ERROR;
+			snprintf(res->reason, sizeof(res->reason), "scan error: cannot map message");
+			return 0;
+		}
+		rc = cl_scanmap_callback(map, NULL, &virname, &res->scanned, en->en_cl, &opts, &sc);
+		cl_fmap_close(map);
+	} else {
+		rc = cl_scandesc_callback(sp->sp_fd, NULL, &virname, &res->scanned, en->en_cl,
+		    &opts, &sc);
+	}
+	scan_map(rc, virname, res);
+	res->exec = sc.exec;
+	res->macros = sc.macros;
+	snprintf(res->exec_name, sizeof(res->exec_name), "%s", sc.exec_name);
+
+	if (res->verdict != VERDICT_CLEAN)
+		return 0;
+	want_exec = pol->scan_mode == SCAN_EXECUTABLES || pol->scan_mode == SCAN_EXEC_MACROS;
+	want_macros = pol->scan_mode == SCAN_MACROS || pol->scan_mode == SCAN_EXEC_MACROS;
+	if ((want_exec || want_macros) && !(want_exec && sc.exec) && !(want_macros && sc.macros)) {
+		res->verdict = VERDICT_UNSCANNED;
+		snprintf(res->reason, sizeof(res->reason), "no %s content",
+		    pol->scan_mode == SCAN_EXECUTABLES ? "executable" :
+		    pol->scan_mode == SCAN_MACROS ? "macro" : "executable or macro");
+	}
+	return 0;
+}
+
+int
+scan_buffer(struct engine *en, const void *data, size_t len, const char *filename,
+    int heuristics, char **virus)
+{
+	struct scan_ctx sc;
+	struct cl_scan_options opts;
+	struct scan_result r;
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+	cl_fmap_t *map;
+	cl_error_t rc;
+
+	memset(&sc, 0, sizeof(sc));
+	memset(&r, 0, sizeof(r));
+	*virus = NULL;
+	scan_options(&opts, heuristics);
+	if ((map = cl_fmap_open_memory(len ? data : "", len)) == NULL)
+		return -1;
+	rc = cl_scanmap_callback(map, filename, &virname, &scanned, en->en_cl, &opts, &sc);
+	cl_fmap_close(map);
+	scan_map(rc, virname, &r);
+	switch (r.verdict) {
+	case VERDICT_CLEAN:
+		return 0;
+	case VERDICT_INFECTED:
+		return (*virus = strdup(r.virus)) == NULL ? -1 : 1;
+	case VERDICT_UNSCANNABLE:
+		/* A part we cannot see into is removed like an infected one. */
+		return (*virus = strdup(r.reason)) == NULL ? -1 : 1;
+	default:
+		return -1;
+	}
+}

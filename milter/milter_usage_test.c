@@ -1,0 +1,86 @@
+/*
+ * milter_usage_test - aggregation of billing counters: rows are keyed by
+ * (day, subscriber, direction), deltas add up, and a walk sees each row once.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "milter.h"
+
+struct seen { int rows; int64_t msgs, bytes, inf, quar, rej; int a_in_msgs; };
+
+static int
+walk(void *arg, const char *day, int64_t sub, enum usage_dir dir, const struct usage_delta *d)
+{
+	struct seen *s = arg;
+
+	s->rows++;
+	s->msgs += d->messages;
+	s->bytes += d->bytes;
+	s->inf += d->infected;
+	s->quar += d->quarantined;
+	s->rej += d->rejected;
+	if (strcmp(day, "2026-01-01") == 0 && sub == 1 && dir == USAGE_IN)
+		s->a_in_msgs = (int)d->messages;
+	return 0;
+}
+
+static int
+stop_at_first(void *arg, const char *day, int64_t sub, enum usage_dir dir,
+    const struct usage_delta *d)
+{
+	(*(int *)arg)++;
+	return -1;
+}
+
+int
+main(void)
+{
+	struct { const char *day; int64_t sub; enum usage_dir dir; struct usage_delta d; } adds[] = {
+		{ "2026-01-01", 1, USAGE_IN,  { 1, 100, 0, 0, 0 } },
+		{ "2026-01-01", 1, USAGE_IN,  { 1, 200, 1, 1, 0 } },
+		{ "2026-01-01", 1, USAGE_OUT, { 1, 300, 0, 0, 1 } },
+		{ "2026-01-01", 2, USAGE_IN,  { 1, 400, 1, 0, 1 } },
+		{ "2026-01-02", 1, USAGE_IN,  { 1, 500, 0, 0, 0 } },
+		{ "2026-01-01", 1, USAGE_IN,  { 1, 600, 0, 0, 0 } },
+	};
+	struct usage_table *t = usage_table_new();
+	struct seen s;
+	int fails = 0, calls = 0;
+
+	memset(&s, 0, sizeof(s));
+	for (size_t i = 0; i < sizeof(adds) / sizeof(adds[0]); i++)
+		usage_table_add(t, adds[i].day, adds[i].sub, adds[i].dir, &adds[i].d);
+	usage_table_walk(t, walk, &s);
+	if (usage_table_count(t) != 4 || s.rows != 4) {
+		fprintf(stderr, "FAIL rows: count %zu walked %d, want 4\n", usage_table_count(t), s.rows);
+		fails++;
+	}
+	if (s.msgs != 6 || s.bytes != 2100 || s.inf != 2 || s.quar != 1 || s.rej != 2) {
+		fprintf(stderr, "FAIL totals: %lld msgs %lld bytes %lld inf %lld quar %lld rej\n",
+		    (long long)s.msgs, (long long)s.bytes, (long long)s.inf, (long long)s.quar,
+		    (long long)s.rej);
+		fails++;
+	}
+	if (s.a_in_msgs != 3) {
+		fprintf(stderr, "FAIL (2026-01-01, 1, in): %d messages, want 3\n", s.a_in_msgs);
+		fails++;
+	}
+	if (usage_table_walk(t, stop_at_first, &calls) != -1 || calls != 1) {
+		fprintf(stderr, "FAIL walk stop: rc/calls %d\n", calls);
+		fails++;
+	}
+	/* Many distinct keys: every one kept. */
+	for (int i = 0; i < 1000; i++) {
+		struct usage_delta d = { 1, 1, 0, 0, 0 };
+		usage_table_add(t, "2026-02-01", 100 + i, i % 2 ? USAGE_OUT : USAGE_IN, &d);
+	}
+	if (usage_table_count(t) != 1004) {
+		fprintf(stderr, "FAIL 1000 keys: count %zu\n", usage_table_count(t));
+		fails++;
+	}
+	usage_table_free(t);
+	usage_table_free(NULL);
+	printf("milter_usage_test: %s\n", fails ? "FAIL" : "ok");
+	return fails != 0;
+}

@@ -1,0 +1,413 @@
+/*
+ * quarantined_api - the route handlers of the HTTP API (see qclient.h for
+ * the protocol, quarantined_http.c for routing and authentication, which
+ * have run before any handler here).
+ *
+ * Trusts nothing in the request: query parameters and JSON bodies are
+ * validated (quarantined_parse.c) before use and reach SQL only as bound
+ * values; an item's file is found through its integer id -> row -> stored
+ * path, re-checked before it is opened relative to the spool.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "log.h"
+#include "quarantined_api.h"
+
+static enum MHD_Result
+submit_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct hreq *r = cls;
+	struct submit_meta *m = &r->meta;
+	const char *v = value != NULL ? value : "";
+
+	if (r->meta_bad)
+		return MHD_NO;
+	if (strcmp(key, "queue_id") == 0) {
+		if (!parse_token_ok(v, QD_QUEUE_ID_MAX))
+			goto bad;
+		snprintf(m->queue_id, sizeof(m->queue_id), "%s", v);
+	} else if (strcmp(key, "subscriber") == 0) {
+		if (parse_uint(v, &m->subscriber) == -1)
+			goto bad;
+	} else if (strcmp(key, "policy") == 0) {
+		if (parse_uint(v, &m->policy) == -1)
+			goto bad;
+	} else if (strcmp(key, "sender") == 0) {
+		if (strcmp(v, "<>") == 0)
+			v = "";
+		if (*v != '\0' && !parse_addr_ok(v))
+			goto bad;
+		snprintf(m->sender, sizeof(m->sender), "%s", v);
+	} else if (strcmp(key, "client") == 0) {
+		if (!parse_token_ok(v, QD_CLIENT_MAX))
+			goto bad;
+		snprintf(m->client, sizeof(m->client), "%s", v);
+	} else if (strcmp(key, "rcpt") == 0) {
+		if (!parse_addr_ok(v) || json_array_size(m->rcpts) >= QD_MAX_RCPTS)
+			goto bad;
+		json_array_append_new(m->rcpts, json_string(v));
+	} else if (strcmp(key, "virus") == 0) {
+		if (!parse_token_ok(v, QD_VIRUS_MAX) || json_array_size(m->viruses) >= QD_MAX_VIRUSES)
+			goto bad;
+		json_array_append_new(m->viruses, json_string(v));
+	} else {
+		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown parameter \"%.40s\"", key);
+		r->meta_bad = 1;
+		return MHD_NO;
+	}
+	return MHD_YES;
+bad:
+	hreq_fail(r, MHD_HTTP_BAD_REQUEST, "invalid %s \"%.80s\"", key, v);
+	r->meta_bad = 1;
+	return MHD_NO;
+}
+
+/* First call of POST /v1/items: metadata, size, temporary file. */
+void
+submit_begin(struct hreq *r, struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	struct qd_conf *conf = qd_conf_get(r->qd);
+	struct store *st;
+	int64_t len;
+
+	r->max_upload = conf->q.max_upload;
+	qd_conf_put(r->qd, conf);
+	r->meta.rcpts = json_array();
+	r->meta.viruses = json_array();
+	if (r->meta.rcpts == NULL || r->meta.viruses == NULL) {
+		hreq_fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return;
+	}
+	if (cl != NULL && (parse_uint(cl, &len) == -1 || len > r->max_upload)) {
+		hreq_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "message larger than %lld bytes",
+		    r->max_upload);
+		return;
+	}
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, submit_arg, r);
+	if (r->status != 0)
+		return;
+	if (json_array_size(r->meta.rcpts) == 0) {
+		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "at least one rcpt is required");
+		return;
+	}
+	st = index_get(r->qd->pool);
+	if (r->meta.subscriber > 0 && index_subscriber_exists(st, r->meta.subscriber) != 1)
+		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown subscriber %lld",
+		    (long long)r->meta.subscriber);
+	else if (r->meta.policy > 0 && index_policy_exists(st, r->meta.policy) != 1)
+		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown policy %lld",
+		    (long long)r->meta.policy);
+	index_put(r->qd->pool, st);
+	if (r->status != 0)
+		return;
+	if (spool_upload_begin(r->qd->spool, &r->up) == -1) {
+		hreq_fail(r, errno == ENOSPC || errno == EDQUOT ? MHD_HTTP_INSUFFICIENT_STORAGE :
+		    MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot store: %s", strerror(errno));
+		return;
+	}
+	r->uploading = 1;
+}
+
+static void
+submit_failed_write(struct hreq *r, int err)
+{
+	log_warnx("submission%s%s: write: %s", r->meta.queue_id[0] ? " " : "",
+	    r->meta.queue_id, strerror(err));
+	hreq_fail(r, err == ENOSPC || err == EDQUOT ? MHD_HTTP_INSUFFICIENT_STORAGE :
+	    MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot store the message: %s", strerror(err));
+	spool_upload_abort(r->qd->spool, &r->up);
+	r->uploading = 0;
+}
+
+void
+submit_data(struct hreq *r, const char *data, size_t len)
+{
+	if (r->status != 0 || !r->uploading) {
+		r->discarded += len;
+		return;
+	}
+	if (r->up.size + len > (uint64_t)r->max_upload) {
+		hreq_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "message larger than %lld bytes",
+		    r->max_upload);
+		spool_upload_abort(r->qd->spool, &r->up);
+		r->uploading = 0;
+		return;
+	}
+	if (spool_upload_write(&r->up, data, len) == -1)
+		submit_failed_write(r, errno);
+}
+
+enum MHD_Result
+submit_end(struct hreq *r, struct MHD_Connection *c)
+{
+	char buf[512];
+	struct jbuf j;
+	uint64_t size = r->up.size;
+	char sha[QD_SHA256_HEX];
+	int64_t id = 0;
+	int rc;
+
+	if (r->up.size == 0) {
+		spool_upload_abort(r->qd->spool, &r->up);
+		r->uploading = 0;
+		return http_error(c, MHD_HTTP_BAD_REQUEST, "empty message");
+	}
+	if (spool_upload_finish(&r->up) == -1) {
+		submit_failed_write(r, errno);
+		return http_error(c, r->status, r->err);
+	}
+	memcpy(sha, r->up.sha256, sizeof(sha));
+	r->uploading = 0;             /* spool_commit consumes the upload */
+	rc = spool_commit(r->qd->spool, &r->up, &r->meta, &id);
+	if (rc == -2)
+		return http_error(c, MHD_HTTP_BAD_REQUEST, "row refused by the store");
+	if (rc == -1)
+		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "cannot store the message (see the daemon's log)");
+	log_mail(LOGL_INFO, r->meta.queue_id[0] ? r->meta.queue_id : NULL,
+	    "quarantined as item %lld: size=%llu sha256=%s", (long long)id,
+	    (unsigned long long)size, sha);
+	jbuf_init(&j, buf, sizeof(buf));
+	jbuf_int(&j, "id", id);
+	jbuf_str(&j, "queue_id", r->meta.queue_id[0] ? r->meta.queue_id : NULL);
+	jbuf_str(&j, "sha256", sha);
+	jbuf_int(&j, "size", (long long)size);
+	event_emit(EV_QUARANTINE_STORED, SEV_NOTICE, r->meta.subscriber,
+	    r->meta.client[0] ? r->meta.client : NULL, jbuf_end(&j));
+	return http_json(c, MHD_HTTP_CREATED, json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id,
+	    "sha256", sha, "size", (json_int_t)size));
+}
+
+/* ---------------------------------------------------------- other routes */
+
+struct list_args { struct hreq *r; struct qfilter *f; };
+
+static enum MHD_Result
+list_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct list_args *a = cls;
+	struct qfilter *f = a->f;
+	const char *v = value != NULL ? value : "";
+	int ok = 1;
+
+	if (strcmp(key, "subscriber") == 0) {
+		int64_t s;
+		ok = parse_uint(v, &s) == 0;
+		if (ok && a->r->auth.admin)
+			f->subscriber = s;
+		else if (ok && s != a->r->auth.subscriber)
+			ok = 0;
+	} else if (strcmp(key, "status") == 0) {
+		ok = strcmp(v, "held") == 0 || strcmp(v, "released") == 0 ||
+		    strcmp(v, "deleted") == 0;
+		f->status = v;
+	} else if (strcmp(key, "since") == 0) {
+		ok = parse_time(v, &f->since) == 0;
+	} else if (strcmp(key, "until") == 0) {
+		ok = parse_time(v, &f->until) == 0;
+		if (ok && strchr(v, '-') != NULL)
+			f->until += 86400;   /* a date includes that whole day */
+	} else if (strcmp(key, "virus") == 0) {
+		ok = parse_text_ok(v, QD_VIRUS_MAX);
+		f->virus = v;
+	} else if (strcmp(key, "sender") == 0) {
+		ok = parse_text_ok(v, QD_ADDR_MAX);
+		f->sender = v;
+	} else if (strcmp(key, "recipient") == 0) {
+		ok = parse_text_ok(v, QD_ADDR_MAX);
+		f->recipient = v;
+	} else if (strcmp(key, "limit") == 0) {
+		ok = parse_uint(v, &f->limit) == 0 && f->limit >= 1 && f->limit <= QD_LIST_MAX;
+	} else if (strcmp(key, "offset") == 0) {
+		ok = parse_uint(v, &f->offset) == 0;
+	} else {
+		hreq_fail(a->r, MHD_HTTP_BAD_REQUEST, "unknown parameter \"%.40s\"", key);
+		return MHD_NO;
+	}
+	if (!ok) {
+		hreq_fail(a->r, MHD_HTTP_BAD_REQUEST, "invalid %s \"%.80s\"", key, v);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+enum MHD_Result
+api_list(struct hreq *r, struct MHD_Connection *c)
+{
+	struct qfilter f;
+	struct list_args a = { r, &f };
+	struct store *st;
+	json_t *out;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	f.limit = 100;
+	f.subscriber = r->auth.admin ? 0 : r->auth.subscriber;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, list_arg, &a);
+	if (r->status != 0)
+		return http_error(c, r->status, r->err);
+	st = index_get(r->qd->pool);
+	rc = index_list(st, &f, &out);
+	index_put(r->qd->pool, st);
+	if (rc == -1)
+		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
+	return http_json(c, MHD_HTTP_OK, out);
+}
+
+enum MHD_Result
+api_show(struct hreq *r, struct MHD_Connection *c)
+{
+	struct store *st = index_get(r->qd->pool);
+	json_t *o;
+	int rc = index_item_json(st, r->id, r->auth.admin ? 0 : r->auth.subscriber, &o);
+
+	index_put(r->qd->pool, st);
+	if (rc == -1)
+		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
+	if (rc == 0)
+		return http_error(c, MHD_HTTP_NOT_FOUND, "no such item");
+	return http_json(c, MHD_HTTP_OK, o);
+}
+
+enum MHD_Result
+api_raw(struct hreq *r, struct MHD_Connection *c)
+{
+	struct store *st = index_get(r->qd->pool);
+	struct MHD_Response *resp;
+	struct qrow row;
+	struct stat sb;
+	enum MHD_Result ret;
+	int rc, fd;
+
+	rc = index_row(st, r->id, r->auth.admin ? 0 : r->auth.subscriber, &row);
+	index_put(r->qd->pool, st);
+	index_row_free(&row);
+	if (rc == -1)
+		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
+	if (rc == 0)
+		return http_error(c, MHD_HTTP_NOT_FOUND, "no such item");
+	if (strcmp(row.status, "deleted") == 0)
+		return http_error(c, MHD_HTTP_GONE, "item deleted");
+	if ((fd = spool_open_item(r->qd->spool, row.path)) == -1 || fstat(fd, &sb) == -1) {
+		log_warn("item %lld: %s", (long long)r->id, row.path);
+		if (fd != -1)
+			close(fd);
+		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "stored message unreadable");
+	}
+	if ((resp = MHD_create_response_from_fd64((uint64_t)sb.st_size, fd)) == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "message/rfc822");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result
+api_release(struct hreq *r, struct MHD_Connection *c)
+{
+	static const unsigned status[] = {
+		[REL_OK] = MHD_HTTP_OK, [REL_NOTFOUND] = MHD_HTTP_NOT_FOUND,
+		[REL_CONFLICT] = MHD_HTTP_CONFLICT, [REL_SMTP] = MHD_HTTP_BAD_GATEWAY,
+		[REL_ERROR] = MHD_HTTP_INTERNAL_SERVER_ERROR,
+	};
+	json_t *body = NULL, *rcpts = NULL, *v;
+	json_error_t jerr;
+	char reply[512], by[80];
+	const char *s;
+	enum release_rc rc;
+	size_t i;
+
+	if (r->auth.admin)
+		snprintf(by, sizeof(by), "operator");
+	else
+		snprintf(by, sizeof(by), "subscriber-%lld", (long long)r->auth.subscriber);
+	if (r->bodylen > 0) {
+		body = json_loadb(r->body, r->bodylen, 0, &jerr);
+		if (body == NULL || !json_is_object(body)) {
+			json_decref(body);
+			return http_error(c, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
+		}
+		rcpts = json_object_get(body, "recipients");
+		if (rcpts != NULL && (!json_is_array(rcpts) ||
+		    json_array_size(rcpts) > QD_MAX_RCPTS)) {
+			json_decref(body);
+			return http_error(c, MHD_HTTP_BAD_REQUEST, "recipients must be an array");
+		}
+		json_array_foreach(rcpts, i, v)
+			if ((s = json_string_value(v)) == NULL || !parse_addr_ok(s)) {
+				json_decref(body);
+				return http_error(c, MHD_HTTP_BAD_REQUEST, "invalid recipient");
+			}
+		if ((v = json_object_get(body, "by")) != NULL) {
+			if ((s = json_string_value(v)) == NULL || !parse_token_ok(s, 64)) {
+				json_decref(body);
+				return http_error(c, MHD_HTTP_BAD_REQUEST, "invalid \"by\"");
+			}
+			if (r->auth.admin)
+				snprintf(by, sizeof(by), "%s", s);
+		}
+	}
+	rc = release_item(r->qd, r->id, &r->auth, by, rcpts, reply, sizeof(reply));
+	json_decref(body);
+	if (rc == REL_OK)
+		return http_json(c, MHD_HTTP_OK, json_pack("{s:I, s:s}", "id",
+		    (json_int_t)r->id, "reply", reply));
+	return http_error(c, status[rc], reply);
+}
+
+enum MHD_Result
+api_delete(struct hreq *r, struct MHD_Connection *c)
+{
+	char err[256];
+	int rc = purge_delete_item(r->qd, r->id, &r->auth, err, sizeof(err));
+
+	if (rc == 1)
+		return http_json(c, MHD_HTTP_OK, json_pack("{s:I, s:s}", "id",
+		    (json_int_t)r->id, "status", "deleted"));
+	return http_error(c, rc == 0 ? MHD_HTTP_NOT_FOUND : rc == -2 ? MHD_HTTP_CONFLICT :
+	    MHD_HTTP_INTERNAL_SERVER_ERROR, err);
+}
+
+enum MHD_Result
+api_job(struct hreq *r, struct MHD_Connection *c)
+{
+	struct rescan_result res;
+	char err[256];
+	int64_t n = 0;
+	json_t *o = NULL;
+	int rc;
+
+	pthread_mutex_lock(&r->qd->job_lock);
+	switch (r->route) {
+	case R_RESCAN:
+		if ((rc = rescan_run(r->qd, &res, err, sizeof(err))) == 0)
+			o = json_pack("{s:I, s:I, s:I, s:I}", "rescanned", (json_int_t)res.rescanned,
+			    "clean", (json_int_t)res.clean, "released", (json_int_t)res.released,
+			    "infected", (json_int_t)res.infected);
+		break;
+	case R_PURGE:
+		snprintf(err, sizeof(err), "purge failed (see the daemon's log)");
+		if ((rc = purge_run(r->qd, &n)) == 0)
+			o = json_pack("{s:I}", "purged", (json_int_t)n);
+		break;
+	default:
+		snprintf(err, sizeof(err), "some digests failed (see the daemon's log)");
+		if ((rc = digest_run(r->qd, &n)) == 0)
+			o = json_pack("{s:I}", "sent", (json_int_t)n);
+		break;
+	}
+	pthread_mutex_unlock(&r->qd->job_lock);
+	if (rc == -1)
+		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
+	return http_json(c, MHD_HTTP_OK, o);
+}
+

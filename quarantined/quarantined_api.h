@@ -1,0 +1,55 @@
+/*
+ * quarantined_api - the request context shared by the HTTP layer
+ * (quarantined_http.c: MHD glue, routing, authentication) and the route
+ * handlers (quarantined_api.c).  Private to moat-quarantined.
+ */
+#ifndef MOAT_QUARANTINED_API_H
+#define MOAT_QUARANTINED_API_H
+
+#include <microhttpd.h>
+
+#include "quarantined.h"
+
+enum route {
+	R_NONE, R_HEALTH, R_ITEMS, R_ITEM, R_RAW, R_RELEASE, R_RESCAN, R_PURGE, R_DIGESTS
+};
+
+/* One request; freed by http_completed() whatever happened to it. */
+struct hreq {
+	struct qd           *qd;
+	enum route           route;
+	int64_t              id;
+	struct qauth         auth;
+	unsigned             status;      /* error decided early, replied at the end */
+	char                 err[512];
+	int                  uploading;   /* up holds a temporary file */
+	struct spool_upload  up;
+	long long            max_upload;
+	struct submit_meta   meta;
+	int                  meta_bad;
+	char                *body;        /* JSON request body */
+	size_t               bodylen;
+	uint64_t             discarded;
+};
+
+/* Replies: o is stolen; msg becomes {"error": msg}. */
+enum MHD_Result http_json(struct MHD_Connection *c, unsigned status, json_t *o);
+enum MHD_Result http_error(struct MHD_Connection *c, unsigned status, const char *msg);
+/* Decides an error now; it is sent when the request is complete.  The
+ * first decision wins. */
+void hreq_fail(struct hreq *r, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* POST /v1/items: first call, each body chunk, end of body. */
+void submit_begin(struct hreq *r, struct MHD_Connection *c);
+void submit_data(struct hreq *r, const char *data, size_t len);
+enum MHD_Result submit_end(struct hreq *r, struct MHD_Connection *c);
+/* The other routes, called once the request is complete. */
+enum MHD_Result api_list(struct hreq *r, struct MHD_Connection *c);
+enum MHD_Result api_show(struct hreq *r, struct MHD_Connection *c);
+enum MHD_Result api_raw(struct hreq *r, struct MHD_Connection *c);
+enum MHD_Result api_release(struct hreq *r, struct MHD_Connection *c);
+enum MHD_Result api_delete(struct hreq *r, struct MHD_Connection *c);
+enum MHD_Result api_job(struct hreq *r, struct MHD_Connection *c);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * quarantined_digest - per-subscriber digests of newly held items.
+ *
+ * For each subscriber whose policy has digest = 1 and who has a contact
+ * address: one message listing the held items not yet digested, each with
+ * the command that releases it, sent over SMTP to the re-injection port.
+ * Subject and opening text come from the operator-editable 'digest'
+ * template ({subscriber}, {date}).  Items are marked digested only after
+ * the server answered 250, so a failed digest is retried next time.
+ *
+ * Trusts the templates table (operators).  Item fields shown in the body
+ * were validated at submission; CR and LF never reach a header.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "quarantined.h"
+
+static const char sql_subs[] =
+    "SELECT s.id, s.name, s.contact FROM subscribers s"
+    " JOIN subscriber_policies sp ON sp.subscriber_id = s.id"
+    " JOIN policies p ON p.id = sp.policy_id"
+    " WHERE p.digest = 1 AND s.contact IS NOT NULL AND s.contact <> ''"
+    " ORDER BY s.id";
+static const char sql_items[] =
+    "SELECT id, received, coalesce(sender, ''), recipients, viruses, size"
+    " FROM quarantine WHERE subscriber_id = ?1 AND status = 'held' AND digested = 0"
+    " ORDER BY id LIMIT 1000";
+static const char sql_mark[] =
+    "UPDATE quarantine SET digested = 1 WHERE subscriber_id = ?1 AND status = 'held'"
+    " AND digested = 0 AND id <= ?2";
+static const char sql_template[] =
+    "SELECT subject, body FROM templates WHERE name = 'digest'";
+
+/* A growing text buffer; on allocation failure it stays NULL. */
+struct dbuf { char *s; size_t len, cap; };
+
+static void
+dbuf_add(struct dbuf *b, const char *s, size_t n)
+{
+	if (b->s == NULL && b->cap != 0)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t ncap = (b->len + n + 1) * 2;
+		char *ns = realloc(b->s, ncap);
+		if (ns == NULL) {
+			free(b->s);
+			b->s = NULL;
+			b->cap = 1;
+			return;
+		}
+		b->s = ns;
+		b->cap = ncap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+dbuf_printf(struct dbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+dbuf_printf(struct dbuf *b, const char *fmt, ...)
+{
+	char tmp[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		dbuf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+char *
+digest_expand(const char *tpl, const char *subscriber, const char *date)
+{
+	struct dbuf b = { NULL, 0, 0 };
+
+	dbuf_add(&b, "", 0);
+	for (const char *p = tpl; *p != '\0'; p++) {
+		if (strncmp(p, "{subscriber}", 12) == 0) {
+			dbuf_add(&b, subscriber, strlen(subscriber));
+			p += 11;
+		} else if (strncmp(p, "{date}", 6) == 0) {
+			dbuf_add(&b, date, strlen(date));
+			p += 5;
+		} else {
+			dbuf_add(&b, p, 1);
+		}
+	}
+	return b.s;
+}
+
+/* Replaces CR and LF (a header must stay one line). */
+static void
+digest_oneline(char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if (*s == '\r' || *s == '\n')
+			*s = ' ';
+}
+
+/* Joins a JSON array of strings with ", ". */
+static void
+digest_join(struct dbuf *b, const char *json)
+{
+	json_t *a = json_loads(json, 0, NULL), *v;
+	size_t i;
+
+	if (!json_is_array(a)) {
+		dbuf_add(b, "?", 1);
+	} else {
+		json_array_foreach(a, i, v) {
+			const char *s = json_string_value(v);
+			if (i > 0)
+				dbuf_add(b, ", ", 2);
+			if (s != NULL)
+				dbuf_add(b, s, strlen(s));
+		}
+	}
+	json_decref(a);
+}
+
+/* Builds and sends one subscriber's digest.  1 sent, 0 nothing to send,
+ * -1 failed (logged). */
+static int
+digest_one(struct qd *qd, struct store *st, const struct qd_conf *c, int64_t sub,
+    const char *name, const char *contact, const char *subj_tpl, const char *body_tpl)
+{
+	struct dbuf b = { NULL, 0, 0 };
+	sqlite3_stmt *stmt;
+	char date[64], when[32], reply[512], *subject = NULL, *body = NULL;
+	const char *rcpt[1] = { contact };
+	time_t now = time(NULL);
+	struct tm tm;
+	int64_t maxid = 0, n = 0;
+	int rc;
+
+	if (!parse_addr_ok(contact)) {
+		log_warnx("digest: subscriber %lld: contact \"%.80s\" is not an address",
+		    (long long)sub, contact);
+		return -1;
+	}
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	subject = digest_expand(subj_tpl, name, date);
+	body = digest_expand(body_tpl, name, date);
+	digest_oneline(subject);
+	if (subject == NULL || body == NULL)
+		goto fail;
+	dbuf_printf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\n"
+	    "Message-ID: <digest.%lld.%lld@moat-quarantined>\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nAuto-Submitted: auto-generated\r\n\r\n",
+	    c->q.release_from, contact, subject, date, (long long)sub, (long long)now);
+	for (char *p = body; *p != '\0'; p++) {
+		if (*p == '\n' && (p == body || p[-1] != '\r'))
+			dbuf_add(&b, "\r", 1);
+		dbuf_add(&b, p, 1);
+	}
+	dbuf_add(&b, "\r\n", 2);
+	if ((stmt = store_prepare(st, sql_items)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, sub);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		time_t t = (time_t)sqlite3_column_int64(stmt, 1);
+		maxid = sqlite3_column_int64(stmt, 0);
+		n++;
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+		dbuf_printf(&b, "Item %lld, held %s, %lld bytes\r\n  from: %s\r\n  to:   ",
+		    (long long)maxid, when, (long long)sqlite3_column_int64(stmt, 5),
+		    sqlite3_column_text(stmt, 2)[0] ? (const char *)sqlite3_column_text(stmt, 2) :
+		    "<>");
+		digest_join(&b, (const char *)sqlite3_column_text(stmt, 3));
+		dbuf_add(&b, "\r\n  virus: ", 11);
+		digest_join(&b, (const char *)sqlite3_column_text(stmt, 4));
+		dbuf_printf(&b, "\r\n  release: moatctl quarantine release %lld\r\n\r\n",
+		    (long long)maxid);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		log_warnx("%s: digest items: %s", st->path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (n == 0) {
+		free(subject);
+		free(body);
+		free(b.s);
+		return 0;
+	}
+	if (b.s == NULL)
+		goto fail;
+	if (release_smtp_send(c, c->q.release_from, rcpt, 1, b.s, b.len, -1, reply,
+	    sizeof(reply)) != 1) {
+		log_warnx("digest for subscriber %lld to %s failed: %s", (long long)sub,
+		    contact, reply);
+		goto fail;
+	}
+	if ((stmt = store_prepare(st, sql_mark)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, sub);
+	sqlite3_bind_int64(stmt, 2, maxid);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		/* Sent but not marked: the next digest repeats these items. */
+		log_warnx("%s: digest mark: %s", st->path, sqlite3_errmsg(st->db));
+	}
+	log_info("digest for subscriber %lld (%lld item(s)) sent to %s: %s",
+	    (long long)sub, (long long)n, contact, reply);
+	free(subject);
+	free(body);
+	free(b.s);
+	return 1;
+fail:
+	free(subject);
+	free(body);
+	free(b.s);
+	return -1;
+}
+
+struct digest_sub { int64_t id; char name[128]; char contact[QD_ADDR_MAX + 1]; };
+
+int
+digest_run(struct qd *qd, int64_t *sent)
+{
+	struct qd_conf *c = qd_conf_get(qd);
+	struct store *st = index_get(qd->pool);
+	struct digest_sub *subs = NULL;
+	size_t nsubs = 0, cap = 0;
+	sqlite3_stmt *stmt;
+	char *subj = NULL, *body = NULL;
+	int rc, ret = 0;
+
+	*sent = 0;
+	if ((stmt = store_prepare(st, sql_template)) != NULL) {
+		if (sqlite3_step(stmt) == SQLITE_ROW) {
+			subj = strdup((const char *)sqlite3_column_text(stmt, 0));
+			body = strdup((const char *)sqlite3_column_text(stmt, 1));
+		}
+		sqlite3_reset(stmt);
+	}
+	if (subj == NULL)
+		subj = strdup("Quarantine digest for {subscriber}");
+	if (body == NULL)
+		body = strdup("These messages were held in quarantine:\n");
+	if (subj == NULL || body == NULL || (stmt = store_prepare(st, sql_subs)) == NULL) {
+		ret = -1;
+		goto done;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (nsubs == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct digest_sub *ns = reallocarray(subs, ncap, sizeof(*ns));
+			if (ns == NULL)
+				break;
+			subs = ns;
+			cap = ncap;
+		}
+		subs[nsubs].id = sqlite3_column_int64(stmt, 0);
+		snprintf(subs[nsubs].name, sizeof(subs[nsubs].name), "%s",
+		    (const char *)sqlite3_column_text(stmt, 1));
+		snprintf(subs[nsubs].contact, sizeof(subs[nsubs].contact), "%s",
+		    (const char *)sqlite3_column_text(stmt, 2));
+		nsubs++;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_warnx("%s: digest subscribers: %s", st->path, sqlite3_errmsg(st->db));
+		ret = -1;
+	}
+	for (size_t i = 0; i < nsubs; i++) {
+		rc = digest_one(qd, st, c, subs[i].id, subs[i].name, subs[i].contact, subj, body);
+		if (rc == 1)
+			(*sent)++;
+		else if (rc == -1)
+			ret = -1;
+	}
+done:
+	free(subs);
+	free(subj);
+	free(body);
+	index_put(qd->pool, st);
+	qd_conf_put(qd, c);
+	return ret;
+}
