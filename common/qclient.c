@@ -111,10 +111,13 @@ qc_perform(const char *endpoint, const char *token, const char *method, const ch
 	}
 	if (strncmp(endpoint, "unix:", 5) == 0)
 		snprintf(url, sizeof(url), "http://localhost%s", path);
-	else if (strncmp(endpoint, "http://", 7) == 0 || strncmp(endpoint, "https://", 8) == 0)
-		snprintf(url, sizeof(url), "%.*s%s", (int)strcspn(endpoint + 8, "/") + 8,
-		    endpoint, path);
-	else {
+	else if (strncmp(endpoint, "http://", 7) == 0 || strncmp(endpoint, "https://", 8) == 0) {
+		/* The base URL without a trailing slash, then the API path. */
+		size_t n = strlen(endpoint);
+		while (n > 0 && endpoint[n - 1] == '/')
+			n--;
+		snprintf(url, sizeof(url), "%.*s%s", (int)n, endpoint, path);
+	} else {
 		snprintf(err, errlen, "%s: endpoint must be unix:/path or http(s)://host:port",
 		    endpoint);
 		return -1;

@@ -16,6 +16,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "net.h"
 #include "quarantined_api.h"
 
 static enum MHD_Result
@@ -38,21 +39,26 @@ submit_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *valu
 		if (parse_uint(v, &m->policy) == -1)
 			goto bad;
 	} else if (strcmp(key, "sender") == 0) {
-		if (strcmp(v, "<>") == 0)
-			v = "";
-		if (*v != '\0' && !parse_addr_ok(v))
+		/* "" and "<>" are the null sender; addresses are stored as
+		 * the store keeps them: no brackets, lower case. */
+		if (strcmp(v, "<>") == 0 || *v == '\0')
+			m->sender[0] = '\0';
+		else if (addr_normalize(v, m->sender, sizeof(m->sender)) == -1 ||
+		    !parse_addr_ok(m->sender))
 			goto bad;
-		snprintf(m->sender, sizeof(m->sender), "%s", v);
 	} else if (strcmp(key, "client") == 0) {
 		if (!parse_token_ok(v, QD_CLIENT_MAX))
 			goto bad;
 		snprintf(m->client, sizeof(m->client), "%s", v);
 	} else if (strcmp(key, "rcpt") == 0) {
-		if (!parse_addr_ok(v) || json_array_size(m->rcpts) >= QD_MAX_RCPTS)
+		char a[QD_ADDR_MAX + 1];
+		if (addr_normalize(v, a, sizeof(a)) == -1 || !parse_addr_ok(a) ||
+		    json_array_size(m->rcpts) >= QD_MAX_RCPTS)
 			goto bad;
-		json_array_append_new(m->rcpts, json_string(v));
+		json_array_append_new(m->rcpts, json_string(a));
 	} else if (strcmp(key, "virus") == 0) {
-		if (!parse_token_ok(v, QD_VIRUS_MAX) || json_array_size(m->viruses) >= QD_MAX_VIRUSES)
+		/* Names, or the milter's reason for unscannable mail (spaces). */
+		if (!parse_text_ok(v, QD_VIRUS_MAX) || json_array_size(m->viruses) >= QD_MAX_VIRUSES)
 			goto bad;
 		json_array_append_new(m->viruses, json_string(v));
 	} else {

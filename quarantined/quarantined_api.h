@@ -40,6 +40,12 @@ enum MHD_Result http_error(struct MHD_Connection *c, unsigned status, const char
 void hreq_fail(struct hreq *r, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Pure parts of the HTTP layer, exposed for unit and fuzz tests. */
+/* The route and id of a decoded path: 0, or 404 / 400 (malformed id). */
+unsigned http_route(const char *url, enum route *route, int64_t *id);
+/* In-place percent-decoding that keeps "%00" encoded; the new length. */
+size_t http_unescape(void *cls, struct MHD_Connection *c, char *s);
+
 /* POST /v1/items: first call, each body chunk, end of body. */
 void submit_begin(struct hreq *r, struct MHD_Connection *c);
 void submit_data(struct hreq *r, const char *data, size_t len);

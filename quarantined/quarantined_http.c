@@ -123,7 +123,7 @@ hreq_fail(struct hreq *r, unsigned status, const char *fmt, ...)
 /* ---------------------------------------------------------- routing */
 
 /* Maps the path to a route and id.  0, or the HTTP status of the problem. */
-static unsigned
+unsigned
 http_route(const char *url, enum route *route, int64_t *id)
 {
 	char seg[3][128];
@@ -405,7 +405,7 @@ http_hexval(char c)
  * "%00" stays as it is: a NUL would silently cut the text the handlers see
  * ("/v1/items/1%00/raw" must not read as "/v1/items/1").
  */
-static size_t
+size_t
 http_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
 	char *r = s, *w = s;

@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,8 +92,7 @@ int
 spool_upload_begin(struct spool *sp, struct spool_upload *up)
 {
 	static const char cs[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	struct timespec ts;
-	unsigned long long r;
+	unsigned char rnd[16];
 
 	memset(up, 0, sizeof(*up));
 	up->fd = -1;
@@ -100,12 +100,11 @@ spool_upload_begin(struct spool *sp, struct spool_upload *up)
 		return -1;
 	sha256_init(up->sha);
 	for (int tries = 0; tries < 100; tries++) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		r = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)pthread_self() << 7) ^
-		    ((unsigned long long)tries * 2654435761ULL) ^ (unsigned long long)random();
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			break;
 		char *p = up->tmpname + snprintf(up->tmpname, sizeof(up->tmpname), "up-");
-		for (int i = 0; i < 16; i++, r /= 36)
-			*p++ = cs[r % 36];
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			*p++ = cs[rnd[i] % 36];
 		*p = '\0';
 		up->fd = openat(sp->tmpfd, up->tmpname,
 		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
@@ -233,6 +232,13 @@ spool_unlink_created(struct spool *sp, struct commit_req *batch)
 	}
 }
 
+/* 0..255: the XX directory of a sha256 hex text. */
+static int
+spool_dir_index(const char *sha)
+{
+	return (int)((strchr(hexd, sha[0]) - hexd) << 4 | (strchr(hexd, sha[1]) - hexd));
+}
+
 static void
 spool_commit_batch(struct spool *sp, struct commit_req *batch)
 {
@@ -249,7 +255,7 @@ spool_commit_batch(struct spool *sp, struct commit_req *batch)
 			r->rc = -1;
 			continue;
 		}
-		dirs[strtoul((char[3]){ r->up->sha256[0], r->up->sha256[1], 0 }, NULL, 16)] = 1;
+		dirs[spool_dir_index(r->up->sha256)] = 1;
 	}
 	for (int i = 0; i < 256 && ok; i++) {
 		char sub[3] = { hexd[i >> 4], hexd[i & 15], 0 };
@@ -534,7 +540,6 @@ spool_recover(struct spool *sp)
 	while ((de = readdir(d)) != NULL)
 		if (strncmp(de->d_name, "up-", 3) == 0 && unlinkat(sp->tmpfd, de->d_name, 0) == 0)
 			ntmp++;
-	rewinddir(d);
 	closedir(d);
 	st = index_get(sp->pool);
 	for (int i = 0; i < 256; i++) {

@@ -107,8 +107,11 @@ class Quarantined:
             '  signatures = "%s";' % self.sigs,
             '  max_upload = "%s";' % max_upload,
             '  release_from = "quarantine@gateway.example";',
-            "  purge_interval = 0; digest_interval = 0;",
-        ] + ["  %s" % e for e in (extra or [])] + ["};"]
+        ]
+        keys = " ".join(extra or [])
+        lines += ["  %s = 0;" % k for k in ("purge_interval", "digest_interval")
+                  if k + " " not in keys]
+        lines += ["  %s" % e for e in (extra or [])] + ["};"]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.proc = None
@@ -393,7 +396,9 @@ def test_release_byte_identical_and_twice_refused(qd):
 def test_release_to_given_recipients_and_null_sender(qd):
     q = qd()
     data = message(3)
-    j = q.submit(data, sender="<>")
+    j = q.submit(data, sender="<>", rcpts=("<User@Alpha.Example>",))
+    _, it = q.json("GET", "/v1/items/%d" % j["id"], want=200)
+    assert it["sender"] == "" and it["recipients"] == ["user@alpha.example"]
     q.json("POST", "/v1/items/%d/release" % j["id"],
            {"recipients": ["analyst@alpha.example"], "by": "alice"}, want=200)
     [name] = wait_for(q.sink_files, what="released message")
@@ -741,3 +746,155 @@ def test_hup_reload_and_term(qd):
     assert q.request("GET", "/v1/health")[0] == 200
     q.stop()
     assert not os.path.exists(q.sock)
+
+
+def test_disk_full_is_507_and_leaves_nothing():
+    """The spool on a 512 KB tmpfs: an upload that does not fit gets 507,
+    its temp file is gone, and the daemon keeps serving."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    tmp = tempfile.mkdtemp(prefix="moat-qfull-")
+    q = Quarantined(tmp, max_upload="4M")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", q.spool],
+                       capture_output=True)
+    if r.returncode != 0:
+        q.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        pytest.skip("cannot mount tmpfs: %s" % r.stderr.decode().strip())
+    try:
+        q.start()
+        first = q.submit(message(30, size=200 * 1024))
+        st, data, _ = q.request("POST", "/v1/items?rcpt=a@b.example",
+                                body=message(31, size=600 * 1024))
+        assert st == 507, (st, data)
+        assert "error" in json.loads(data)
+        assert q.tmp_leftovers() == []
+        assert q.sql("SELECT id FROM quarantine") == [(first["id"],)]
+        assert q.content_files() == [first["sha256"]]
+        second = q.submit(message(32, size=1000))
+        st, raw, _ = q.request("GET", "/v1/items/%d/raw" % first["id"])
+        assert st == 200 and hashlib.sha256(raw).hexdigest() == first["sha256"]
+        assert second["id"] > first["id"]
+    finally:
+        try:
+            q.close()
+        finally:
+            subprocess.run(["umount", q.spool], capture_output=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_periodic_purge_and_digest(qd):
+    q = qd(extra=["purge_interval = 1;", "digest_interval = 1;"])
+    old = q.submit(message(40), subscriber=1)
+    q.sql("UPDATE quarantine SET received = received - 40*86400, digested = 1 WHERE id = ?",
+          (old["id"],))
+    fresh = q.submit(message(41), subscriber=1)
+    wait_for(lambda: q.sql("SELECT 1 FROM quarantine WHERE id = ?", (old["id"],)) == [],
+             timeout=15, what="periodic purge")
+    [name] = wait_for(q.sink_files, timeout=15, what="periodic digest")
+    got, meta = q.sink_read(name)
+    assert meta["rcpt_to"] == ["postmaster@alpha.example"]
+    assert b"moatctl quarantine release %d" % fresh["id"] in got
+
+
+def test_tls_listener_with_token(qd):
+    if shutil.which("openssl") is None or shutil.which("curl") is None:
+        pytest.skip("openssl and curl needed")
+    tmp = tempfile.mkdtemp(prefix="moat-qtls-")
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    token = "tls-admin-token-42"
+    tokens = os.path.join(tmp, "tokens")
+    with open(tokens, "w") as f:
+        f.write("# operators\n%s *\n" % hashlib.sha256(token.encode()).hexdigest())
+    port = free_port()
+    q = qd(extra=['listen_tcp = "127.0.0.1:%d";' % port, 'tls_cert = "%s";' % cert,
+                  'tls_key = "%s";' % key, 'tokens = "%s";' % tokens])
+    j = q.submit(message(50))
+    url = "https://127.0.0.1:%d/v1/items/%d" % (port, j["id"])
+
+    def curl(*extra):
+        r = subprocess.run(["curl", "-s", "--cacert", cert, "-o", "-", "-w", "\n%{http_code}",
+                            *extra, url], capture_output=True, timeout=30)
+        body, _, code = r.stdout.rpartition(b"\n")
+        return int(code or 0), body
+    st, body = curl("-H", "Authorization: Bearer " + token)
+    assert st == 200 and json.loads(body)["sha256"] == j["sha256"]
+    assert curl()[0] == 401
+    # plain HTTP to the TLS port is not served
+    assert subprocess.run(["curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                           url.replace("https:", "http:")], capture_output=True,
+                          timeout=30).stdout in (b"000", b"400")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+class SlowSMTP(threading.Thread):
+    """An SMTP server that waits `delay` seconds before answering the end of
+    DATA (250), so a release stays in progress long enough to race it."""
+
+    def __init__(self, delay):
+        super().__init__(daemon=True)
+        self.delay = delay
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(4)
+        self.srv.settimeout(30)
+        self.port = self.srv.getsockname()[1]
+        self.in_data = threading.Event()
+
+    def run(self):
+        try:
+            c, _ = self.srv.accept()
+        except OSError:
+            return
+        f = c.makefile("rb")
+        c.sendall(b"220 slow ESMTP\r\n")
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO") or cmd.startswith(b"HELO"):
+                c.sendall(b"250 slow\r\n")
+            elif cmd == b"DATA":
+                c.sendall(b"354 go\r\n")
+                while f.readline() not in (b".\r\n", b""):
+                    pass
+                self.in_data.set()
+                time.sleep(self.delay)
+                c.sendall(b"250 2.0.0 Ok: slow\r\n")
+            elif cmd == b"QUIT":
+                c.sendall(b"221 bye\r\n")
+                break
+            else:
+                c.sendall(b"250 ok\r\n")
+        c.close()
+        self.srv.close()
+
+
+def test_item_being_released_is_locked_against_delete_and_purge(qd):
+    smtp = SlowSMTP(delay=3)
+    smtp.start()
+    q = qd(reinject_port=smtp.port)
+    j = q.submit(message(60))
+    q.sql("UPDATE quarantine SET received = received - 400*86400 WHERE id = ?", (j["id"],))
+    result = {}
+    t = threading.Thread(target=lambda: result.update(
+        r=q.json("POST", "/v1/items/%d/release" % j["id"], b"")))
+    t.start()
+    assert smtp.in_data.wait(15), "release never reached DATA"
+    st, e = q.json("DELETE", "/v1/items/%d" % j["id"])
+    assert st == 409 and "released" in e["error"], (st, e)
+    _, r = q.json("POST", "/v1/purge", b"", want=200)
+    assert r["purged"] == 0
+    st, e = q.json("POST", "/v1/items/%d/release" % j["id"], b"")
+    assert st == 409
+    t.join(30)
+    assert result["r"][0] == 200 and result["r"][1]["reply"] == "250 2.0.0 Ok: slow"
+    assert q.sql("SELECT status FROM quarantine WHERE id=?", (j["id"],)) == [("released",)]
+    assert j["sha256"] in q.content_files()
+    # once released, retention applies again
+    _, r = q.json("POST", "/v1/purge", b"", want=200)
+    assert r["purged"] == 1 and q.content_files() == []
