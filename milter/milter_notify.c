@@ -188,7 +188,7 @@ notice_send(struct notice *n)
 	CURL *c;
 	CURLcode rc;
 	struct curl_slist *rcpt = NULL;
-	char *msg = NULL, date[64], mid[128], host[128] = "localhost";
+	char *msg = NULL, date[64], mid[256], host[128] = "localhost";
 	size_t msglen = 0;
 	FILE *fp;
 	struct upload u;
