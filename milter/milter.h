@@ -70,8 +70,9 @@ struct engine {
 	unsigned int      en_sigs;
 	unsigned int      en_generation;
 };
-/* Loads the first engine (fatal problems return -1 with err set). */
-int    engine_init(const struct milter_conf *cf, char *err, size_t errlen);
+/* Loads the first engine, as root (before the drop to user, who will own
+ * the scan temporary directory).  Returns 0, or -1 with err set. */
+int    engine_init(const struct milter_conf *cf, const char *user, char *err, size_t errlen);
 /* Starts the thread that checks the signature directory and reloads. */
 int    engine_watch_start(void);
 void   engine_watch_stop(void);

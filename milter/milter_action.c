@@ -48,6 +48,7 @@ struct eom {
 	int                      out_fd;     /* modified message to deliver, or -1 */
 	char                    *files;      /* infected parts ("a.exe, b.zip") */
 	char                     err[256];
+	double                   wait_ms, scan_ms;   /* scan slot wait, libclamav pass */
 };
 
 static void
@@ -586,10 +587,11 @@ log_line(struct eom *e)
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), " files=\"%s\"", e->files);
 	log_mail(LOGL_INFO, e->mc->mc_qid,
 	    "from=<%s> to=%s size=%zu client=%s subscriber=%s policy=%s verdict=%s%s action=%s "
-	    "time=%.1fms wall=%.1fms",
+	    "time=%.1fms scan=%.1fms wait=%.1fms wall=%.1fms",
 	    e->mc->mc_sender, rcpts, e->mc->mc_spool.sp_total, e->cc->cc_addr,
 	    e->sub ? e->sub->name : "-", e->pol ? e->pol->name : "-",
-	    verdict_name(e->res.verdict), extra, e->action, e->mc->mc_busy_ns / 1e6, wall / 1e6);
+	    verdict_name(e->res.verdict), extra, e->action, e->mc->mc_busy_ns / 1e6, e->scan_ms,
+	    e->wait_ms, wall / 1e6);
 }
 
 int
@@ -626,11 +628,21 @@ action_eom(void *smfictx, struct milter_conn *cc, struct milter_msg *mc)
 	if (e.pol->scan_mode == SCAN_NONE) {
 		e.res.verdict = VERDICT_UNSCANNED;
 		snprintf(e.res.reason, sizeof(e.res.reason), "policy %s: scan_mode none", e.pol->name);
-	} else if ((e.en = engine_acquire(smfictx)) == NULL) {
-		e.res.verdict = VERDICT_ERROR;
-		snprintf(e.res.reason, sizeof(e.res.reason), "no scan engine");
 	} else {
-		scan_message(e.en, &mc->mc_spool, e.pol, &e.res);
+		struct timespec a, b, c;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		e.en = engine_acquire(smfictx);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		e.wait_ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+		if (e.en == NULL) {
+			e.res.verdict = VERDICT_ERROR;
+			snprintf(e.res.reason, sizeof(e.res.reason), "no scan engine");
+		} else {
+			scan_message(e.en, &mc->mc_spool, e.pol, &e.res);
+			clock_gettime(CLOCK_MONOTONIC, &c);
+			e.scan_ms = (c.tv_sec - b.tv_sec) * 1e3 + (c.tv_nsec - b.tv_nsec) / 1e6;
+		}
 	}
 
 	switch (e.res.verdict) {
@@ -646,7 +658,10 @@ action_eom(void *smfictx, struct milter_conn *cc, struct milter_msg *mc)
 	default:
 		break;
 	}
-	if (e.res.verdict == VERDICT_INFECTED || e.res.verdict == VERDICT_REPAIRED)
+	/* A tempfailed message comes back: notices and counts wait for the
+	 * attempt that ends it. */
+	if ((e.res.verdict == VERDICT_INFECTED || e.res.verdict == VERDICT_REPAIRED) &&
+	    e.rc != SMFIS_TEMPFAIL)
 		notify(&e);
 	if (e.delivered && e.rc == SMFIS_CONTINUE) {
 		if (e.out_fd != -1 && apply_message(&e, e.out_fd) == -1) {
@@ -673,7 +688,8 @@ action_eom(void *smfictx, struct milter_conn *cc, struct milter_msg *mc)
 	default:
 		break;
 	}
-	count_usage(&e);
+	if (e.rc != SMFIS_TEMPFAIL)
+		count_usage(&e);
 done:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	mc->mc_busy_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +

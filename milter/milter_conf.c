@@ -19,6 +19,11 @@ static const struct cfg_opt milter_opts[] = {
 	{ "spool", CFG_STR, "/var/spool/moat/milter", NOBOUND, NULL, M(spool),
 	  "Private directory for messages larger than memory_buffer (unlinked "
 	  "files, gone when the message ends) and libclamav's temporary files." },
+	{ "scan_tmpdir", CFG_STR, "/dev/shm/moat-milter", NOBOUND, NULL, M(scan_tmpdir),
+	  "Private directory for libclamav's temporary files (its mail parser "
+	  "writes every MIME part of every message there).  On tmpfs a scan costs "
+	  "about 30% less.  Created 0700 for common.user at start; empty or not "
+	  "creatable: spool is used." },
 	{ "quarantine", CFG_STR, NULL, NOBOUND, NULL, M(quarantine),
 	  "moat-quarantined endpoint (\"unix:/path\" or \"https://host:port\"). "
 	  "Unset: quarantine actions fail safe (tempfail)." },
@@ -57,8 +62,11 @@ static const struct cfg_opt milter_opts[] = {
 	  "in spool." },
 	{ "max_scansize", CFG_SIZE, "100M", 1, 1LL << 40, NULL, M(max_scansize),
 	  "libclamav: most data scanned per message (archives expanded)." },
-	{ "max_filesize", CFG_SIZE, "25M", 1, 1LL << 40, NULL, M(max_filesize),
-	  "libclamav: largest single file scanned." },
+	{ "max_filesize", CFG_SIZE, "100M", 1, 1LL << 40, NULL, M(max_filesize),
+	  "libclamav: largest single file scanned.  Keep it >= max_scansize: "
+	  "libclamav skips an archive member over max_filesize without any alert "
+	  "when the message is still under max_scansize (it would pass unscanned); "
+	  "over max_scansize it raises Heuristics.Limits.Exceeded (unscannable)." },
 	{ "max_recursion", CFG_INT, "25", 1, 100, NULL, M(max_recursion),
 	  "libclamav: deepest nesting of archives and attachments.  The message "
 	  "and its MIME layers take 2-3 levels before the first attachment, so "

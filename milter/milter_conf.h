@@ -16,6 +16,7 @@ struct milter_conf {
 	char      *socket;           /* libmilter connection spec */
 	char      *signatures;       /* signature directory */
 	char      *spool;            /* overflow files of large messages (unlinked) */
+	char      *scan_tmpdir;      /* libclamav's temporary files; "" = spool */
 	char      *quarantine;       /* qclient endpoint; NULL = no quarantine */
 	char      *quarantine_token;
 	char      *reinject;         /* smtp://host:port for separate notices */

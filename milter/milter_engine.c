@@ -18,7 +18,8 @@
  * A failed load keeps the old engine and logs; mail is never refused for it.
  *
  * The watcher polls the signature directory with cl_statchkdir every
- * signature_check seconds and reloads on change or on SIGHUP.  It is the one
+ * signature_check seconds and reloads on change or on SIGHUP (which also
+ * reloads the policy snapshot at once).  It is the one
  * thread with SIGHUP unblocked (libmilter's own signal thread would treat
  * HUP as "stop"; see moat_milter.c).
  */
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +54,7 @@ static struct {
 	int               running;
 	volatile int      stop;
 	unsigned int      generation;
+	const char       *tmpdir;       /* scan_tmpdir, or spool */
 } eng = { .mtx = PTHREAD_MUTEX_INITIALIZER, .gate = PTHREAD_RWLOCK_INITIALIZER };
 
 static void
@@ -85,7 +88,12 @@ engine_load(const struct milter_conf *cf, char *err, size_t errlen)
 	    (rc = cl_engine_set_num(cl, CL_ENGINE_MAX_FILESIZE, cf->max_filesize)) != CL_SUCCESS ||
 	    (rc = cl_engine_set_num(cl, CL_ENGINE_MAX_RECURSION, cf->max_recursion)) != CL_SUCCESS ||
 	    (rc = cl_engine_set_num(cl, CL_ENGINE_MAX_FILES, cf->max_files)) != CL_SUCCESS ||
-	    (rc = cl_engine_set_str(cl, CL_ENGINE_TMPDIR, cf->spool)) != CL_SUCCESS) {
+	    (rc = cl_engine_set_str(cl, CL_ENGINE_TMPDIR, eng.tmpdir)) != CL_SUCCESS ||
+	    /* No clean-file cache: a cached archive's members are never visited
+	     * again, so the one-pass classification (milter_scan.c) would call
+	     * a repeated exe-in-zip "no executable content".  Measured cost:
+	     * none for mail (10 KB: 0.61 vs 0.65 ms, 100 KB: 4.1 vs 4.0 ms). */
+	    (rc = cl_engine_set_num(cl, CL_ENGINE_DISABLE_CACHE, 1)) != CL_SUCCESS) {
 		snprintf(err, errlen, "cl_engine_set: %s", cl_strerror(rc));
 		cl_engine_free(cl);
 		return NULL;
@@ -121,8 +129,36 @@ engine_stat(void)
 		log_warnx("cannot stat signature directory %s", eng.cf->signatures);
 }
 
+/* libclamav's temporary directory: scan_tmpdir when it can be made ours
+ * (0700, owned by the user we drop to), else the spool. */
+static const char *
+engine_tmpdir(const struct milter_conf *cf, const char *user)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+
+	if (cf->scan_tmpdir == NULL || cf->scan_tmpdir[0] == '\0')
+		return cf->spool;
+	if (mkdir(cf->scan_tmpdir, 0700) == -1 && errno != EEXIST) {
+		log_warn("scan_tmpdir %s, using %s", cf->scan_tmpdir, cf->spool);
+		return cf->spool;
+	}
+	if (lstat(cf->scan_tmpdir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		log_warnx("scan_tmpdir %s is not a directory, using %s", cf->scan_tmpdir, cf->spool);
+		return cf->spool;
+	}
+	if (geteuid() == 0 && user != NULL && user[0] != '\0' &&
+	    daemon_user_ids(user, &uid, &gid) == 0 &&
+	    (chown(cf->scan_tmpdir, uid, gid) == -1 || chmod(cf->scan_tmpdir, 0700) == -1)) {
+		log_warn("scan_tmpdir %s, using %s", cf->scan_tmpdir, cf->spool);
+		return cf->spool;
+	}
+	return cf->scan_tmpdir;
+}
+
 int
-engine_init(const struct milter_conf *cf, char *err, size_t errlen)
+engine_init(const struct milter_conf *cf, const char *user, char *err, size_t errlen)
 {
 	cl_error_t rc;
 	long n;
@@ -131,6 +167,7 @@ engine_init(const struct milter_conf *cf, char *err, size_t errlen)
 	pthread_rwlockattr_t ra;
 
 	eng.cf = cf;
+	eng.tmpdir = engine_tmpdir(cf, user);
 	/* Writer preference: a lowmem reload must not starve under load. */
 	pthread_rwlockattr_init(&ra);
 	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -147,13 +184,17 @@ engine_init(const struct milter_conf *cf, char *err, size_t errlen)
 		snprintf(err, errlen, "sem_init: %s", strerror(errno));
 		return -1;
 	}
+	if (cf->max_filesize < cf->max_scansize)
+		log_warnx("max_filesize (%lld) < max_scansize (%lld): archive members between "
+		    "the two are skipped by libclamav without an alert", cf->max_filesize,
+		    cf->max_scansize);
 	engine_stat();
 	if ((en = engine_load(cf, err, errlen)) == NULL)
 		return -1;
 	en->en_generation = ++eng.generation;
 	eng.current = en;
-	log_info("engine ready: ClamAV %s, %u signatures from %s, %ld scan threads",
-	    cl_retver(), en->en_sigs, cf->signatures, n);
+	log_info("engine ready: ClamAV %s, %u signatures from %s, %ld scan threads, "
+	    "temporary files in %s", cl_retver(), en->en_sigs, cf->signatures, n, eng.tmpdir);
 	return 0;
 }
 
@@ -232,7 +273,10 @@ engine_watch(void *arg)
 		if (eng.stop)
 			break;
 		if (daemon_reload_requested) {
+			/* HUP: signatures and the policy snapshot, now. */
 			daemon_reload_requested = 0;
+			if (policy_watch_reload() == -1)
+				log_warnx("SIGHUP: policy reload failed, keeping the current snapshot");
 			engine_reload("SIGHUP");
 			waited_ms = 0;
 			continue;

@@ -22,6 +22,10 @@
  * already been paid for.  Clean mail (the common case) thus costs one pass,
  * in memory (cl_fmap_open_memory) unless it was spooled to a file.
  *
+ * The engine runs without libclamav's clean-file cache (milter_engine.c):
+ * with it, a second message carrying the same archive would skip the
+ * archive's members and their classification.
+ *
  * Alerts named Heuristics.Encrypted.* and Heuristics.Limits.Exceeded.*, and
  * libclamav's limit errors, make the message "unscannable" (the policy's
  * on_unscannable); other errors are "error" (on_error).  Limits are never

@@ -76,7 +76,7 @@ main(int argc, char **argv)
 	log_init(MILTER_NAME, foreground || check, common.log_json);
 	log_set_level(common.log_level);
 
-	if (engine_init(&mcf, err, sizeof(err)) == -1)
+	if (engine_init(&mcf, common.user, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (access(mcf.spool, W_OK | X_OK) == -1)
 		fatal("spool directory %s", mcf.spool);

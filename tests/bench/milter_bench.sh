@@ -21,6 +21,7 @@
 # per 10 KB clean message (the "time=" of its per-message log lines: time
 # spent in its callbacks, scan included).  Needs root (Postfix).
 # MOAT_BIN / MOAT_BUILD_DIR: build directory (default ./build).
+# MILTER_THREADS: moat-milter's scan concurrency for the run.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
@@ -48,6 +49,12 @@ rm -f "$DIR.up.log"
 # shellcheck disable=SC1091
 . "$DIR/stack.env"
 [ "${MILTER:-}" = running ] || { echo "moat-milter is not running" >&2; exit 1; }
+
+# MILTER_THREADS=N: moat-milter's scan concurrency (default: its own, CPUs).
+if [ -n "${MILTER_THREADS:-}" ]; then
+	sed -i "s/^\(milter = {\)\$/\1\n  threads = $MILTER_THREADS;/" "$CONF"
+	MOAT_BUILD_DIR=$BIN "$ROOT/ctl/moat-stack" restart "$DIR" milter >/dev/null
+fi
 
 # --- the recipient's policy: scan everything, reject infected mail
 sqlite3 "$DB" "INSERT INTO policies (name, scan_mode, on_infected) VALUES ('bench', 'all', 'reject');
@@ -154,22 +161,31 @@ say "moat-milter:          $R_MOAT msgs/s"
 R_CLAM=$(run "$CLAM_SMTP_PORT" clamav)
 say "clamav-milter+clamd:  $R_CLAM msgs/s"
 wait_queue
+# Latency without queueing: one session, 200 x 10 KB clean, to moat-milter.
+LAT_START=$(wc -c <"$LOG_DIR/moat-milter.log")
+smtp-source -A -s 1 -m 200 -F "$MIX/clean-06-10k.eml" -f bench@example.net -t bench@beta.example \
+	-M bench.example "127.0.0.1:$SMTP_PORT" >>"$DIR/log/smtp-source-latency.log" 2>&1 || true
+sleep 1
+tail -c +"$((LAT_START + 1))" "$LOG_DIR/moat-milter.log" >"$DIR/moat-latency.log"
+wait_queue
 
 MOAT_RSS=$(ps -o rss= -p "$(cat "$RUN_DIR/moat-milter.pid")" | tr -d ' ')
 CLAMD_RSS=$(ps -o rss= -p "$(cat "$DIR/run/clamd.pid")" | tr -d ' ')
 CMIL_RSS=$(ps -o rss= -p "$(cat "$DIR/run/clamav-milter.pid")" | tr -d ' ')
 
-tail -c +"$((MOAT_LOG_START + 1))" "$LOG_DIR/moat-milter.log" >"$DIR/moat-bench.log"
-python3 - "$DIR/moat-bench.log" "$R_PLAIN" "$R_MOAT" "$R_CLAM" "$MOAT_RSS" "$CLAMD_RSS" "$CMIL_RSS" "$N" <<'PY'
+head -c "$LAT_START" "$LOG_DIR/moat-milter.log" | tail -c +"$((MOAT_LOG_START + 1))" >"$DIR/moat-bench.log"
+python3 - "$DIR/moat-bench.log" "$DIR/moat-latency.log" "$R_PLAIN" "$R_MOAT" "$R_CLAM" "$MOAT_RSS" "$CLAMD_RSS" "$CMIL_RSS" "$N" <<'PY'
 import re, sys
-log, plain, moat, clam, mrss, crss, cmrss, n = sys.argv[1:]
+log, latlog, plain, moat, clam, mrss, crss, cmrss, n = sys.argv[1:]
 plain, moat, clam = float(plain), float(moat), float(clam)
 lines = open(log, errors="replace").read().splitlines()
 per = [l for l in lines if " verdict=" in l]
 inf = sum(1 for l in per if "verdict=infected" in l)
-t10 = sorted(float(m.group(2)) for l in per
-             for m in [re.search(r" size=(\d+) .*verdict=clean .*time=([\d.]+)ms", l)]
-             if m and 10240 <= int(m.group(1)) < 12288)
+rx = re.compile(r" size=(\d+) .*verdict=clean .*time=([\d.]+)ms scan=([\d.]+)ms wait=([\d.]+)ms")
+s10 = [m for l in per for m in [rx.search(l)] if m and 10240 <= int(m.group(1)) < 12288]
+t10 = sorted(float(m.group(2)) for m in s10)
+w10 = sorted(float(m.group(2)) - float(m.group(4)) for m in s10)
+sc10 = sorted(float(m.group(3)) for m in s10)
 def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float("nan")
 print("messages per port:            %s" % n)
@@ -180,5 +196,13 @@ print("moat-milter / clamav-milter:  %.2fx" % (moat / clam))
 print("moat-milter log: %d messages, %d infected" % (len(per), inf))
 print("moat-milter time, 10 KB clean (%d samples): p50 %.2f ms, p99 %.2f ms, max %.2f ms"
       % (len(t10), pct(t10, 50), pct(t10, 99), t10[-1] if t10 else float("nan")))
+print("  of which waiting for a scan slot excluded:   p50 %.2f ms, p99 %.2f ms"
+      % (pct(w10, 50), pct(w10, 99)))
+print("  libclamav pass alone:                        p50 %.2f ms, p99 %.2f ms"
+      % (pct(sc10, 50), pct(sc10, 99)))
+lat = [m for l in open(latlog, errors="replace") for m in [rx.search(l)] if m]
+lt = sorted(float(m.group(2)) for m in lat)
+print("moat-milter time, 10 KB clean, one session (%d samples): p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+      % (len(lt), pct(lt, 50), pct(lt, 99), lt[-1] if lt else float("nan")))
 print("RSS after the run: moat-milter %s KB, clamd %s KB, clamav-milter %s KB" % (mrss, crss, cmrss))
 PY
