@@ -534,7 +534,8 @@ class Stack:
         m = re.search(r"(?ms)^%s\s*[=:]\s*\{(.*?)^\};" % re.escape(group), text)
         if m:
             block = m.group(1)
-            rx = re.compile(r"(?m)^(\s*)%s\s*[=:].*?;\s*$" % re.escape(key))
+            # [ \t] not \s: \s would swallow the line break after the setting.
+            rx = re.compile(r"(?m)^([ \t]*)%s[ \t]*[=:].*?;[ \t]*$" % re.escape(key))
             if rx.search(block):
                 block = rx.sub(lambda mm: "%s%s = %s;" % (mm.group(1), key, lit), block, count=1)
             else:

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The stack itself: up, mail through Postfix to the sink, down with nothing left."""
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -139,6 +140,14 @@ def test_reconfigure_edits_conf(st):
     with open(st.env["CONF"]) as f:
         assert 'log_level = "debug";' in f.read()
     st.reconfigure("common", "log_level", "info", how=None)
+    # Replacing a key twice must keep the file valid libconfig, one setting
+    # per line (an earlier version swallowed the line break).
+    with open(st.env["CONF"]) as f:
+        text = f.read()
+    assert re.search(r'(?m)^\s*log_level = "info";\n', text), text
+    r = subprocess.run([st.env["MOATCTL"], "-c", st.env["CONF"], "config", "check"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert r.returncode == 0, r.stdout
 
 
 def test_down_leaves_nothing(st):
