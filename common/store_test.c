@@ -14,6 +14,12 @@
 
 #include "store.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* Keep in step with STORE_SCHEMA_VERSION: a version this build does not know. */
+#define STORE_SCHEMA_VERSION_NEXT 4
+_Static_assert(STORE_SCHEMA_VERSION_NEXT == STORE_SCHEMA_VERSION + 1, "bump _NEXT");
+
 #define FAIL(...) do {							\
 	fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);		\
 	fprintf(stderr, __VA_ARGS__);					\
@@ -276,7 +282,7 @@ case_open_v1(const char *dir)
 		FAIL("fixture");
 	if (store_open(path, 0, 1000, &st, err, sizeof(err)) != -1)
 		FAIL("open of a v1 file: got 0, want -1");
-	if (strstr(err, "schema version 1 is older than the 2") == NULL ||
+	if (strstr(err, "schema version 1 is older than the " STR(STORE_SCHEMA_VERSION)) == NULL ||
 	    strstr(err, "`moatctl db migrate`") == NULL)
 		FAIL("error: got \"%s\", want \"schema version 1 is older than "
 		    "the 2 ... `moatctl db migrate`\"", err);
@@ -291,7 +297,7 @@ case_open_newer(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/v3.db", dir);
 	if (make_current(path) == -1 ||
-	    raw_exec(path, "UPDATE meta SET value = '3' WHERE key = 'schema_version'") == -1)
+	    raw_exec(path, "UPDATE meta SET value = '" STR(STORE_SCHEMA_VERSION_NEXT) "' WHERE key = 'schema_version'") == -1)
 		FAIL("fixture");
 	if (store_open(path, 0, 1000, &st, err, sizeof(err)) != -1)
 		FAIL("open of a v3 file: got 0, want -1");
@@ -314,8 +320,8 @@ case_migrate_v1(const char *dir)
 		FAIL("fixture");
 	if (store_open(path, STORE_NOCHECK, 1000, &st, err, sizeof(err)) == -1)
 		FAIL("open NOCHECK: %s", err);
-	if ((r = store_migrate(st, err, sizeof(err))) != 1)
-		FAIL("migrate: got %d (%s), want 1 applied", r, err);
+	if ((r = store_migrate(st, err, sizeof(err))) != STORE_SCHEMA_VERSION - 1)
+		FAIL("migrate: got %d (%s), want %d applied", r, err, STORE_SCHEMA_VERSION - 1);
 	if ((r = store_schema_version(st)) != STORE_SCHEMA_VERSION)
 		FAIL("version after migrate: got %d, want %d", r, STORE_SCHEMA_VERSION);
 	if ((r = store_migrate(st, err, sizeof(err))) != 0)

@@ -21,6 +21,9 @@ static const char pol_usage[] =
     "       moatctl policy assign SUBSCRIBER POLICY\n"
     "       moatctl policy recipient ADDRESS POLICY|--remove\n";
 
+/* Who gets quarantine digests (policies.digest_to; moat-quarantined). */
+static const char *const pol_digest_to_names[] = { "subscriber", "recipients", NULL };
+
 enum pk_type { PK_ENUM, PK_BOOL, PK_SIZE, PK_INT, PK_ADDR };
 
 struct pol_key {
@@ -54,6 +57,7 @@ static const struct pol_key pol_keys[] = {
 	{ "retention_days", PK_INT, NULL, 0, 3650, SET("retention_days") },
 	{ "digest", PK_BOOL, NULL, 0, 1, SET("digest") },
 	{ "auto_release_fp", PK_BOOL, NULL, 0, 1, SET("auto_release_fp") },
+	{ "digest_to", PK_ENUM, pol_digest_to_names, 0, 0, SET("digest_to") },
 	{ NULL, 0, NULL, 0, 0, NULL }
 };
 #undef SET
@@ -85,7 +89,7 @@ static const char sql_pol_show[] =
     " p.on_unscannable, p.on_error, p.repair, p.quarantine, p.heuristics, "
     " p.notify_sender, p.notify_recipients, p.notify_admin, p.notify_style, "
     " p.skip_forged_senders, p.header_mode, p.retention_days, p.digest, "
-    " p.auto_release_fp, "
+    " p.auto_release_fp, p.digest_to, "
     " (SELECT group_concat(s.name, ', ') FROM subscriber_policies sp "
     "   JOIN subscribers s ON s.id = sp.subscriber_id WHERE sp.policy_id = p.id) "
     "   AS subscribers, "

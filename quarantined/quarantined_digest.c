@@ -1,12 +1,18 @@
 /*
- * quarantined_digest - per-subscriber digests of newly held items.
+ * quarantined_digest - digests of newly held items, per subscriber or per
+ * recipient as the subscriber's policy says (policies.digest_to).
  *
- * For each subscriber whose policy has digest = 1 and who has a contact
- * address: one message listing the held items not yet digested, each with
- * the command that releases it, sent over SMTP to the re-injection port.
+ * For each subscriber whose policy has digest = 1: digest_to = subscriber
+ * sends one message to the subscriber's contact address; digest_to =
+ * recipients sends one message to each recipient address (of the
+ * subscriber's own domains) of the held items, listing only the items
+ * addressed to it.  Each lists held items not yet digested, with the
+ * command that releases each, sent over SMTP to the re-injection port.
  * Subject and opening text come from the operator-editable 'digest'
  * template ({subscriber}, {date}).  Items are marked digested only after
- * the server answered 250, so a failed digest is retried next time.
+ * every digest listing them got a 250, so a failed digest is retried next
+ * time (per recipient, the recipients already served then get the items a
+ * second time: at least once, never lost).
  *
  * Trusts the templates table (operators).  Item fields shown in the body
  * were validated at submission; CR and LF never reach a header.
@@ -19,15 +25,31 @@
 #include "quarantined.h"
 
 static const char sql_subs[] =
-    "SELECT s.id, s.name, s.contact FROM subscribers s"
+    "SELECT s.id, s.name, coalesce(s.contact, ''), p.digest_to = 'recipients'"
+    " FROM subscribers s"
     " JOIN subscriber_policies sp ON sp.subscriber_id = s.id"
     " JOIN policies p ON p.id = sp.policy_id"
-    " WHERE p.digest = 1 AND s.contact IS NOT NULL AND s.contact <> ''"
-    " ORDER BY s.id";
+    " WHERE p.digest = 1 ORDER BY s.id";
+/* ?2 NULL: every item of the subscriber; else only those addressed to ?2. */
 static const char sql_items[] =
     "SELECT id, received, coalesce(sender, ''), recipients, viruses, size"
-    " FROM quarantine WHERE subscriber_id = ?1 AND status = 'held' AND digested = 0"
+    " FROM quarantine q WHERE subscriber_id = ?1 AND status = 'held' AND digested = 0"
+    " AND id <= ?3 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(q.recipients) j"
+    "   WHERE lower(j.value) = ?2))"
     " ORDER BY id LIMIT 1000";
+static const char sql_maxid[] =
+    "SELECT coalesce(max(id), 0) FROM quarantine"
+    " WHERE subscriber_id = ?1 AND status = 'held' AND digested = 0";
+/* Recipients of the pending items that belong to the subscriber's domains
+ * ("example.com" exactly, ".example.com" with its subdomains). */
+static const char sql_rcpts[] =
+    "SELECT DISTINCT lower(j.value) FROM quarantine q, json_each(q.recipients) j"
+    " WHERE q.subscriber_id = ?1 AND q.status = 'held' AND q.digested = 0 AND q.id <= ?2"
+    " AND EXISTS (SELECT 1 FROM subscriber_domains d WHERE d.subscriber_id = ?1 AND"
+    "   (substr(lower(j.value), instr(j.value, '@') + 1) = d.domain OR"
+    "    (substr(d.domain, 1, 1) = '.' AND ('.' || substr(lower(j.value),"
+    "      instr(j.value, '@') + 1)) LIKE '%' || d.domain)))"
+    " ORDER BY 1 LIMIT 1000";
 static const char sql_mark[] =
     "UPDATE quarantine SET digested = 1 WHERE subscriber_id = ?1 AND status = 'held'"
     " AND digested = 0 AND id <= ?2";
@@ -125,19 +147,21 @@ digest_join(struct dbuf *b, const char *json)
 	json_decref(a);
 }
 
-/* Builds and sends one subscriber's digest.  1 sent, 0 nothing to send,
- * -1 failed (logged). */
+/* Builds and sends one digest to `contact` of the subscriber's pending
+ * items up to maxid (only those addressed to rcpt when it is not NULL).
+ * 1 sent, 0 nothing to send, -1 failed (logged).  Marking is the caller's. */
 static int
-digest_one(struct qd *qd, struct store *st, const struct qd_conf *c, int64_t sub,
-    const char *name, const char *contact, const char *subj_tpl, const char *body_tpl)
+digest_one(struct store *st, const struct qd_conf *c, int64_t sub, const char *name,
+    const char *contact, const char *rcpt, int64_t maxid, const char *subj_tpl,
+    const char *body_tpl)
 {
 	struct dbuf b = { NULL, 0, 0 };
 	sqlite3_stmt *stmt;
 	char date[64], when[32], reply[512], *subject = NULL, *body = NULL;
-	const char *rcpt[1] = { contact };
+	const char *to[1] = { contact };
 	time_t now = time(NULL);
 	struct tm tm;
-	int64_t maxid = 0, n = 0;
+	int64_t id = 0, n = 0;
 	int rc;
 
 	if (!parse_addr_ok(contact)) {
@@ -165,21 +189,24 @@ digest_one(struct qd *qd, struct store *st, const struct qd_conf *c, int64_t sub
 	if ((stmt = store_prepare(st, sql_items)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, sub);
+	if (rcpt != NULL)
+		sqlite3_bind_text(stmt, 2, rcpt, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 3, maxid);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		time_t t = (time_t)sqlite3_column_int64(stmt, 1);
-		maxid = sqlite3_column_int64(stmt, 0);
+		id = sqlite3_column_int64(stmt, 0);
 		n++;
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
 		dbuf_printf(&b, "Item %lld, held %s, %lld bytes\r\n  from: %s\r\n  to:   ",
-		    (long long)maxid, when, (long long)sqlite3_column_int64(stmt, 5),
+		    (long long)id, when, (long long)sqlite3_column_int64(stmt, 5),
 		    sqlite3_column_text(stmt, 2)[0] ? (const char *)sqlite3_column_text(stmt, 2) :
 		    "<>");
 		digest_join(&b, (const char *)sqlite3_column_text(stmt, 3));
 		dbuf_add(&b, "\r\n  virus: ", 11);
 		digest_join(&b, (const char *)sqlite3_column_text(stmt, 4));
 		dbuf_printf(&b, "\r\n  release: moatctl quarantine release %lld\r\n\r\n",
-		    (long long)maxid);
+		    (long long)id);
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE) {
@@ -194,21 +221,11 @@ digest_one(struct qd *qd, struct store *st, const struct qd_conf *c, int64_t sub
 	}
 	if (b.s == NULL)
 		goto fail;
-	if (release_smtp_send(c, c->q.release_from, rcpt, 1, b.s, b.len, -1, reply,
+	if (release_smtp_send(c, c->q.release_from, to, 1, b.s, b.len, -1, reply,
 	    sizeof(reply)) != 1) {
 		log_warnx("digest for subscriber %lld to %s failed: %s", (long long)sub,
 		    contact, reply);
 		goto fail;
-	}
-	if ((stmt = store_prepare(st, sql_mark)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(stmt, 1, sub);
-	sqlite3_bind_int64(stmt, 2, maxid);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		/* Sent but not marked: the next digest repeats these items. */
-		log_warnx("%s: digest mark: %s", st->path, sqlite3_errmsg(st->db));
 	}
 	log_info("digest for subscriber %lld (%lld item(s)) sent to %s: %s",
 	    (long long)sub, (long long)n, contact, reply);
@@ -223,7 +240,94 @@ fail:
 	return -1;
 }
 
-struct digest_sub { int64_t id; char name[128]; char contact[QD_ADDR_MAX + 1]; };
+/* Marks the subscriber's pending items up to maxid as digested. */
+static void
+digest_mark(struct store *st, int64_t sub, int64_t maxid)
+{
+	sqlite3_stmt *stmt;
+	int rc = SQLITE_ERROR;
+
+	if ((stmt = store_prepare(st, sql_mark)) != NULL) {
+		sqlite3_bind_int64(stmt, 1, sub);
+		sqlite3_bind_int64(stmt, 2, maxid);
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+	}
+	/* Sent but not marked: the next digest repeats these items. */
+	if (rc != SQLITE_DONE)
+		log_warnx("%s: digest mark: %s", st->path, sqlite3_errmsg(st->db));
+}
+
+/* One subscriber's digests: to the contact, or one per recipient.  Returns
+ * the number sent, or -1 when one failed (nothing marked then). */
+static int
+digest_subscriber(struct store *st, const struct qd_conf *c, int64_t sub,
+    const char *name, const char *contact, int per_rcpt, const char *subj,
+    const char *body)
+{
+	sqlite3_stmt *stmt;
+	char **rcpts = NULL;
+	size_t nrcpts = 0, cap = 0;
+	int64_t maxid = 0;
+	int rc, sent = 0, failed = 0;
+
+	if ((stmt = store_prepare(st, sql_maxid)) == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, sub);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		maxid = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (maxid == 0)
+		return 0;
+	if (!per_rcpt) {
+		if (*contact == '\0')
+			return 0;            /* no contact: nobody to tell */
+		if ((rc = digest_one(st, c, sub, name, contact, NULL, maxid, subj, body)) == 1)
+			digest_mark(st, sub, maxid);
+		return rc;
+	}
+	if ((stmt = store_prepare(st, sql_rcpts)) == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, sub);
+	sqlite3_bind_int64(stmt, 2, maxid);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (nrcpts == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **nr = reallocarray(rcpts, ncap, sizeof(*nr));
+			if (nr == NULL)
+				break;
+			rcpts = nr;
+			cap = ncap;
+		}
+		if ((rcpts[nrcpts] = strdup((const char *)sqlite3_column_text(stmt, 0))) != NULL)
+			nrcpts++;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		log_warnx("%s: digest recipients: %s", st->path, sqlite3_errmsg(st->db));
+		failed = 1;
+	}
+	for (size_t i = 0; i < nrcpts; i++) {
+		rc = digest_one(st, c, sub, name, rcpts[i], rcpts[i], maxid, subj, body);
+		if (rc == 1)
+			sent++;
+		else if (rc == -1)
+			failed = 1;
+		free(rcpts[i]);
+	}
+	free(rcpts);
+	if (failed)
+		return -1;
+	digest_mark(st, sub, maxid);
+	return sent;
+}
+
+struct digest_sub {
+	int64_t id;
+	int     per_rcpt;
+	char    name[128];
+	char    contact[QD_ADDR_MAX + 1];
+};
 
 int
 digest_run(struct qd *qd, int64_t *sent)
@@ -266,6 +370,7 @@ digest_run(struct qd *qd, int64_t *sent)
 		    (const char *)sqlite3_column_text(stmt, 1));
 		snprintf(subs[nsubs].contact, sizeof(subs[nsubs].contact), "%s",
 		    (const char *)sqlite3_column_text(stmt, 2));
+		subs[nsubs].per_rcpt = sqlite3_column_int(stmt, 3);
 		nsubs++;
 	}
 	sqlite3_reset(stmt);
@@ -274,9 +379,10 @@ digest_run(struct qd *qd, int64_t *sent)
 		ret = -1;
 	}
 	for (size_t i = 0; i < nsubs; i++) {
-		rc = digest_one(qd, st, c, subs[i].id, subs[i].name, subs[i].contact, subj, body);
-		if (rc == 1)
-			(*sent)++;
+		rc = digest_subscriber(st, c, subs[i].id, subs[i].name, subs[i].contact,
+		    subs[i].per_rcpt, subj, body);
+		if (rc > 0)
+			*sent += rc;
 		else if (rc == -1)
 			ret = -1;
 	}

@@ -1,4 +1,4 @@
--- Moat store schema, version 2.
+-- Moat store schema, version 3.
 --
 -- One SQLite file (WAL mode) shared by every Moat daemon and edited by
 -- operators, either with `moatctl` or directly with sqlite3.  This file is the
@@ -59,6 +59,8 @@ CREATE TABLE subscriber_credentials (
 --   on_unscannable: tempfail | reject | pass | tag | quarantine   (encrypted archive, limits)
 --   on_error:       tempfail | reject | pass                        (scan engine failure)
 -- "pass" and "tag" on unscannable mail always add a status header saying why.
+-- Digests (digest = 1) of newly held items go to the subscriber's contact
+-- (digest_to = subscriber) or to each recipient of the items (recipients).
 CREATE TABLE policies (
   id                INTEGER PRIMARY KEY,
   name              TEXT NOT NULL UNIQUE,
@@ -83,7 +85,8 @@ CREATE TABLE policies (
   header_mode       TEXT NOT NULL DEFAULT 'add' CHECK (header_mode IN ('add', 'replace', 'none')),
   retention_days    INTEGER NOT NULL DEFAULT 30 CHECK (retention_days >= 0),
   digest            INTEGER NOT NULL DEFAULT 0 CHECK (digest IN (0, 1)),
-  auto_release_fp   INTEGER NOT NULL DEFAULT 0 CHECK (auto_release_fp IN (0, 1))
+  auto_release_fp   INTEGER NOT NULL DEFAULT 0 CHECK (auto_release_fp IN (0, 1)),
+  digest_to         TEXT NOT NULL DEFAULT 'subscriber' CHECK (digest_to IN ('subscriber', 'recipients'))
 );
 
 CREATE TABLE subscriber_policies (
@@ -256,7 +259,7 @@ INSERT INTO templates(name, subject, body) VALUES
 
 -- Policy generation: every edit of a table that shapes the in-memory policy
 -- snapshot bumps it; daemons reload when it changes.
-INSERT INTO meta(key, value) VALUES ('schema_version', '2'), ('policy_generation', '1');
+INSERT INTO meta(key, value) VALUES ('schema_version', '3'), ('policy_generation', '1');
 
 CREATE TRIGGER subscribers_gen_i AFTER INSERT ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
 CREATE TRIGGER subscribers_gen_u AFTER UPDATE ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;

@@ -512,6 +512,32 @@ def test_digest_arrives_with_release_commands(qd):
     assert r["sent"] == 0 and len(q.sink_files()) == 1
 
 
+def test_digest_per_recipient_by_policy(qd):
+    q = qd()
+    q.sql("UPDATE policies SET digest_to = 'recipients' WHERE name = 'strict'")
+    a = q.submit(message(17), rcpts=("ann@alpha.example",), viruses=("Win.Test.A",))
+    b = q.submit(message(18), rcpts=("bob@alpha.example", "ann@alpha.example",
+                                     "outsider@example.net"), viruses=("Win.Test.B",))
+    _, r = q.json("POST", "/v1/digests", b"", want=200)
+    assert r["sent"] == 2, r            # ann and bob; never the outsider
+    names = wait_for(lambda: q.sink_files() if len(q.sink_files()) == 2 else None,
+                     what="two digests")
+    got = {}
+    for name in names:
+        text, meta = q.sink_read(name)
+        [to] = meta["rcpt_to"]
+        got[to] = text.decode()
+    assert sorted(got) == ["ann@alpha.example", "bob@alpha.example"], sorted(got)
+    for it in (a, b):
+        assert "moatctl quarantine release %d" % it["id"] in got["ann@alpha.example"]
+    assert "moatctl quarantine release %d" % b["id"] in got["bob@alpha.example"]
+    assert "moatctl quarantine release %d" % a["id"] not in got["bob@alpha.example"], \
+        "bob was told about an item not addressed to him"
+    assert q.sql("SELECT digested FROM quarantine WHERE subscriber_id=1") == [(1,), (1,)]
+    _, r = q.json("POST", "/v1/digests", b"", want=200)
+    assert r["sent"] == 0 and len(q.sink_files()) == 2
+
+
 def test_bad_input(qd):
     q = qd(max_upload="64K")
     j = q.submit(message(17))
