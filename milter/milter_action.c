@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -163,8 +164,38 @@ quarantine(struct eom *e)
 
 /* ------------------------------------------------------------ rewriting */
 
+/* How many times header `name` occurs in the header block of the original
+ * message (continuation lines not counted).  Reads at most 1 MB of headers;
+ * 1 when it cannot tell (the first copy is always replaced anyway). */
+static int
+orig_header_count(struct eom *e, const char *name)
+{
+	int fd = spool_fd(&e->mc->mc_spool), n = 0;
+	size_t nlen = strlen(name), len;
+	char *buf;
+	ssize_t got;
+
+	if (fd == -1 || (buf = malloc(1 << 20)) == NULL)
+		return 1;
+	got = pread(fd, buf, (1 << 20) - 1, 0);
+	len = got > 0 ? (size_t)got : 0;
+	buf[len] = '\0';
+	for (char *line = buf; line != NULL && *line != '\0';) {
+		if (*line == '\r' || *line == '\n')
+			break;                          /* end of the header block */
+		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':')
+			n++;
+		if ((line = strchr(line, '\n')) != NULL)
+			line++;
+	}
+	free(buf);
+	return n > 0 ? n : 1;
+}
+
 /* Reads the modified message in fd and applies it: the top MIME headers by
- * smfi_chgheader, the body by smfi_replacebody.  0 or -1. */
+ * smfi_chgheader, the body by smfi_replacebody.  0 or -1.  Extra copies of
+ * a top MIME header in the original are deleted: a second Content-Type left
+ * behind would contradict the rewritten body (and is an evasion trick). */
 static int
 apply_message(struct eom *e, int fd)
 {
@@ -190,12 +221,20 @@ apply_message(struct eom *e, int fd)
 	else
 		off = len;
 	for (int i = 0; i < 3; i++) {
-		char v[2048];
+		char *v = NULL;
+		int ok;
 
 		if (vals[i] == NULL)
 			continue;
-		snprintf(v, sizeof(v), " %s", vals[i]);
-		if (smfi_chgheader(e->ctx, (char *)names[i], 1, v) != MI_SUCCESS)
+		for (int k = orig_header_count(e, names[i]); k > 1; k--)
+			if (smfi_chgheader(e->ctx, (char *)names[i], k, NULL) != MI_SUCCESS)
+				goto unmap;
+		/* No fixed buffer: a long boundary parameter must not be cut. */
+		if (asprintf(&v, " %s", vals[i]) == -1)
+			goto unmap;
+		ok = smfi_chgheader(e->ctx, (char *)names[i], 1, v) == MI_SUCCESS;
+		free(v);
+		if (!ok)
 			goto unmap;
 	}
 	for (; off < len; off += n) {
