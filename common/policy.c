@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,38 +235,32 @@ policy_counts(const struct policy_snapshot *s, size_t *subscribers,
 	*threats = s->nindexed;
 }
 
+/* Policies and subscribers are kept sorted by id, which each struct holds
+ * first: one bsearch comparator serves both arrays. */
+_Static_assert(offsetof(struct policy, id) == 0, "policy id first");
+_Static_assert(offsetof(struct subscriber, id) == 0, "subscriber id first");
+
+static int
+cmp_id(const void *key, const void *elem)
+{
+	int64_t a = *(const int64_t *)key, b = *(const int64_t *)elem;
+
+	return (a > b) - (a < b);
+}
+
 static const struct policy *
 find_policy(const struct policy_snapshot *s, int64_t id)
 {
-	size_t	lo = 0, hi = s->npolicies, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (s->policies[mid].id == id)
-			return &s->policies[mid];
-		if (s->policies[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	/* bsearch's base is declared non-null, even for an empty array. */
+	return s->npolicies == 0 ? NULL :
+	    bsearch(&id, s->policies, s->npolicies, sizeof(*s->policies), cmp_id);
 }
 
 static struct subscriber *
 find_subscriber(const struct policy_snapshot *s, int64_t id)
 {
-	size_t	lo = 0, hi = s->nsubs, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (s->subs[mid].id == id)
-			return &s->subs[mid];
-		if (s->subs[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return s->nsubs == 0 ? NULL :
+	    bsearch(&id, s->subs, s->nsubs, sizeof(*s->subs), cmp_id);
 }
 
 /* Steps stmt; 1 row, 0 done, -1 error (logged, statement reset). */

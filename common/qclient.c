@@ -1,5 +1,5 @@
 /*
- * qclient - client stub of moat-quarantined's API (see qclient.h), over
+ * qclient - the client side of moat-quarantined's API (see qclient.h), over
  * libcurl: "unix:/path" endpoints use CURLOPT_UNIX_SOCKET_PATH, others are
  * http(s) base URLs.  One easy handle per call: callers are few (a
  * submission per quarantined message, a moatctl command) and threads never

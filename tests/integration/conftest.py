@@ -3,6 +3,9 @@
 
   stack          module scope: a stack up in a fresh /tmp/moat-stack-* dir,
                  brought down at the end; fails if any process is left.
+  st             module scope: the stack, failing at once when moat-milter is
+                 not running in it (the milter tests' fixture; a test module
+                 may define its own st).
   stack_factory  function scope: stack_factory(env={...}) -> Stack, for tests
                  that need their own stack (custom ports, sink rejects, ...);
                  each one is brought down (and checked) at the end of the test.
@@ -58,3 +61,10 @@ def stack_factory():
         except AssertionError as e:
             errors.append(str(e))
     assert not errors, "\n".join(errors)
+
+
+@pytest.fixture(scope="module")
+def st(stack):
+    if not stack.milter_running:
+        pytest.fail("moat-milter is not running in the stack:\n" + stack.tails())
+    return stack

@@ -27,6 +27,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("MOAT_SRC") or os.path.dirname(os.path.dirname(HERE))
@@ -557,3 +558,30 @@ class Stack:
                 os.kill(self.pid(d), signal.SIGHUP)
             else:
                 self.restart(d)
+
+
+# ------------------------------------------------------------ milter test helpers
+
+# swaks options that send from 127.0.0.2: a client address of no subscriber,
+# so the recipient's domain (not the client network) decides who is served.
+OUTSIDE = ["--local-interface", "127.0.0.2"]
+
+
+def uniq(tag):
+    """A unique Subject tag, to find one test's message among the rest."""
+    return "%s-%s" % (tag, uuid.uuid4().hex[:10])
+
+
+def milter_line(st, qid, timeout=15):
+    """moat-milter's per-message log line for a queue ID."""
+    return st.wait_log("milter", r"(?m)^.*%s: from=<.*verdict=.*$" % re.escape(qid),
+                       timeout=timeout).group(0)
+
+
+def set_policy(st, name, **cols):
+    """Updates a policy row (column names are the test's own, never input)
+    and waits until the milter runs the new generation (its log says so)."""
+    start = len(st.log("milter"))
+    sets = ", ".join("%s = ?" % k for k in cols)
+    st.sql("UPDATE policies SET %s WHERE name = ?" % sets, tuple(cols.values()) + (name,))
+    st.wait_log("milter", r"policy generation \d+ loaded", timeout=15, start=start)

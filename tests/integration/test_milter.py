@@ -13,39 +13,18 @@ import email.policy
 import glob
 import hashlib
 import os
-import re
 import threading
 import time
 import uuid
 
-import pytest
 
-from moatstack import CLAM_EXE, EICAR, TESTFILES, wait_for
-
-OUTSIDE = ["--local-interface", "127.0.0.2"]
-
-
-@pytest.fixture(scope="module")
-def st(stack):
-    if not stack.milter_running:
-        pytest.fail("moat-milter is not running in the stack:\n" + stack.tails())
-    return stack
+from moatstack import CLAM_EXE, EICAR, TESTFILES, wait_for, OUTSIDE, uniq, milter_line
 
 
 def sig_name(st):
     """The name of the stack's clam.exe hash signature (sigtool --md5)."""
     with open(os.path.join(st.env["SIGS_DIR"], "moat-test.hdb")) as f:
         return f.read().split(":")[2].strip()
-
-
-def uniq(tag):
-    return "%s-%s" % (tag, uuid.uuid4().hex[:10])
-
-
-def milter_line(st, qid, timeout=15):
-    """moat-milter's per-message log line for a queue ID."""
-    m = st.wait_log("milter", r"(?m)^.*%s: from=<.*verdict=.*$" % re.escape(qid), timeout=timeout)
-    return m.group(0)
 
 
 def add_reject_all(st, address):

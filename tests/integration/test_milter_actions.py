@@ -19,53 +19,7 @@ import zipfile
 
 import pytest
 
-from moatstack import CLAM_EXE, EICAR, wait_for
-
-OUTSIDE = ["--local-interface", "127.0.0.2"]
-
-
-@pytest.fixture(scope="module")
-def st(stack):
-    if not stack.milter_running:
-        pytest.fail("moat-milter is not running in the stack:\n" + stack.tails())
-    return stack
-
-
-def uniq(tag):
-    return "%s-%s" % (tag, uuid.uuid4().hex[:10])
-
-
-def set_policy(st, name, **cols):
-    """Updates a policy row and waits until the milter runs the new
-    generation (its log says so)."""
-    start = len(st.log("milter"))
-    sets = ", ".join("%s = ?" % k for k in cols)
-    st.sql("UPDATE policies SET %s WHERE name = ?" % sets, tuple(cols.values()) + (name,))
-    st.wait_log("milter", r"policy generation \d+ loaded", timeout=15, start=start)
-
-
-def milter_setting(st, key, value):
-    """Sets milter.key in moat.conf and restarts moat-milter.  (Written here
-    rather than with Stack.reconfigure, whose replacement of an existing key
-    also swallows the line break after it.)"""
-    conf = st.env["CONF"]
-    with open(conf) as f:
-        text = f.read()
-    m = re.search(r"(?ms)^milter\s*=\s*\{\n(.*?)^\};", text)
-    assert m, "no milter group in " + conf
-    lines = [l for l in m.group(1).splitlines(True) if not re.match(r"\s*%s\s*=" % key, l)]
-    lines.append('  %s = "%s";\n' % (key, value))
-    text = text[:m.start(1)] + "".join(lines) + text[m.end(1):]
-    with open(conf + ".tmp", "w") as f:
-        f.write(text)
-    os.chmod(conf + ".tmp", 0o644)
-    os.rename(conf + ".tmp", conf)
-    st.restart("milter")
-
-
-def milter_line(st, qid, timeout=15):
-    return st.wait_log("milter", r"(?m)^.*%s: from=<.*verdict=.*$" % re.escape(qid),
-                       timeout=timeout).group(0)
+from moatstack import CLAM_EXE, EICAR, wait_for, OUTSIDE, uniq, milter_line, set_policy
 
 
 def test_notify_append_style(st):
@@ -228,7 +182,7 @@ def test_hup_reloads_signatures(st):
 
 
 def test_lowmem_reload_detects_new_signature_without_refusals(st):
-    milter_setting(st, "reload_mode", "lowmem")
+    st.reconfigure("milter", "reload_mode", "lowmem")
     payload = ("lowmem payload " + uuid.uuid4().hex).encode()
     signame = "Moat.Test.Lowmem-" + uuid.uuid4().hex[:6]
     results, stop = [], threading.Event()
@@ -260,7 +214,7 @@ def test_lowmem_reload_detects_new_signature_without_refusals(st):
 
 
 def test_unserved_pass_when_configured(st):
-    milter_setting(st, "unserved_action", "pass")
+    st.reconfigure("milter", "unserved_action", "pass")
     try:
         subj = uniq("unserved-pass")
         r = st.send("x@example.org", subject=subj, body="x", extra=OUTSIDE)
@@ -268,11 +222,11 @@ def test_unserved_pass_when_configured(st):
         [m] = st.wait_sink(lambda m: subj in m.subject)
         assert m.header("X-Moat-Status") is None and m.header("X-Virus-Scanned") is None
     finally:
-        milter_setting(st, "unserved_action", "reject")
+        st.reconfigure("milter", "unserved_action", "reject")
 
 
 def test_threat_tag_when_configured(st):
-    milter_setting(st, "threat_action", "tag")
+    st.reconfigure("milter", "threat_action", "tag")
     try:
         subj = uniq("tag")
         r = st.send("e@alpha.example", from_="x@evil.example", subject=subj, body="x",
@@ -281,7 +235,7 @@ def test_threat_tag_when_configured(st):
         [m] = st.wait_sink(lambda m: subj in m.subject)
         assert "evil.example" in (m.header("X-Moat-Threat") or ""), m.data[:600]
     finally:
-        milter_setting(st, "threat_action", "reject")
+        st.reconfigure("milter", "threat_action", "reject")
 
 
 def test_check_config(st):

@@ -24,28 +24,21 @@ KILL_AT = 60         # SIGKILL moat-milter after this many results
 DEADLINE = 240       # seconds for the whole load
 
 
-@pytest.fixture(scope="module")
-def st(stack):
-    if not stack.milter_running:
-        pytest.fail("moat-milter is not running in the stack:\n" + stack.tails())
-    return stack
-
-
 def test_kill9_milter_under_load_loses_nothing(st):
     run = uuid.uuid4().hex[:8]
     port = int(st.env["SMTP_PORT"])
     results = {}              # msgid -> ("accepted", qid) | ("refused", code, text)
     lock = threading.Lock()
-    todo = list(range(TOTAL))
+    pending = list(range(TOTAL))
     t_end = time.monotonic() + DEADLINE
 
     def worker():
         s = None
         while time.monotonic() < t_end:
             with lock:
-                if not todo:
+                if not pending:
                     break
-                i = todo.pop(0)
+                i = pending.pop(0)
             mid = "load-%s-%03d" % (run, i)
             body = ("From: <load@example.net>\r\nTo: <load@alpha.example>\r\n"
                     "Subject: %s\r\nMessage-ID: <%s@example.net>\r\n\r\n" % (mid, mid)

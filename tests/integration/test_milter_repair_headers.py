@@ -7,18 +7,8 @@ body).  Alpha's demo policy repairs infected mail.
 import base64
 import uuid
 
-import pytest
 
-from moatstack import EICAR
-
-OUTSIDE = ["--local-interface", "127.0.0.2"]
-
-
-@pytest.fixture(scope="module")
-def st(stack):
-    if not stack.milter_running:
-        pytest.fail("moat-milter is not running in the stack:\n" + stack.tails())
-    return stack
+from moatstack import EICAR, OUTSIDE
 
 
 def raw_message(to, subject, content_type_lines, boundary):

@@ -7,20 +7,11 @@ import os
 import time
 import uuid
 
-import pytest
 
-from moatstack import EICAR, wait_for
+from moatstack import EICAR, wait_for, OUTSIDE
 
 RCPT = "ns@beta.example"
-OUTSIDE = ["--local-interface", "127.0.0.2"]
 FORGED_TEXT = b"MOAT-FORGED-SENDER-FAMILY-TEST-" + uuid.uuid4().hex.encode()
-
-
-@pytest.fixture(scope="module")
-def st(stack):
-    if not stack.milter_running:
-        pytest.fail("moat-milter is not running in the stack:\n" + stack.tails())
-    return stack
 
 
 def test_sender_notice_skipped_for_forging_families(st):
