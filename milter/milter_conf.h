@@ -14,6 +14,8 @@ enum milter_threat { THREAT_ACT_REJECT, THREAT_ACT_TEMPFAIL, THREAT_ACT_TAG };
 
 struct milter_conf {
 	char      *socket;           /* libmilter connection spec */
+	char      *socket_mode;      /* octal permissions of a UNIX socket */
+	char      *socket_group;     /* its group, NULL = ours */
 	char      *signatures;       /* signature directory */
 	char      *spool;            /* overflow files of large messages (unlinked) */
 	char      *scan_tmpdir;      /* libclamav's temporary files; "" = spool */
@@ -40,5 +42,11 @@ struct milter_conf {
 };
 
 extern const struct cfg_group milter_cfg_group;
+
+/* 1 when a libmilter connection spec names a UNIX socket ("unix:",
+ * "local:" or a bare path), 0 for inet/inet6. */
+int milter_socket_local(const char *spec);
+/* The path of a UNIX socket spec, or NULL. */
+const char *milter_socket_path(const char *spec);
 
 #endif

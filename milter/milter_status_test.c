@@ -30,6 +30,20 @@ check_int(const char *name, int got, int want)
 }
 
 static void
+socket_cases(void)
+{
+	struct { const char *spec; int want; } c[] = {
+		{ "unix:/run/moat/milter.sock", 1 }, { "local:/run/m.sock", 1 },
+		{ "/run/m.sock", 1 }, { "inet:8891@127.0.0.1", 0 }, { "inet6:8891@::1", 0 },
+		{ "", 0 }, { "unixish:/x", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		check_int(c[i].spec, milter_socket_local(c[i].spec), c[i].want);
+	check_int("NULL spec", milter_socket_local(NULL), 0);
+}
+
+static void
 status_cases(void)
 {
 	struct { const char *name; enum verdict v; const char *virus, *reason, *action, *want; } c[] = {
@@ -183,6 +197,7 @@ classify_cases(void)
 int
 main(void)
 {
+	socket_cases();
 	status_cases();
 	rcpt_cases();
 	forged_cases();

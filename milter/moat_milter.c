@@ -15,11 +15,13 @@
  * the engine watcher unblocks HUP, so HUP reaches daemon.c's flag handler
  * there and means "reload signatures and policy".
  */
+#include <grp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <clamav.h>
@@ -40,6 +42,31 @@ usage(void)
 {
 	fprintf(stderr, "usage: moat-milter [-fn] [-c moat.conf]\n");
 	exit(2);
+}
+
+/* Postfix's smtpd (another user) must be able to write to a UNIX socket;
+ * libmilter creates it with our umask. */
+static void
+socket_access(const struct milter_conf *cf)
+{
+	const char *path = milter_socket_path(cf->socket);
+	struct group *gr;
+	char *end;
+	long mode;
+
+	if (path == NULL)
+		return;
+	mode = strtol(cf->socket_mode, &end, 8);
+	if (*cf->socket_mode == '\0' || *end != '\0' || mode < 0 || mode > 0777)
+		fatalx("milter.socket_mode \"%s\": not an octal mode", cf->socket_mode);
+	if (cf->socket_group != NULL) {
+		if ((gr = getgrnam(cf->socket_group)) == NULL)
+			fatalx("milter.socket_group: no group \"%s\"", cf->socket_group);
+		if (chown(path, (uid_t)-1, gr->gr_gid) == -1)
+			fatal("chown %s", path);
+	}
+	if (chmod(path, (mode_t)mode) == -1)
+		fatal("chmod %s", path);
 }
 
 int
@@ -85,6 +112,7 @@ main(int argc, char **argv)
 		fatalx("cannot register with libmilter (socket %s)", mcf.socket);
 	if (smfi_opensocket(true) == MI_FAILURE)
 		fatalx("cannot open milter socket %s", mcf.socket);
+	socket_access(&mcf);
 	if (daemon_detach(foreground) == -1)
 		fatalx("cannot detach");
 	if (mcf.pidfile != NULL && daemon_pidfile(mcf.pidfile) == -1)
