@@ -6,7 +6,8 @@
  *   milter_policy.c     served / suspended / unserved, threat sources
  *   milter_spool.c      message bytes: memory up to a bound, then a file
  *   milter_engine.c     the refcounted libclamav engine, reload, scan slots
- *   milter_scan.c       one pass: verdict + content classification
+ *   milter_scan.c       the libclamav scan: verdict + content classification
+ *   milter_parts.c      the MIME leaves, decoded in memory, for the scan
  *   milter_action.c     verdict -> reply, headers, quarantine, repair
  *   milter_status.c     header values and the per-message log line
  *   milter_notify.c     notices (templates, forged senders, SMTP thread)
@@ -98,6 +99,7 @@ struct scan_result {
 	int           exec, macros;      /* content classification */
 	char          exec_name[128];    /* first executable found, for the log */
 	unsigned long scanned;           /* bytes libclamav reports scanned */
+	int           walked;            /* 1: milter_parts.c walk, 0: libclamav's mail parser */
 };
 /* Registers the classification callbacks on a fresh engine. */
 void   scan_engine_setup(struct cl_engine *cl);

@@ -624,6 +624,9 @@ log_line(struct eom *e)
 		snprintf(extra, sizeof(extra), " reason=\"%s\"", e->res.reason);
 	if (e->files)
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), " files=\"%s\"", e->files);
+	if (e->en != NULL)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), " parse=%s",
+		    e->res.walked ? "walk" : "libclamav");
 	log_mail(LOGL_INFO, e->mc->mc_qid,
 	    "from=<%s> to=%s size=%zu client=%s subscriber=%s policy=%s verdict=%s%s action=%s "
 	    "time=%.1fms scan=%.1fms wait=%.1fms wall=%.1fms",

@@ -52,6 +52,12 @@ static const struct cfg_opt milter_opts[] = {
 	{ "threads", CFG_INT, "0", 0, 1024, NULL, M(threads),
 	  "Scans running at once; more messages wait (sending progress to "
 	  "Postfix).  0: the number of CPUs." },
+	{ "mime_walk", CFG_BOOL, "true", NOBOUND, NULL, M(mime_walk),
+	  "Decode the message's MIME parts in memory and scan each with libclamav, "
+	  "plus one raw pass over the whole message; messages whose structure has "
+	  "more than one reading (see milter_parts.c) still go to libclamav's own "
+	  "mail parser.  false: libclamav's mail parser for every message (slower: "
+	  "it writes every part to scan_tmpdir)." },
 	{ "reload_mode", CFG_ENUM, "concurrent", NOBOUND, reload_modes, M(reload_mode),
 	  "concurrent: build the new engine beside the old one and swap (twice "
 	  "the memory for a moment); lowmem: new scans wait while the old engine "

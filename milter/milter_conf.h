@@ -27,6 +27,7 @@ struct milter_conf {
 	char      *pidfile;
 	long long  threads;          /* scan concurrency; 0 = CPU count */
 	int        reload_mode;      /* enum milter_reload_mode */
+	int        mime_walk;        /* decode MIME in memory (milter_parts.c) */
 	long long  signature_check;  /* seconds */
 	long long  policy_poll;      /* milliseconds */
 	int        unserved_action;  /* enum milter_unserved */

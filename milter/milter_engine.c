@@ -18,7 +18,9 @@
  * A failed load keeps the old engine and logs; mail is never refused for it.
  *
  * The watcher polls the signature directory with cl_statchkdir every
- * signature_check seconds and reloads on change or on SIGHUP (which also
+ * signature_check seconds (which sees new and changed files; a removed one
+ * it misses, so the count of signature files is compared too) and reloads
+ * on change or on SIGHUP (which also
  * reloads the policy snapshot at once).  It is the one
  * thread with SIGHUP unblocked (libmilter's own signal thread would treat
  * HUP as "stop"; see moat_milter.c).
@@ -118,6 +120,22 @@ engine_load(const struct milter_conf *cf, char *err, size_t errlen)
 	en->en_cl = cl;
 	en->en_sigs = sigs;
 	return en;
+}
+
+/* A signature file removed since the last load (an operator withdrawing a
+ * signature that misfires): cl_statchkdir only sees new and changed ones. */
+static int
+sigs_removed(void)
+{
+	struct cl_stat now;
+	int removed;
+
+	memset(&now, 0, sizeof(now));
+	if (cl_statinidir(eng.cf->signatures, &now) != CL_SUCCESS)
+		return 0;
+	removed = now.entries < eng.dbstat.entries;
+	cl_statfree(&now);
+	return removed;
 }
 
 static void
@@ -285,7 +303,7 @@ engine_watch(void *arg)
 		if (waited_ms < eng.cf->signature_check * 1000)
 			continue;
 		waited_ms = 0;
-		if (cl_statchkdir(&eng.dbstat) == 1)
+		if (cl_statchkdir(&eng.dbstat) == 1 || sigs_removed())
 			engine_reload("signature directory changed");
 	}
 	return NULL;

@@ -1,13 +1,22 @@
 /*
- * milter_scan - one libclamav pass over the whole message.
+ * milter_scan - the libclamav scan of a message: verdict + classification.
  *
- * One-pass design.  libclamav parses the message itself (MIME, encodings,
- * archives, OLE2, PDF ...), so the message is scanned once, whole, and the
- * same pass classifies the content: a file inspection callback registered
- * on the engine sees every embedded file with its detected type and, where
- * the container records one, its name; a VBA callback sees every macro
- * project libclamav extracts.  Both write into a struct scan_ctx passed as
- * the scan's context, so concurrent scans never share state.
+ * Two ways through, one result.  By default (milter.mime_walk) the message
+ * is scanned as one raw pass with libclamav's mail parsing off (signatures
+ * that target mail files, and every byte outside the MIME leaves) and then
+ * leaf by leaf: milter_parts.c decodes each MIME leaf in memory and each is
+ * scanned as a file (cl_scanmap_callback), so libclamav still opens the
+ * archives, documents, executables and mail inside them, but never writes
+ * the message's parts to temporary files.  A message whose structure the
+ * walker will not read (see milter_parts.c), or with mime_walk off, is
+ * scanned whole with libclamav's own mail parser, as clamd would.
+ *
+ * The same scans classify the content: a file inspection callback
+ * registered on the engine sees every file libclamav looks at with its
+ * detected type and, where the container records one, its name; a VBA
+ * callback sees every macro project libclamav extracts.  Both write into a
+ * struct scan_ctx passed as the scan's context, so concurrent scans never
+ * share state.
  *
  * The policy's scan_mode is applied after the pass:
  *   all                 the verdict stands;
@@ -19,8 +28,8 @@
  *   none                never comes here (no scan at all).
  * A detection is always acted on, whatever the mode: knowing a message is
  * infected and passing it would make the mode a hole, and the scan has
- * already been paid for.  Clean mail (the common case) thus costs one pass,
- * in memory (cl_fmap_open_memory) unless it was spooled to a file.
+ * already been paid for.  Clean mail (the common case) is scanned in
+ * memory (a large message spooled to a file is mapped).
  *
  * The engine runs without libclamav's clean-file cache (milter_engine.c):
  * with it, a second message carrying the same archive would skip the
@@ -39,12 +48,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <clamav.h>
 
 #include "log.h"
 #include "milter.h"
+#include "milter_parts.h"
 
 struct scan_ctx {
 	int   exec, macros;
@@ -216,6 +227,126 @@ scan_map(cl_error_t rc, const char *virname, struct scan_result *res)
 	}
 }
 
+/* Leaves of milter_parts.c, scanned one by one.  A detection ends the walk;
+ * an unscannable leaf or a scan error is held while the other leaves are
+ * scanned, since a virus among them decides the message. */
+struct leaf_scan {
+	struct engine           *en;
+	struct cl_scan_options  *opts;
+	struct scan_ctx         *sc;
+	struct scan_result      *res;      /* infected, or the held outcome */
+	unsigned long            scanned;
+};
+
+static void
+hold(struct scan_result *held, const struct scan_result *r)
+{
+	if (held->verdict == VERDICT_CLEAN ||
+	    (held->verdict == VERDICT_UNSCANNABLE && r->verdict == VERDICT_ERROR))
+		*held = *r;
+}
+
+static int
+scan_leaf(void *arg, const unsigned char *data, size_t len, const char *name)
+{
+	struct leaf_scan *ls = arg;
+	struct scan_result r;
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+	cl_fmap_t *map;
+	cl_error_t rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((map = cl_fmap_open_memory(len ? (const void *)data : "", len)) == NULL) {
+		r.verdict = VERDICT_ERROR;
+		snprintf(r.reason, sizeof(r.reason), "scan error: cannot map a part");
+		hold(ls->res, &r);
+		return 0;
+	}
+	rc = cl_scanmap_callback(map, name, &virname, &scanned, ls->en->en_cl, ls->opts, ls->sc);
+	cl_fmap_close(map);
+	ls->scanned += scanned;
+	scan_map(rc, virname, &r);
+	if (r.verdict == VERDICT_INFECTED) {
+		*ls->res = r;
+		return 1;
+	}
+	if (r.verdict != VERDICT_CLEAN)
+		hold(ls->res, &r);
+	return 0;
+}
+
+/* The message in memory: the spool's buffer, or its file mapped.  *unmap
+ * is set when the caller must munmap. */
+static const char *
+spool_view(struct spool *sp, size_t *len, int *unmap)
+{
+	void *m;
+
+	*unmap = 0;
+	*len = sp->sp_total;
+	if (sp->sp_fd == -1)
+		return sp->sp_mem ? sp->sp_mem : "";
+	if (sp->sp_total == 0)
+		return "";
+	if ((m = mmap(NULL, sp->sp_total, PROT_READ, MAP_PRIVATE, sp->sp_fd, 0)) == MAP_FAILED)
+		return NULL;
+	*unmap = 1;
+	return m;
+}
+
+/* The walked scan (milter_parts.c): one raw pass over the message with
+ * mail parsing off (signatures that target mail files, and every byte
+ * outside the leaves), then each decoded leaf.  Returns 0 with res set,
+ * or PARTS_FALLBACK when the message must go to libclamav's mail parser. */
+static int
+scan_walked(struct engine *en, struct spool *sp, const struct cl_scan_options *base,
+    struct scan_ctx *sc, struct scan_result *res)
+{
+	struct cl_scan_options raw = *base, leaves = *base;
+	struct leaf_scan ls = { .en = en, .opts = &leaves, .sc = sc, .res = res };
+	const char *msg, *virname = NULL;
+	unsigned long scanned = 0;
+	struct scan_result r;
+	cl_fmap_t *map;
+	cl_error_t rc;
+	size_t len;
+	int unmap, wrc;
+
+	if ((msg = spool_view(sp, &len, &unmap)) == NULL)
+		return PARTS_FALLBACK;
+	raw.parse &= ~CL_SCAN_PARSE_MAIL;
+	memset(&r, 0, sizeof(r));
+	if ((map = cl_fmap_open_memory(len ? msg : "", len)) == NULL) {
+		wrc = PARTS_FALLBACK;
+		goto out;
+	}
+	rc = cl_scanmap_callback(map, NULL, &virname, &scanned, en->en_cl, &raw, sc);
+	cl_fmap_close(map);
+	scan_map(rc, virname, &r);
+	if (r.verdict == VERDICT_INFECTED) {
+		*res = r;
+		res->scanned = scanned;
+		wrc = 0;
+		goto out;
+	}
+	memset(res, 0, sizeof(*res));
+	if (r.verdict != VERDICT_CLEAN)
+		hold(res, &r);
+	if ((wrc = parts_walk(msg, len, scan_leaf, &ls)) > 0)
+		wrc = 0;        /* a leaf was infected: res holds it */
+	else if (wrc == -1) {
+		res->verdict = VERDICT_ERROR;
+		snprintf(res->reason, sizeof(res->reason), "scan error: out of memory");
+		wrc = 0;
+	}
+	res->scanned = scanned + ls.scanned;
+out:
+	if (unmap)
+		munmap((void *)msg, len);
+	return wrc;
+}
+
 int
 scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
     struct scan_result *res)
@@ -225,7 +356,7 @@ scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
 	const char *virname = NULL;
 	cl_fmap_t *map;
 	cl_error_t rc;
-	int want_exec, want_macros;
+	int want_exec, want_macros, walked;
 
 	memset(res, 0, sizeof(*res));
 	memset(&sc, 0, sizeof(sc));
@@ -241,19 +372,29 @@ scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
 		return 0;
 	}
 	scan_options(&opts, pol->heuristics);
-	if (sp->sp_fd == -1) {
-		if ((map = cl_fmap_open_memory(sp->sp_mem ? sp->sp_mem : "", sp->sp_len)) == NULL) {
-			res->verdict = VERDICT_ERROR;
-			snprintf(res->reason, sizeof(res->reason), "scan error: cannot map message");
-			return 0;
-		}
-		rc = cl_scanmap_callback(map, NULL, &virname, &res->scanned, en->en_cl, &opts, &sc);
-		cl_fmap_close(map);
-	} else {
-		rc = cl_scandesc_callback(sp->sp_fd, NULL, &virname, &res->scanned, en->en_cl,
-		    &opts, &sc);
+	walked = milter_cf == NULL || milter_cf->mime_walk;
+	if (walked && scan_walked(en, sp, &opts, &sc, res) == PARTS_FALLBACK) {
+		/* Start again from nothing: libclamav reads it all. */
+		walked = 0;
+		memset(&sc, 0, sizeof(sc));
 	}
-	scan_map(rc, virname, res);
+	if (!walked) {
+		memset(res, 0, sizeof(*res));
+		if (sp->sp_fd == -1) {
+			if ((map = cl_fmap_open_memory(sp->sp_mem ? sp->sp_mem : "", sp->sp_len)) == NULL) {
+				res->verdict = VERDICT_ERROR;
+				snprintf(res->reason, sizeof(res->reason), "scan error: cannot map message");
+				return 0;
+			}
+			rc = cl_scanmap_callback(map, NULL, &virname, &res->scanned, en->en_cl, &opts, &sc);
+			cl_fmap_close(map);
+		} else {
+			rc = cl_scandesc_callback(sp->sp_fd, NULL, &virname, &res->scanned, en->en_cl,
+			    &opts, &sc);
+		}
+		scan_map(rc, virname, res);
+	}
+	res->walked = walked;
 	res->exec = sc.exec;
 	res->macros = sc.macros;
 	snprintf(res->exec_name, sizeof(res->exec_name), "%s", sc.exec_name);

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -565,6 +566,19 @@ class Stack:
 # swaks options that send from 127.0.0.2: a client address of no subscriber,
 # so the recipient's domain (not the client network) decides who is served.
 OUTSIDE = ["--local-interface", "127.0.0.2"]
+
+
+def encrypted_zip():
+    """A zip of one text file, encrypted (Heuristics.Encrypted.Zip)."""
+    d = tempfile.mkdtemp()
+    try:
+        with open(os.path.join(d, "doc.txt"), "w") as f:
+            f.write("secret content\n" * 20)
+        subprocess.run(["zip", "-q", "-j", "-P", "secret", os.path.join(d, "e.zip"),
+                        os.path.join(d, "doc.txt")], check=True)
+        return open(os.path.join(d, "e.zip"), "rb").read()
+    finally:
+        shutil.rmtree(d)
 
 
 def uniq(tag):

@@ -8,10 +8,8 @@ import hashlib
 import io
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -19,7 +17,8 @@ import zipfile
 
 import pytest
 
-from moatstack import CLAM_EXE, EICAR, wait_for, OUTSIDE, uniq, milter_line, set_policy
+from moatstack import (CLAM_EXE, EICAR, wait_for, OUTSIDE, uniq, milter_line, set_policy,
+                       encrypted_zip)
 
 
 def test_notify_append_style(st):
@@ -86,18 +85,6 @@ def test_quarantine_down_tempfails(st):
         assert r.last_reply().startswith("451 4.3.0"), r.transcript
     finally:
         os.rename(sock + ".away", sock)
-
-
-def encrypted_zip():
-    d = tempfile.mkdtemp()
-    try:
-        with open(os.path.join(d, "doc.txt"), "w") as f:
-            f.write("secret content\n" * 20)
-        subprocess.run(["zip", "-q", "-j", "-P", "secret", os.path.join(d, "e.zip"),
-                        os.path.join(d, "doc.txt")], check=True)
-        return open(os.path.join(d, "e.zip"), "rb").read()
-    finally:
-        shutil.rmtree(d)
 
 
 def test_unscannable_encrypted_tempfails_by_default(st):

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The stack itself: up, mail through Postfix to the sink, down with nothing left."""
+import grp
 import os
 import re
 import shutil
+import stat
 import subprocess
 import time
 import uuid
@@ -40,7 +42,15 @@ def test_env_keys(st):
     assert len({st.env[k] for k in ("SMTP_PORT", "REINJECT_PORT", "SINK_PORT")}) == 3
     assert st.env["POSTFIX_CONFIG_DIR"] == os.path.join(st.dir, "postfix")
     if st.env.get("MILTER") == "running":
-        assert st.env.get("MILTER_PORT")
+        # A UNIX socket Postfix's smtpd (user postfix) can write to.
+        sock = st.env["MILTER_SOCKET"]
+        assert stat.S_ISSOCK(os.stat(sock).st_mode)
+        assert os.stat(sock).st_gid == grp.getgrnam("postfix").gr_gid
+        assert os.stat(sock).st_mode & 0o777 == 0o660
+        assert 'socket = "unix:%s";' % sock in open(st.env["CONF"]).read()
+        out = subprocess.run(["postconf", "-c", st.env["POSTFIX_CONFIG_DIR"], "-h",
+                              "smtpd_milters"], capture_output=True, text=True).stdout
+        assert out.strip() == "unix:" + sock
     if st.env.get("QUARANTINED") == "running":
         assert st.env["QUARANTINE_URL"] == "unix:" + st.env["QUARANTINE_SOCKET"]
         assert os.path.exists(st.env["QUARANTINE_SOCKET"])

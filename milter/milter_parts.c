@@ -1,0 +1,530 @@
+/*
+ * milter_parts - the message's MIME tree, walked in memory, for the scan.
+ *
+ * Why: libclamav's own mail parser copies every line of a message into
+ * lists and every part into a temporary file before it scans the part; on
+ * ordinary mail that is most of the scan (docs/BENCHMARKS.md).  This walker
+ * splits the message into its leaves, decodes base64 and quoted-printable
+ * into memory, and hands each leaf to milter_scan.c, which scans it with
+ * libclamav like any file (archives, documents, executables and mail inside
+ * a leaf are still libclamav's to open).  milter_scan.c also scans the raw
+ * message once, for the signatures that target mail files and for every
+ * byte outside the leaves (headers, MIME scaffolding).
+ *
+ * SECURITY: the input is the attacker's message, and a reading of it that
+ * differs from the recipient's mail program is a way past the scanner.  So
+ * the walker takes only structures with one reading and answers
+ * PARTS_FALLBACK for the rest, which makes the caller scan the whole
+ * message with libclamav's mail parser as it would without the walker:
+ * a header line without a colon or with NUL, a repeated Content-Type,
+ * Content-Transfer-Encoding or Content-Disposition, an unparsable
+ * Content-Type, a multipart without boundary or with an encoding, a line
+ * that starts with a delimiter but is not one, a missing close delimiter,
+ * message/ types other than rfc822 (message/partial splits a file), any
+ * encoding but 7bit/8bit/binary/base64/quoted-printable, base64 with
+ * foreign characters or data after its padding, uuencode, yEnc or BinHex
+ * text inside a leaf, deeper than PARTS_MAXDEPTH or more than
+ * PARTS_MAXLEAVES leaves.
+ *
+ * Memory: identity-encoded leaves point into the message; a decoded leaf is
+ * one malloc, freed when its callback returns.  Header values are bounded
+ * (PARTS_MAXVAL) and live on the stack of their level.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "milter_parts.h"
+
+#define PARTS_MAXVAL   2048     /* one unfolded MIME header value */
+
+enum cte { CTE_IDENTITY, CTE_BASE64, CTE_QP };
+
+struct mime_hdrs {
+	char ctype[PARTS_MAXVAL];
+	char cte[128];
+	char cdisp[PARTS_MAXVAL];
+	int  has_ctype, has_cte, has_cdisp;
+};
+
+struct ctype {
+	char type[64], subtype[64];
+	char boundary[128];
+	char name[256];
+};
+
+struct walk {
+	parts_fn fn;
+	void    *arg;
+	int      leaves;
+};
+
+static int walk_entity(struct walk *w, const char *p, const char *end, int depth);
+
+/* The line at p: *le is its end without CR LF, the return value the start
+ * of the next line. */
+static const char *
+line_next(const char *p, const char *end, const char **le)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	const char *e = nl ? nl : end;
+
+	if (e > p && e[-1] == '\r')
+		e--;
+	*le = e;
+	return nl ? nl + 1 : end;
+}
+
+static int
+is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Appends s[0..n) to the NUL-terminated dst of size cap; -1 if it does
+ * not fit. */
+static int
+val_append(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t l = strlen(dst);
+
+	if (l + n + 1 > cap)
+		return -1;
+	memcpy(dst + l, s, n);
+	dst[l + n] = '\0';
+	return 0;
+}
+
+/* Reads the header block at p; *body is where the body starts (end when
+ * no empty line ends the block). */
+static int
+hdrs_parse(const char *p, const char *end, struct mime_hdrs *h, const char **body)
+{
+	char *cur = NULL;
+	size_t cap = 0;
+
+	memset(h, 0, sizeof(*h));
+	while (p < end) {
+		const char *le, *next = line_next(p, end, &le), *colon;
+		size_t ll = (size_t)(le - p), nl;
+
+		if (ll == 0) {
+			*body = next;
+			return 0;
+		}
+		if (memchr(p, '\0', ll) != NULL)
+			return PARTS_FALLBACK;
+		if (is_wsp(*p)) {
+			if (cur != NULL && val_append(cur, cap, p, ll) == -1)
+				return PARTS_FALLBACK;
+			p = next;
+			continue;
+		}
+		if ((colon = memchr(p, ':', ll)) == NULL)
+			return PARTS_FALLBACK;
+		nl = (size_t)(colon - p);
+		while (nl > 0 && is_wsp(p[nl - 1]))
+			nl--;
+		cur = NULL;
+#define IS(name) (nl == sizeof(name) - 1 && strncasecmp(p, name, nl) == 0)
+		if (IS("Content-Type")) {
+			if (h->has_ctype++)
+				return PARTS_FALLBACK;
+			cur = h->ctype, cap = sizeof(h->ctype);
+		} else if (IS("Content-Transfer-Encoding")) {
+			if (h->has_cte++)
+				return PARTS_FALLBACK;
+			cur = h->cte, cap = sizeof(h->cte);
+		} else if (IS("Content-Disposition")) {
+			if (h->has_cdisp++)
+				return PARTS_FALLBACK;
+			cur = h->cdisp, cap = sizeof(h->cdisp);
+		}
+#undef IS
+		if (cur != NULL && val_append(cur, cap, colon + 1, (size_t)(le - colon - 1)) == -1)
+			return PARTS_FALLBACK;
+		p = next;
+	}
+	*body = end;
+	return 0;
+}
+
+/* Copies a token (up to a tspecial, space or control) into dst; returns
+ * the character after it, or NULL when empty or too long. */
+static const char *
+token(const char *s, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	while (*s && !is_wsp(*s) && (unsigned char)*s > 0x20 && (unsigned char)*s < 0x7f &&
+	    strchr("()<>@,;:\\\"/[]?=", *s) == NULL) {
+		if (n + 1 >= cap)
+			return NULL;
+		dst[n++] = *s++;
+	}
+	dst[n] = '\0';
+	return n ? s : NULL;
+}
+
+/* A parameter value: token or quoted string. */
+static const char *
+param_value(const char *s, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	if (*s != '"')
+		return token(s, dst, cap);
+	for (s++; *s && *s != '"'; s++) {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		if (n + 1 >= cap)
+			return NULL;
+		dst[n++] = *s;
+	}
+	if (*s != '"')
+		return NULL;
+	dst[n] = '\0';
+	return s + 1;
+}
+
+/* type/subtype; params (boundary, name or filename).  Returns 0, or
+ * PARTS_FALLBACK when the value has no single reading. */
+static int
+ctype_parse(const char *v, struct ctype *ct, int disposition)
+{
+	char attr[64], val[256];
+	int has_boundary = 0;
+
+	if (!disposition) {
+		while (is_wsp(*v))
+			v++;
+		if ((v = token(v, ct->type, sizeof(ct->type))) == NULL)
+			return PARTS_FALLBACK;
+		while (is_wsp(*v))
+			v++;
+		if (*v++ != '/')
+			return PARTS_FALLBACK;
+		while (is_wsp(*v))
+			v++;
+		if ((v = token(v, ct->subtype, sizeof(ct->subtype))) == NULL)
+			return PARTS_FALLBACK;
+	} else {
+		while (*v && *v != ';')
+			v++;
+	}
+	for (;;) {
+		while (is_wsp(*v) || *v == ';')
+			v++;
+		if (*v == '\0')
+			return 0;
+		if (*v == '(')
+			return PARTS_FALLBACK;     /* comments: readers differ */
+		if ((v = token(v, attr, sizeof(attr))) == NULL)
+			return disposition ? 0 : PARTS_FALLBACK;
+		while (is_wsp(*v))
+			v++;
+		if (*v++ != '=')
+			return disposition ? 0 : PARTS_FALLBACK;
+		while (is_wsp(*v))
+			v++;
+		if ((v = param_value(v, val, sizeof(val))) == NULL)
+			return disposition ? 0 : PARTS_FALLBACK;
+		if (strncasecmp(attr, "boundary", 8) == 0 && !disposition) {
+			/* RFC 2231 boundary*= or a second boundary: two readings. */
+			if (attr[8] != '\0' || has_boundary++ || strlen(val) > 70)
+				return PARTS_FALLBACK;
+			memcpy(ct->boundary, val, strlen(val) + 1);
+		} else if (strcasecmp(attr, disposition ? "filename" : "name") == 0) {
+			snprintf(ct->name, sizeof(ct->name), "%s", val);
+		}
+	}
+}
+
+static int
+cte_parse(const struct mime_hdrs *h, enum cte *cte)
+{
+	char v[sizeof(h->cte)];
+	const char *s = h->cte;
+	size_t n;
+
+	while (is_wsp(*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && is_wsp(s[n - 1]))
+		n--;
+	memcpy(v, s, n);
+	v[n] = '\0';
+	if (!h->has_cte || n == 0 || strcasecmp(v, "7bit") == 0 || strcasecmp(v, "8bit") == 0 ||
+	    strcasecmp(v, "binary") == 0)
+		*cte = CTE_IDENTITY;
+	else if (strcasecmp(v, "base64") == 0)
+		*cte = CTE_BASE64;
+	else if (strcasecmp(v, "quoted-printable") == 0)
+		*cte = CTE_QP;
+	else
+		return PARTS_FALLBACK;
+	return 0;
+}
+
+/* -1 foreign, -2 white space, -3 padding, else the 6-bit value; filled
+ * once (pthread_once: scan threads walk concurrently). */
+static signed char b64[256];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void
+b64_init(void)
+{
+	const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	memset(b64, -1, sizeof(b64));
+	for (int i = 0; i < 64; i++)
+		b64[(unsigned char)a[i]] = (signed char)i;
+	b64[' '] = b64['\t'] = b64['\r'] = b64['\n'] = -2;
+	b64['='] = -3;
+}
+
+static int
+b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
+{
+	unsigned char *o;
+	unsigned int acc = 0;
+	int bits = 0, pad = 0;
+	size_t k = 0;
+
+	if ((o = malloc(n / 4 * 3 + 3)) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int c = b64[(unsigned char)s[i]];
+
+		if (c == -2)
+			continue;
+		if (c == -3) {
+			pad = 1;
+			continue;
+		}
+		if (c == -1 || pad) {
+			/* Foreign bytes, or data after the padding (concatenated
+			 * encodings): decoders disagree on both. */
+			free(o);
+			return PARTS_FALLBACK;
+		}
+		acc = (acc << 6) | (unsigned int)c;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			o[k++] = (unsigned char)(acc >> bits);
+		}
+	}
+	*out = o;
+	*outlen = k;
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int
+qp_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
+{
+	unsigned char *o;
+	size_t k = 0, i = 0, j;
+
+	if ((o = malloc(n + 1)) == NULL)
+		return -1;
+	while (i < n) {
+		if (s[i] != '=') {
+			o[k++] = (unsigned char)s[i++];
+			continue;
+		}
+		if (i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			o[k++] = (unsigned char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+			i += 3;
+			continue;
+		}
+		/* Soft line break: "=", optional white space, end of line. */
+		j = i + 1;
+		while (j < n && is_wsp(s[j]))
+			j++;
+		if (j < n && s[j] == '\r')
+			j++;
+		if (j == n || s[j] == '\n') {
+			i = j < n ? j + 1 : j;
+			continue;
+		}
+		o[k++] = (unsigned char)s[i++];   /* a lone '=' stays */
+	}
+	*out = o;
+	*outlen = k;
+	return 0;
+}
+
+static int
+octal_run(const unsigned char *p, const unsigned char *end)
+{
+	int n = 0;
+
+	while (p + n < end && p[n] >= '0' && p[n] <= '7')
+		n++;
+	return (n == 3 || n == 4) && p + n < end && p[n] == ' ';
+}
+
+/* Text encodings libclamav reads only with its mail parser: uuencode
+ * ("begin 644 name" at a line start), yEnc, and BinHex inside text (as a
+ * whole file libclamav knows it by its magic). */
+static int
+has_text_encoding(const unsigned char *d, size_t n)
+{
+	static const char *const marks[] = { "begin ", "begin-base64 " };
+	const unsigned char *end = d + n;
+
+	for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++) {
+		size_t ml = strlen(marks[m]);
+		const unsigned char *p = d, *hit;
+
+		while (p < end && (hit = memmem(p, (size_t)(end - p), marks[m], ml)) != NULL) {
+			if ((hit == d || hit[-1] == '\n' || hit[-1] == '\r') &&
+			    octal_run(hit + ml, end))
+				return 1;
+			p = hit + 1;
+		}
+	}
+	return memmem(d, n, "=ybegin", 7) != NULL ||
+	    memmem(d, n, "(This file must be converted with BinHex", 40) != NULL;
+}
+
+static int
+leaf(struct walk *w, const char *p, const char *end, enum cte cte, const char *name)
+{
+	unsigned char *dec = NULL;
+	const unsigned char *data = (const unsigned char *)p;
+	size_t len = (size_t)(end - p);
+	int rc;
+
+	if (++w->leaves > PARTS_MAXLEAVES)
+		return PARTS_FALLBACK;
+	if (cte == CTE_BASE64 && (rc = b64_decode(p, len, &dec, &len)) != 0)
+		return rc;
+	if (cte == CTE_QP && (rc = qp_decode(p, len, &dec, &len)) != 0)
+		return rc;
+	if (dec != NULL)
+		data = dec;
+	if (has_text_encoding(data, len))
+		rc = PARTS_FALLBACK;
+	else
+		rc = w->fn(w->arg, data, len, name && *name ? name : NULL);
+	free(dec);
+	return rc;
+}
+
+static int
+blank(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (!is_wsp(*p) && *p != '\r' && *p != '\n')
+			return 0;
+	return 1;
+}
+
+/* The body of a multipart: delimiter lines split it into parts, each an
+ * entity of its own. */
+static int
+walk_multipart(struct walk *w, const char *p, const char *end, const char *boundary,
+    int depth)
+{
+	size_t bl = strlen(boundary);
+	const char *seg = p, *q = p;
+	int in_preamble = 1, rc;
+
+	while (q < end) {
+		const char *le, *next = line_next(q, end, &le), *r, *cend;
+		int close = 0;
+
+		if ((size_t)(le - q) < 2 + bl || q[0] != '-' || q[1] != '-' ||
+		    memcmp(q + 2, boundary, bl) != 0) {
+			q = next;
+			continue;
+		}
+		r = q + 2 + bl;
+		if (le - r >= 2 && r[0] == '-' && r[1] == '-') {
+			close = 1;
+			r += 2;
+		}
+		for (; r < le; r++)
+			if (!is_wsp(*r))
+				return PARTS_FALLBACK;   /* "--boundaryX": one reader's delimiter */
+		/* The line break before a delimiter belongs to it. */
+		cend = q;
+		if (cend > seg && cend[-1] == '\n')
+			cend--;
+		if (cend > seg && cend[-1] == '\r')
+			cend--;
+		if (in_preamble) {
+			if (!blank(seg, cend) && (rc = leaf(w, seg, cend, CTE_IDENTITY, NULL)) != 0)
+				return rc;
+			in_preamble = 0;
+		} else if ((rc = walk_entity(w, seg, cend, depth + 1)) != 0) {
+			return rc;
+		}
+		if (close) {
+			if (!blank(next, end))
+				return leaf(w, next, end, CTE_IDENTITY, NULL);
+			return 0;
+		}
+		seg = q = next;
+	}
+	return PARTS_FALLBACK;      /* no close delimiter: truncated, readers differ */
+}
+
+static int
+walk_entity(struct walk *w, const char *p, const char *end, int depth)
+{
+	struct mime_hdrs h;
+	struct ctype ct, cd;
+	const char *body;
+	enum cte cte;
+	int rc;
+
+	if (depth > PARTS_MAXDEPTH)
+		return PARTS_FALLBACK;
+	if ((rc = hdrs_parse(p, end, &h, &body)) != 0)
+		return rc;
+	memset(&ct, 0, sizeof(ct));
+	memset(&cd, 0, sizeof(cd));
+	if (!h.has_ctype) {
+		strcpy(ct.type, "text");
+		strcpy(ct.subtype, "plain");
+	} else if (ctype_parse(h.ctype, &ct, 0) != 0) {
+		return PARTS_FALLBACK;
+	}
+	if (h.has_cdisp && ctype_parse(h.cdisp, &cd, 1) != 0)
+		return PARTS_FALLBACK;
+	if (cte_parse(&h, &cte) != 0)
+		return PARTS_FALLBACK;
+	if (strcasecmp(ct.type, "multipart") == 0) {
+		if (cte != CTE_IDENTITY || ct.boundary[0] == '\0')
+			return PARTS_FALLBACK;
+		return walk_multipart(w, body, end, ct.boundary, depth);
+	}
+	if (strcasecmp(ct.type, "message") == 0) {
+		if (strcasecmp(ct.subtype, "rfc822") != 0 || cte != CTE_IDENTITY)
+			return PARTS_FALLBACK;
+		return walk_entity(w, body, end, depth + 1);
+	}
+	return leaf(w, body, end, cte, cd.name[0] ? cd.name : ct.name);
+}
+
+int
+parts_walk(const char *msg, size_t len, parts_fn fn, void *arg)
+{
+	struct walk w = { .fn = fn, .arg = arg };
+
+	pthread_once(&b64_once, b64_init);
+	return walk_entity(&w, msg, msg + len, 0);
+}

@@ -1,0 +1,175 @@
+/*
+ * milter_parts_test - the MIME walker: which leaves it gives, decoded, and
+ * which structures it leaves to libclamav's mail parser (PARTS_FALLBACK).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "milter_parts.h"
+
+static int fails;
+
+/* Leaves as "[name]content|" ("[-]" when unnamed). */
+struct got {
+	char buf[8192];
+	int  stop_at;       /* stop (return 7) at this leaf, 0 = never */
+	int  n;
+};
+
+static int
+collect(void *arg, const unsigned char *data, size_t len, const char *name)
+{
+	struct got *g = arg;
+	size_t l = strlen(g->buf);
+
+	snprintf(g->buf + l, sizeof(g->buf) - l, "[%s]%.*s|", name ? name : "-", (int)len,
+	    (const char *)data);
+	return ++g->n == g->stop_at ? 7 : 0;
+}
+
+#define MP(b) "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"" b "\"\r\n\r\n"
+
+static const struct {
+	const char *name, *msg;
+	int         rc;
+	const char *leaves;
+} cases[] = {
+	{ "no MIME: the body", "Subject: x\r\nFrom: a@b\r\n\r\nhello\r\n", 0, "[-]hello\r\n|" },
+	{ "no body", "Subject: x\r\n", 0, "[-]|" },
+	{ "folded content type", "Content-Type: text/plain;\r\n\tname=\"a.txt\"\r\n\r\nhi", 0,
+	  "[a.txt]hi|" },
+	{ "multipart, base64 attachment",
+	  MP("b1") "--b1\r\nContent-Type: text/plain\r\n\r\nbody text\r\n"
+	  "--b1\r\nContent-Type: application/octet-stream; name=\"x.bin\"\r\n"
+	  "Content-Disposition: attachment; filename=\"x.exe\"\r\n"
+	  "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8g\r\nd29ybGQ=\r\n--b1--\r\n", 0,
+	  "[-]body text|[x.exe]hello world|" },
+	{ "quoted-printable", "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	  "caf=C3=A9 soft=\r\nbreak =3D lone = end", 0, "[-]caf\xc3\xa9 softbreak = lone = end|" },
+	{ "bare LF line ends", "Content-Type: multipart/mixed; boundary=z\n\n--z\n\nA\n--z\n\nB\n--z--\n",
+	  0, "[-]A|[-]B|" },
+	{ "preamble and epilogue are leaves",
+	  MP("b1") "This is MIME.\r\n--b1\r\n\r\nx\r\n--b1--\r\ntrailer\r\n", 0,
+	  "[-]This is MIME.|[-]x|[-]trailer\r\n|" },
+	{ "nested multipart and message/rfc822",
+	  MP("o") "--o\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n"
+	  "--i\r\n\r\nplain\r\n--i\r\nContent-Type: text/html\r\n\r\n<p>h</p>\r\n--i--\r\n"
+	  "--o\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n"
+	  "Content-Transfer-Encoding: base64\r\n\r\naW5uZXI=\r\n--o--\r\n", 0,
+	  "[-]plain|[-]<p>h</p>|[-]inner|" },
+	{ "delimiter with trailing space", MP("b") "--b  \r\n\r\nx\r\n--b--\t\r\n", 0, "[-]x|" },
+	{ "uppercase names and types",
+	  "CONTENT-TYPE: Multipart/Mixed; BOUNDARY=q\r\n\r\n--q\r\n\r\ny\r\n--q--", 0, "[-]y|" },
+
+	/* Left to libclamav's mail parser. */
+	{ "repeated Content-Type",
+	  "Content-Type: text/plain\r\nContent-Type: application/zip\r\n\r\nx", PARTS_FALLBACK, NULL },
+	{ "repeated encoding", "Content-Transfer-Encoding: base64\r\n"
+	  "Content-Transfer-Encoding: 7bit\r\n\r\nx", PARTS_FALLBACK, NULL },
+	{ "header line without colon", "Subject: x\r\nnot a header\r\n\r\nx", PARTS_FALLBACK, NULL },
+	{ "NUL in a header", "Subject: a\0b\r\n\r\nx", PARTS_FALLBACK, NULL },
+	{ "multipart without boundary", "Content-Type: multipart/mixed\r\n\r\nx", PARTS_FALLBACK, NULL },
+	{ "RFC 2231 boundary", "Content-Type: multipart/mixed; boundary*=''b\r\n\r\n--b\r\n\r\nx\r\n--b--",
+	  PARTS_FALLBACK, NULL },
+	{ "two boundaries", "Content-Type: multipart/mixed; boundary=a; boundary=b\r\n\r\n--a--",
+	  PARTS_FALLBACK, NULL },
+	{ "comment in Content-Type", "Content-Type: multipart/mixed; (c) boundary=a\r\n\r\n--a--",
+	  PARTS_FALLBACK, NULL },
+	{ "unparsable Content-Type", "Content-Type: multipart\r\n\r\nx", PARTS_FALLBACK, NULL },
+	{ "missing close delimiter", MP("b1") "--b1\r\n\r\nx\r\n", PARTS_FALLBACK, NULL },
+	{ "no delimiter at all", MP("b1") "just text\r\n", PARTS_FALLBACK, NULL },
+	{ "line that starts like a delimiter", MP("b1") "--b1\r\n\r\nx\r\n--b1x\r\n\r\ny\r\n--b1--\r\n",
+	  PARTS_FALLBACK, NULL },
+	{ "encoded multipart", "Content-Type: multipart/mixed; boundary=b\r\n"
+	  "Content-Transfer-Encoding: base64\r\n\r\nLS1iLS0=", PARTS_FALLBACK, NULL },
+	{ "message/partial", "Content-Type: message/partial; id=\"x\"; number=1\r\n\r\nx",
+	  PARTS_FALLBACK, NULL },
+	{ "x-uuencode encoding", "Content-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 a\r\n",
+	  PARTS_FALLBACK, NULL },
+	{ "uuencode in text", "Subject: x\r\n\r\nsee below\r\nbegin 644 clam.exe\r\nM35J0\r\nend\r\n",
+	  PARTS_FALLBACK, NULL },
+	{ "uuencode in a base64 leaf", "Content-Transfer-Encoding: base64\r\n\r\n"
+	  "YmVnaW4gNjQ0IGEuZXhlCg==", PARTS_FALLBACK, NULL },
+	{ "yEnc", "Subject: x\r\n\r\n=ybegin line=128 size=5 name=a.exe\r\n", PARTS_FALLBACK, NULL },
+	{ "BinHex in text", "Subject: x\r\n\r\nhi\r\n(This file must be converted with BinHex 4.0)\r\n",
+	  PARTS_FALLBACK, NULL },
+	{ "base64 with foreign bytes", "Content-Transfer-Encoding: base64\r\n\r\naGVs!bG8=",
+	  PARTS_FALLBACK, NULL },
+	{ "base64 after its padding", "Content-Transfer-Encoding: base64\r\n\r\naGk=\r\naGk=",
+	  PARTS_FALLBACK, NULL },
+};
+
+/* "begin" in prose is not uuencode. */
+static const char prose[] = "Subject: x\r\n\r\nbegin the meeting at 10\r\nbegin 64 x\r\n";
+
+static void
+check_case(const char *name, const char *msg, size_t len, int want_rc, const char *want)
+{
+	struct got g;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	rc = parts_walk(msg, len, collect, &g);
+	if (rc != want_rc) {
+		fprintf(stderr, "FAIL %s: rc %d, want %d (leaves %s)\n", name, rc, want_rc, g.buf);
+		fails++;
+	} else if (want != NULL && strcmp(g.buf, want) != 0) {
+		fprintf(stderr, "FAIL %s:\n   got  %s\n   want %s\n", name, g.buf, want);
+		fails++;
+	}
+}
+
+/* Deeper than PARTS_MAXDEPTH, and more than PARTS_MAXLEAVES leaves. */
+static void
+limits(void)
+{
+	char *m = malloc(1 << 20), *p = m;
+	struct got g;
+	int rc;
+
+	for (int i = 0; i <= PARTS_MAXDEPTH + 1; i++)
+		p += sprintf(p, "Content-Type: multipart/mixed; boundary=d%d\r\n\r\n--d%d\r\n", i, i);
+	p += sprintf(p, "\r\nx\r\n");
+	for (int i = PARTS_MAXDEPTH + 1; i >= 0; i--)
+		p += sprintf(p, "--d%d--\r\n", i);
+	check_case("too deep", m, (size_t)(p - m), PARTS_FALLBACK, NULL);
+
+	p = m + sprintf(m, MP("b"));
+	for (int i = 0; i <= PARTS_MAXLEAVES; i++)
+		p += sprintf(p, "--b\r\n\r\n%d\r\n", i);
+	p += sprintf(p, "--b--\r\n");
+	check_case("too many leaves", m, (size_t)(p - m), PARTS_FALLBACK, NULL);
+
+	memset(&g, 0, sizeof(g));
+	g.stop_at = 2;
+	p = m + sprintf(m, MP("b") "--b\r\n\r\n1\r\n--b\r\n\r\n2\r\n--b\r\n\r\n3\r\n--b--\r\n");
+	rc = parts_walk(m, (size_t)(p - m), collect, &g);
+	if (rc != 7 || g.n != 2) {
+		fprintf(stderr, "FAIL stop: rc %d after %d leaves, want 7 after 2\n", rc, g.n);
+		fails++;
+	}
+	free(m);
+}
+
+int
+main(void)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* The NUL case needs its length: every message ends at its last x. */
+		size_t len = strlen(cases[i].msg);
+
+		if (strcmp(cases[i].name, "NUL in a header") == 0)
+			len = 17;
+		check_case(cases[i].name, cases[i].msg, len, cases[i].rc, cases[i].leaves);
+	}
+	check_case("begin in prose", prose, sizeof(prose) - 1, 0,
+	    "[-]begin the meeting at 10\r\nbegin 64 x\r\n|");
+	limits();
+	if (fails) {
+		fprintf(stderr, "milter_parts_test: %d failures\n", fails);
+		return 1;
+	}
+	printf("milter_parts_test: ok\n");
+	return 0;
+}
