@@ -192,10 +192,85 @@ orig_header_count(struct eom *e, const char *name)
 	return n > 0 ? n : 1;
 }
 
+/* The unfolded value of header name in the header block hdr[0..len), or
+ * NULL (also when out of memory: then the header is treated as absent). */
+static char *
+block_header(const char *hdr, size_t len, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = hdr, *end = hdr + len, *nl;
+	char *v = NULL;
+	size_t vlen = 0;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		nl = nl ? nl + 1 : end;
+		if (v == NULL && (size_t)(nl - p) > nlen && strncasecmp(p, name, nlen) == 0 &&
+		    p[nlen] == ':') {
+			if ((v = strndup(p + nlen + 1, (size_t)(nl - p - nlen - 1))) == NULL)
+				return NULL;
+			vlen = strlen(v);
+			/* continuation lines */
+			while (nl < end && (*nl == ' ' || *nl == '\t')) {
+				const char *n2 = memchr(nl, '\n', (size_t)(end - nl));
+				size_t add;
+				char *w;
+
+				n2 = n2 ? n2 + 1 : end;
+				add = (size_t)(n2 - nl);
+				if ((w = realloc(v, vlen + add + 1)) == NULL) {
+					free(v);
+					return NULL;
+				}
+				v = w;
+				memcpy(v + vlen, nl, add);
+				v[vlen += add] = '\0';
+				nl = n2;
+			}
+		}
+		p = nl;
+	}
+	if (v != NULL) {
+		/* One line, no line breaks, no leading space (we add it). */
+		char *o = v;
+
+		for (char *c = v; *c; c++)
+			if (*c != '\r' && *c != '\n')
+				*o++ = *c;
+		*o = '\0';
+		memmove(v, v + strspn(v, " \t"), strlen(v + strspn(v, " \t")) + 1);
+	}
+	return v;
+}
+
+static int
+apply_disposition(struct eom *e, const char *hdr, size_t len)
+{
+	char *cd = block_header(hdr, len, "Content-Disposition"), *v = NULL;
+	int k = orig_header_count(e, "Content-Disposition"), ok = 1;
+
+	for (; k > (cd != NULL ? 1 : 0); k--)
+		if (smfi_chgheader(e->ctx, "Content-Disposition", k, NULL) != MI_SUCCESS)
+			ok = 0;
+	if (cd != NULL) {
+		if (asprintf(&v, " %s", cd) == -1)
+			ok = 0;
+		else if (smfi_chgheader(e->ctx, "Content-Disposition", 1, v) != MI_SUCCESS)
+			ok = 0;
+	}
+	free(v);
+	free(cd);
+	return ok ? 0 : -1;
+}
+
 /* Reads the modified message in fd and applies it: the top MIME headers by
  * smfi_chgheader, the body by smfi_replacebody.  0 or -1.  Extra copies of
  * a top MIME header in the original are deleted: a second Content-Type left
- * behind would contradict the rewritten body (and is an evasion trick). */
+ * behind would contradict the rewritten body (and is an evasion trick).  A
+ * top Content-Disposition the rewritten message no longer has (a single-part
+ * message wrapped or replaced by a notice) is deleted: left behind, it would
+ * make mail programs show the new message as an attachment named after the
+ * removed file. */
 static int
 apply_message(struct eom *e, int fd)
 {
@@ -237,6 +312,8 @@ apply_message(struct eom *e, int fd)
 		if (!ok)
 			goto unmap;
 	}
+	if (apply_disposition(e, map, off) == -1)
+		goto unmap;
 	for (; off < len; off += n) {
 		n = len - off > 65536 ? 65536 : len - off;
 		if (smfi_replacebody(e->ctx, (unsigned char *)map + off, (int)n) != MI_SUCCESS)

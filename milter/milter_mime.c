@@ -213,8 +213,11 @@ put_entity_header(GMimeStream *out, const struct mime_doc *d, GMimeObject *obj,
 static int
 is_mime_field(const char *p, size_t len)
 {
+	/* Content-Disposition is written from the rewritten top entity too:
+	 * copied, a removed file's "attachment; filename=" would stay on the
+	 * notice that replaced it. */
 	static const char *const names[] = { "MIME-Version", "Content-Type",
-	    "Content-Transfer-Encoding" };
+	    "Content-Transfer-Encoding", "Content-Disposition" };
 	const char *colon = memchr(p, ':', len);
 	size_t n;
 
@@ -222,7 +225,7 @@ is_mime_field(const char *p, size_t len)
 		return 0;
 	for (n = (size_t)(colon - p); n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'); n--)
 		;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (n == strlen(names[i]) && strncasecmp(p, names[i], n) == 0)
 			return (int)i + 1;
 	return 0;
@@ -256,7 +259,8 @@ put_mime_block(GMimeStream *out, const struct mime_doc *d, const char *mv, size_
 	    put_lines(out, d, "MIME-Version: 1.0", 17) == -1)
 		return -1;
 	if (put_entity_header(out, d, top, "Content-Type") == -1 ||
-	    put_entity_header(out, d, top, "Content-Transfer-Encoding") == -1)
+	    put_entity_header(out, d, top, "Content-Transfer-Encoding") == -1 ||
+	    put_entity_header(out, d, top, "Content-Disposition") == -1)
 		return -1;
 	return 0;
 }
@@ -798,7 +802,7 @@ mime_top_headers(int fd, char **mime_version, char **content_type, char **cte)
 		end = p + 1;
 	for (p = buf; p < end; p += n) {
 		n = field_len(p, end);
-		if ((k = is_mime_field(p, n)) == 0 || *vals[k - 1] != NULL)
+		if ((k = is_mime_field(p, n)) == 0 || k > 3 || *vals[k - 1] != NULL)
 			continue;
 		if ((*vals[k - 1] = field_value(p, n)) == NULL)
 			goto fail;

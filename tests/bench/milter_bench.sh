@@ -169,10 +169,28 @@ for port in "$REINJECT_PORT" "$SMTP_PORT" "$CLAM_SMTP_PORT"; do
 	run "$port" warmup >/dev/null
 done
 MOAT_LOG_START=$(wc -c <"$LOG_DIR/moat-milter.log")
+# cpu_ms PIDFILE...: user+system CPU of those processes so far, in ms.
+cpu_ms() {
+	local f t=0 pid
+	for f in "$@"; do
+		pid=$(cat "$f")
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+	done
+	echo $((t * 1000 / $(getconf CLK_TCK)))
+}
+CPU_MOAT=0 CPU_CLAM=0
 for round in $(seq 1 "${ROUNDS:-1}"); do
 	A_PLAIN+=("$(run "$REINJECT_PORT" plain)")
+	wait_queue
+	c0=$(cpu_ms "$RUN_DIR/moat-milter.pid")
 	A_MOAT+=("$(run "$SMTP_PORT" moat)")
-	if [ "${NO_CLAMAV:-0}" = 1 ]; then A_CLAM+=(nan); else A_CLAM+=("$(run "$CLAM_SMTP_PORT" clamav)"); fi
+	CPU_MOAT=$((CPU_MOAT + $(cpu_ms "$RUN_DIR/moat-milter.pid") - c0))
+	if [ "${NO_CLAMAV:-0}" = 1 ]; then A_CLAM+=(nan); else
+		wait_queue
+		c0=$(cpu_ms "$DIR/run/clamd.pid" "$DIR/run/clamav-milter.pid")
+		A_CLAM+=("$(run "$CLAM_SMTP_PORT" clamav)")
+		CPU_CLAM=$((CPU_CLAM + $(cpu_ms "$DIR/run/clamd.pid" "$DIR/run/clamav-milter.pid") - c0))
+	fi
 	say "round $round: postfix alone ${A_PLAIN[-1]}, moat-milter ${A_MOAT[-1]}, clamav-milter+clamd ${A_CLAM[-1]} msgs/s"
 done
 R_PLAIN=$(median "${A_PLAIN[@]}")
@@ -195,9 +213,10 @@ CLAMD_RSS=$(ps -o rss= -p "$(cat "$DIR/run/clamd.pid")" | tr -d ' ')
 CMIL_RSS=$(ps -o rss= -p "$(cat "$DIR/run/clamav-milter.pid")" | tr -d ' ')
 
 head -c "$LAT_START" "$LOG_DIR/moat-milter.log" | tail -c +"$((MOAT_LOG_START + 1))" >"$DIR/moat-bench.log"
-python3 - "$DIR/moat-bench.log" "$DIR/moat-latency.log" "$R_PLAIN" "$R_MOAT" "$R_CLAM" "$MOAT_RSS" "$CLAMD_RSS" "$CMIL_RSS" "$N" <<'PY'
+python3 - "$DIR/moat-bench.log" "$DIR/moat-latency.log" "$R_PLAIN" "$R_MOAT" "$R_CLAM" "$MOAT_RSS" "$CLAMD_RSS" "$CMIL_RSS" "$N" \
+	"$CPU_MOAT" "$CPU_CLAM" "${ROUNDS:-1}" <<'PY'
 import re, sys
-log, latlog, plain, moat, clam, mrss, crss, cmrss, n = sys.argv[1:]
+log, latlog, plain, moat, clam, mrss, crss, cmrss, n, cpum, cpuc, rounds = sys.argv[1:]
 plain, moat, clam = float(plain), float(moat), float(clam)
 lines = open(log, errors="replace").read().splitlines()
 per = [l for l in lines if " verdict=" in l]
@@ -214,6 +233,9 @@ print("postfix alone:                %.1f msgs/s" % plain)
 print("moat-milter:                  %.1f msgs/s  (%.0f%% of postfix alone)" % (moat, 100 * moat / plain))
 print("clamav-milter + clamd:        %.1f msgs/s  (%.0f%% of postfix alone)" % (clam, 100 * clam / plain))
 print("moat-milter / clamav-milter:  %.2fx" % (moat / clam))
+msgs = int(n) * int(rounds)
+print("CPU per message: moat-milter %.2f ms, clamd + clamav-milter %.2f ms"
+      % (int(cpum) / msgs, int(cpuc) / msgs))
 print("moat-milter log: %d messages, %d infected" % (len(per), inf))
 print("moat-milter time, 10 KB clean (%d samples): p50 %.2f ms, p99 %.2f ms, max %.2f ms"
       % (len(t10), pct(t10, 50), pct(t10, 99), t10[-1] if t10 else float("nan")))

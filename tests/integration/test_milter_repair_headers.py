@@ -60,3 +60,21 @@ def test_duplicate_content_type_leaves_one(st):
     assert "multipart/mixed" in cts[0], cts
     names = [p[1] for p in m.parts()]
     assert "keep.bin" in names and "eicar.com" not in names, names
+
+
+def test_single_part_attachment_loses_its_disposition(st):
+    # The whole message is the infected file: repair replaces it with a
+    # notice, and the top Content-Disposition naming the file must go too
+    # (left behind, mail programs show the notice as "eicar.com").
+    subject = "singlecd-" + uuid.uuid4().hex[:8]
+    data = ("From: sender@example.net\r\nTo: sd@alpha.example\r\nSubject: %s\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: application/octet-stream; name=eicar.com\r\n"
+            "Content-Disposition: attachment; filename=eicar.com\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n"
+            % (subject, base64.b64encode(EICAR).decode())).encode()
+    m = repaired(st, "sd@alpha.example", data, subject)
+    cds = m.headers("Content-Disposition")
+    assert all("eicar.com" not in v for v in cds), "stale disposition: %r" % cds
+    assert len(cds) <= 1, cds
+    assert "eicar.com" not in (m.msg.get("Content-Type") or ""), m.msg.get("Content-Type")
+    assert EICAR not in m.data
