@@ -7,9 +7,10 @@
  * Input is a whole RFC 5322 message (headers + body) in a file descriptor,
  * read from offset 0.  Output is a whole message written to out_fd whose
  * header block is byte-identical to the input's except for the MIME headers
- * of the top entity (MIME-Version, Content-Type, Content-Transfer-Encoding),
- * which mime_top_headers() reports so the milter can apply them with
- * smfi_chgheader and the body with smfi_replacebody.
+ * of the top entity (MIME-Version, Content-Type, Content-Transfer-Encoding,
+ * Content-Disposition), the first three of which mime_top_headers() reports
+ * so the milter can apply them with smfi_chgheader (it reads the
+ * disposition from the output itself), and the body with smfi_replacebody.
  *
  * Never trusts the input: malformed MIME, broken encodings, missing or nested
  * boundaries and 10,000-part messages return a result or -1, never crash;

@@ -137,7 +137,7 @@ static char *
 stable_headers(const struct buf *b, size_t *lenp)
 {
 	static const char *const mime[] = { "mime-version:", "content-type:",
-	    "content-transfer-encoding:" };
+	    "content-transfer-encoding:", "content-disposition:" };
 	char *out = malloc(b->len + 1);
 	size_t i = 0, o = 0;
 	int skip = 0;
@@ -153,7 +153,7 @@ stable_headers(const struct buf *b, size_t *lenp)
 			break;                          /* the empty line */
 		if (b->data[i] != ' ' && b->data[i] != '\t') {
 			skip = 0;
-			for (int k = 0; k < 3; k++)
+			for (size_t k = 0; k < sizeof(mime) / sizeof(mime[0]); k++)
 				if (e - i >= strlen(mime[k]) &&
 				    strncasecmp(b->data + i, mime[k], strlen(mime[k])) == 0)
 					skip = 1;
