@@ -18,9 +18,10 @@
 # drained between runs.  Infected mail is rejected on both milters (moat:
 # a recipient policy scan all / reject; clamav-milter: OnInfected Reject).
 #
-# Prints msgs/s per port, the ratios, and the p99 of moat-milter's own time
-# per 10 KB clean message (the "time=" of its per-message log lines: time
-# spent in its callbacks, scan included).  Needs root (Postfix).
+# Prints msgs/s per port, the ratios, CPU per message, and the p99 of
+# moat-milter's own time per 10 KB clean message, under the mix and with 1,
+# 4 and 8 sessions of 10 KB messages alone (the "time=" of its per-message
+# log lines: time spent in its callbacks, scan included).  Needs root.
 # MOAT_BIN / MOAT_BUILD_DIR: build directory (default ./build).
 # MILTER_THREADS: moat-milter's scan concurrency for the run; MILTER_OPTS:
 # other settings of its group ("mime_walk = false;").
@@ -199,13 +200,37 @@ R_CLAM=$(median "${A_CLAM[@]}")
 say "postfix alone:        $R_PLAIN msgs/s"
 say "moat-milter:          $R_MOAT msgs/s"
 say "clamav-milter+clamd:  $R_CLAM msgs/s"
+# Ratios within each round (the VM's speed drifts between rounds), median.
+python3 - "${A_PLAIN[*]}" "${A_MOAT[*]}" "${A_CLAM[*]}" <<'PY' >&2
+import statistics, sys
+p, m, c = ([float(x) for x in a.split()] for a in sys.argv[1:])
+rp = [b / a for a, b in zip(p, m)]
+rc = [b / a for a, b in zip(c, m)]
+print("bench: per round, moat/postfix alone: %s -> median %.0f%%"
+      % (" ".join("%.0f%%" % (100 * x) for x in rp), 100 * statistics.median(rp)))
+print("bench: per round, moat/clamav-milter: %s -> median %.2fx"
+      % (" ".join("%.2fx" % x for x in rc), statistics.median(rc)))
+PY
 wait_queue
-# Latency without queueing: one session, 200 x 10 KB clean, to moat-milter.
+# Latency of a 10 KB clean message at lighter loads: S concurrent sessions
+# (LAT_SESSIONS, default "1 4 8"), 200 messages in all, to moat-milter.
 LAT_START=$(wc -c <"$LOG_DIR/moat-milter.log")
-smtp-source -A -s 1 -m 200 -F "$MIX/clean-06-10k.eml" -f bench@example.net -t bench@beta.example \
-	-M bench.example "127.0.0.1:$SMTP_PORT" >>"$DIR/log/smtp-source-latency.log" 2>&1 || true
-sleep 1
-tail -c +"$((LAT_START + 1))" "$LOG_DIR/moat-milter.log" >"$DIR/moat-latency.log"
+LAT_LOGS=()
+for s in ${LAT_SESSIONS:-1 4 8}; do
+	wait_queue
+	start=$(wc -c <"$LOG_DIR/moat-milter.log")
+	pids=()
+	for _ in $(seq 1 "$s"); do
+		smtp-source -A -s 1 -m $((200 / s)) -F "$MIX/clean-06-10k.eml" -f bench@example.net \
+			-t bench@beta.example -M bench.example "127.0.0.1:$SMTP_PORT" \
+			>>"$DIR/log/smtp-source-latency.log" 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || true; done
+	sleep 1
+	tail -c +"$((start + 1))" "$LOG_DIR/moat-milter.log" >"$DIR/moat-latency-$s.log"
+	LAT_LOGS+=("$s:$DIR/moat-latency-$s.log")
+done
 wait_queue
 
 MOAT_RSS=$(ps -o rss= -p "$(cat "$RUN_DIR/moat-milter.pid")" | tr -d ' ')
@@ -213,7 +238,7 @@ CLAMD_RSS=$(ps -o rss= -p "$(cat "$DIR/run/clamd.pid")" | tr -d ' ')
 CMIL_RSS=$(ps -o rss= -p "$(cat "$DIR/run/clamav-milter.pid")" | tr -d ' ')
 
 head -c "$LAT_START" "$LOG_DIR/moat-milter.log" | tail -c +"$((MOAT_LOG_START + 1))" >"$DIR/moat-bench.log"
-python3 - "$DIR/moat-bench.log" "$DIR/moat-latency.log" "$R_PLAIN" "$R_MOAT" "$R_CLAM" "$MOAT_RSS" "$CLAMD_RSS" "$CMIL_RSS" "$N" \
+python3 - "$DIR/moat-bench.log" "${LAT_LOGS[*]}" "$R_PLAIN" "$R_MOAT" "$R_CLAM" "$MOAT_RSS" "$CLAMD_RSS" "$CMIL_RSS" "$N" \
 	"$CPU_MOAT" "$CPU_CLAM" "${ROUNDS:-1}" <<'PY'
 import re, sys
 log, latlog, plain, moat, clam, mrss, crss, cmrss, n, cpum, cpuc, rounds = sys.argv[1:]
@@ -243,9 +268,11 @@ print("  of which waiting for a scan slot excluded:   p50 %.2f ms, p99 %.2f ms"
       % (pct(w10, 50), pct(w10, 99)))
 print("  libclamav pass alone:                        p50 %.2f ms, p99 %.2f ms"
       % (pct(sc10, 50), pct(sc10, 99)))
-lat = [m for l in open(latlog, errors="replace") for m in [rx.search(l)] if m]
-lt = sorted(float(m.group(2)) for m in lat)
-print("moat-milter time, 10 KB clean, one session (%d samples): p50 %.2f ms, p99 %.2f ms, max %.2f ms"
-      % (len(lt), pct(lt, 50), pct(lt, 99), lt[-1] if lt else float("nan")))
+for spec in latlog.split():
+    sessions, path = spec.split(":", 1)
+    lat = [m for l in open(path, errors="replace") for m in [rx.search(l)] if m]
+    lt = sorted(float(m.group(2)) for m in lat)
+    print("moat-milter time, 10 KB clean, %s session(s) (%d samples): p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+          % (sessions, len(lt), pct(lt, 50), pct(lt, 99), lt[-1] if lt else float("nan")))
 print("RSS after the run: moat-milter %s KB, clamd %s KB, clamav-milter %s KB" % (mrss, crss, cmrss))
 PY
