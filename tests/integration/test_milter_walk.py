@@ -146,3 +146,19 @@ def test_mime_walk_off_uses_libclamav(st, walk_addr):
         assert "verdict=clean" in line and re.search(r" parse=libclamav ", line), line
     finally:
         st.reconfigure("milter", "mime_walk", True)
+
+
+def test_message_over_memory_buffer_is_walked_from_its_file(st, walk_addr):
+    # Over milter.memory_buffer (1 MB) the message lives in an unlinked
+    # spool file; the walk maps it.  The virus is in the last part.
+    start = len(st.log("milter"))
+    r = st.send(walk_addr, extra=OUTSIDE, data=mime(uniq("walk-big"), [
+        ("Content-Type: application/octet-stream; name=\"big.bin\"\r\n"
+         "Content-Transfer-Encoding: base64\r\n", b64(os.urandom(2 * 1024 * 1024))),
+        ("Content-Type: application/octet-stream; name=\"e.com\"\r\n"
+         "Content-Transfer-Encoding: base64\r\n", b64(EICAR)),
+    ]))
+    assert r.queue_id is None and "Eicar-Test-Signature" in r.last_reply(), r.transcript
+    line = st.wait_log("milter", r"(?m)^.*verdict=infected.*$", start=start).group(0)
+    m = re.search(r" size=(\d+) ", line)
+    assert m and int(m.group(1)) > 2 * 1024 * 1024 and " parse=walk " in line, line
