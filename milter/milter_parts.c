@@ -20,6 +20,8 @@
  * Content-Transfer-Encoding or Content-Disposition, an unparsable
  * Content-Type, a multipart without boundary or with an encoding, a line
  * that starts with a delimiter but is not one, a missing close delimiter,
+ * a nested boundary equal to or a prefix of an enclosing one (or the other
+ * way round),
  * message/ types other than rfc822 (message/partial splits a file), any
  * encoding but 7bit/8bit/binary/base64/quoted-printable, base64 with
  * foreign characters or data after its padding, uuencode, yEnc or BinHex
@@ -56,10 +58,28 @@ struct ctype {
 };
 
 struct walk {
-	parts_fn fn;
-	void    *arg;
-	int      leaves;
+	parts_fn    fn;
+	void       *arg;
+	int         leaves;
+	const char *bounds[PARTS_MAXDEPTH + 2];   /* enclosing multiparts' boundaries */
+	int         nbounds;
 };
+
+/* A boundary equal to an enclosing one, or a prefix of it either way: its
+ * delimiter lines can be read as the other's, and readers disagree which. */
+static int
+bound_clash(const struct walk *w, const char *b)
+{
+	size_t bl = strlen(b);
+
+	for (int i = 0; i < w->nbounds; i++) {
+		size_t al = strlen(w->bounds[i]);
+
+		if (strncmp(w->bounds[i], b, al < bl ? al : bl) == 0)
+			return 1;
+	}
+	return 0;
+}
 
 static int walk_entity(struct walk *w, const char *p, const char *end, int depth);
 
@@ -508,9 +528,13 @@ walk_entity(struct walk *w, const char *p, const char *end, int depth)
 	if (cte_parse(&h, &cte) != 0)
 		return PARTS_FALLBACK;
 	if (strcasecmp(ct.type, "multipart") == 0) {
-		if (cte != CTE_IDENTITY || ct.boundary[0] == '\0')
+		if (cte != CTE_IDENTITY || ct.boundary[0] == '\0' || bound_clash(w, ct.boundary) ||
+		    w->nbounds >= (int)(sizeof(w->bounds) / sizeof(w->bounds[0])))
 			return PARTS_FALLBACK;
-		return walk_multipart(w, body, end, ct.boundary, depth);
+		w->bounds[w->nbounds++] = ct.boundary;
+		rc = walk_multipart(w, body, end, ct.boundary, depth);
+		w->nbounds--;
+		return rc;
 	}
 	if (strcasecmp(ct.type, "message") == 0) {
 		if (strcasecmp(ct.subtype, "rfc822") != 0 || cte != CTE_IDENTITY)

@@ -81,6 +81,12 @@ static const struct {
 	{ "no delimiter at all", MP("b1") "just text\r\n", PARTS_FALLBACK, NULL },
 	{ "line that starts like a delimiter", MP("b1") "--b1\r\n\r\nx\r\n--b1x\r\n\r\ny\r\n--b1--\r\n",
 	  PARTS_FALLBACK, NULL },
+	{ "nested boundary equal to the outer one",
+	  MP("b") "--b\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n"
+	  "--b--\r\n", PARTS_FALLBACK, NULL },
+	{ "nested boundary a prefix of the outer one",
+	  MP("bb") "--bb\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n"
+	  "--bb--\r\n", PARTS_FALLBACK, NULL },
 	{ "encoded multipart", "Content-Type: multipart/mixed; boundary=b\r\n"
 	  "Content-Transfer-Encoding: base64\r\n\r\nLS1iLS0=", PARTS_FALLBACK, NULL },
 	{ "message/partial", "Content-Type: message/partial; id=\"x\"; number=1\r\n\r\nx",
@@ -129,11 +135,21 @@ limits(void)
 	int rc;
 
 	for (int i = 0; i <= PARTS_MAXDEPTH + 1; i++)
-		p += sprintf(p, "Content-Type: multipart/mixed; boundary=d%d\r\n\r\n--d%d\r\n", i, i);
+		p += sprintf(p, "Content-Type: multipart/mixed; boundary=d%02d\r\n\r\n--d%02d\r\n", i, i);
 	p += sprintf(p, "\r\nx\r\n");
 	for (int i = PARTS_MAXDEPTH + 1; i >= 0; i--)
-		p += sprintf(p, "--d%d--\r\n", i);
+		p += sprintf(p, "--d%02d--\r\n", i);
 	check_case("too deep", m, (size_t)(p - m), PARTS_FALLBACK, NULL);
+
+	/* Nested exactly as deep as allowed (two levels per multipart part:
+	 * the part and its multipart body), distinct boundaries: walked. */
+	p = m;
+	for (int i = 0; i < PARTS_MAXDEPTH / 2; i++)
+		p += sprintf(p, "Content-Type: multipart/mixed; boundary=d%02d\r\n\r\n--d%02d\r\n", i, i);
+	p += sprintf(p, "\r\nx\r\n");
+	for (int i = PARTS_MAXDEPTH / 2 - 1; i >= 0; i--)
+		p += sprintf(p, "--d%02d--\r\n", i);
+	check_case("deep but allowed", m, (size_t)(p - m), 0, "[-]x|");
 
 	p = m + sprintf(m, MP("b"));
 	for (int i = 0; i <= PARTS_MAXLEAVES; i++)
