@@ -192,96 +192,22 @@ orig_header_count(struct eom *e, const char *name)
 	return n > 0 ? n : 1;
 }
 
-/* The unfolded value of header name in the header block hdr[0..len), or
- * NULL (also when out of memory: then the header is treated as absent). */
-static char *
-block_header(const char *hdr, size_t len, const char *name)
-{
-	size_t nlen = strlen(name);
-	const char *p = hdr, *end = hdr + len, *nl;
-	char *v = NULL;
-	size_t vlen = 0;
-
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		nl = nl ? nl + 1 : end;
-		if (v == NULL && (size_t)(nl - p) > nlen && strncasecmp(p, name, nlen) == 0 &&
-		    p[nlen] == ':') {
-			if ((v = strndup(p + nlen + 1, (size_t)(nl - p - nlen - 1))) == NULL)
-				return NULL;
-			vlen = strlen(v);
-			/* continuation lines */
-			while (nl < end && (*nl == ' ' || *nl == '\t')) {
-				const char *n2 = memchr(nl, '\n', (size_t)(end - nl));
-				size_t add;
-				char *w;
-
-				n2 = n2 ? n2 + 1 : end;
-				add = (size_t)(n2 - nl);
-				if ((w = realloc(v, vlen + add + 1)) == NULL) {
-					free(v);
-					return NULL;
-				}
-				v = w;
-				memcpy(v + vlen, nl, add);
-				v[vlen += add] = '\0';
-				nl = n2;
-			}
-		}
-		p = nl;
-	}
-	if (v != NULL) {
-		/* One line, no line breaks, no leading space (we add it). */
-		char *o = v;
-
-		for (char *c = v; *c; c++)
-			if (*c != '\r' && *c != '\n')
-				*o++ = *c;
-		*o = '\0';
-		memmove(v, v + strspn(v, " \t"), strlen(v + strspn(v, " \t")) + 1);
-	}
-	return v;
-}
-
-static int
-apply_disposition(struct eom *e, const char *hdr, size_t len)
-{
-	char *cd = block_header(hdr, len, "Content-Disposition"), *v = NULL;
-	int k = orig_header_count(e, "Content-Disposition"), ok = 1;
-
-	for (; k > (cd != NULL ? 1 : 0); k--)
-		if (smfi_chgheader(e->ctx, "Content-Disposition", k, NULL) != MI_SUCCESS)
-			ok = 0;
-	if (cd != NULL) {
-		if (asprintf(&v, " %s", cd) == -1)
-			ok = 0;
-		else if (smfi_chgheader(e->ctx, "Content-Disposition", 1, v) != MI_SUCCESS)
-			ok = 0;
-	}
-	free(v);
-	free(cd);
-	return ok ? 0 : -1;
-}
-
 /* Reads the modified message in fd and applies it: the top MIME headers by
  * smfi_chgheader, the body by smfi_replacebody.  0 or -1.  Extra copies of
  * a top MIME header in the original are deleted: a second Content-Type left
  * behind would contradict the rewritten body (and is an evasion trick).  A
- * top Content-Disposition the rewritten message no longer has (a single-part
- * message wrapped or replaced by a notice) is deleted: left behind, it would
- * make mail programs show the new message as an attachment named after the
- * removed file. */
+ * top MIME header the rewritten message no longer has is deleted (say the
+ * Content-Disposition of a single-part virus replaced by a notice: left
+ * behind, mail programs would show the notice as the removed file). */
 static int
 apply_message(struct eom *e, int fd)
 {
 	struct stat st;
-	char *map, *body, *vals[3] = { NULL, NULL, NULL };
-	static const char *const names[3] = { "MIME-Version", "Content-Type",
-	    "Content-Transfer-Encoding" };
+	char *map, *body, *vals[MIME_TOP_N] = { NULL };
 	size_t off, len, n;
 	int rc = -1;
 
-	if (mime_top_headers(fd, &vals[0], &vals[1], &vals[2]) == -1 || fstat(fd, &st) == -1 ||
+	if (mime_top_headers(fd, vals) == -1 || fstat(fd, &st) == -1 ||
 	    st.st_size == 0)
 		goto out;
 	if ((map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
@@ -295,25 +221,25 @@ apply_message(struct eom *e, int fd)
 		off = (size_t)(body - map) + 2;
 	else
 		off = len;
-	for (int i = 0; i < 3; i++) {
-		char *v = NULL;
+	for (int i = 0; i < MIME_TOP_N; i++) {
+		char *name = (char *)mime_top_names[i], *v = NULL;
 		int ok;
 
+		/* Every original copy goes but the first, which takes the new
+		 * value; all go when the rewrite has none. */
+		for (int k = orig_header_count(e, name); k > (vals[i] != NULL); k--)
+			if (smfi_chgheader(e->ctx, name, k, NULL) != MI_SUCCESS)
+				goto unmap;
 		if (vals[i] == NULL)
 			continue;
-		for (int k = orig_header_count(e, names[i]); k > 1; k--)
-			if (smfi_chgheader(e->ctx, (char *)names[i], k, NULL) != MI_SUCCESS)
-				goto unmap;
 		/* No fixed buffer: a long boundary parameter must not be cut. */
 		if (asprintf(&v, " %s", vals[i]) == -1)
 			goto unmap;
-		ok = smfi_chgheader(e->ctx, (char *)names[i], 1, v) == MI_SUCCESS;
+		ok = smfi_chgheader(e->ctx, name, 1, v) == MI_SUCCESS;
 		free(v);
 		if (!ok)
 			goto unmap;
 	}
-	if (apply_disposition(e, map, off) == -1)
-		goto unmap;
 	for (; off < len; off += n) {
 		n = len - off > 65536 ? 65536 : len - off;
 		if (smfi_replacebody(e->ctx, (unsigned char *)map + off, (int)n) != MI_SUCCESS)
@@ -323,7 +249,7 @@ apply_message(struct eom *e, int fd)
 unmap:
 	munmap(map, len);
 out:
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < MIME_TOP_N; i++)
 		free(vals[i]);
 	return rc;
 }

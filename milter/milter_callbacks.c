@@ -158,7 +158,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	 * half the round trips.  Not over TCP: the MTA's small writes then
 	 * wait on Nagle for our delayed ACKs, and the bench ran 25 % slower
 	 * (docs/BENCHMARKS.md). */
-	if (milter_socket_local(milter_cf->socket))
+	if (milter_socket_path(milter_cf->socket) != NULL)
 		*pf1 |= f1 & (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH |
 		    SMFIP_NR_BODY);
 	*pf2 = *pf3 = 0;

@@ -125,9 +125,3 @@ milter_socket_path(const char *spec)
 		return spec + 6;
 	return spec[0] == '/' ? spec : NULL;
 }
-
-int
-milter_socket_local(const char *spec)
-{
-	return milter_socket_path(spec) != NULL;
-}

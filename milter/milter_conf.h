@@ -44,10 +44,8 @@ struct milter_conf {
 
 extern const struct cfg_group milter_cfg_group;
 
-/* 1 when a libmilter connection spec names a UNIX socket ("unix:",
- * "local:" or a bare path), 0 for inet/inet6. */
-int milter_socket_local(const char *spec);
-/* The path of a UNIX socket spec, or NULL. */
+/* The path of a libmilter connection spec naming a UNIX socket ("unix:",
+ * "local:" or a bare path), or NULL (inet, inet6). */
 const char *milter_socket_path(const char *spec);
 
 #endif

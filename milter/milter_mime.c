@@ -210,14 +210,13 @@ put_entity_header(GMimeStream *out, const struct mime_doc *d, GMimeObject *obj,
 	return rc;
 }
 
+const char *const mime_top_names[MIME_TOP_N] = { "MIME-Version", "Content-Type",
+    "Content-Transfer-Encoding", "Content-Disposition" };
+
+/* 1 + the mime_top_names index of the field at p, or 0. */
 static int
 is_mime_field(const char *p, size_t len)
 {
-	/* Content-Disposition is written from the rewritten top entity too:
-	 * copied, a removed file's "attachment; filename=" would stay on the
-	 * notice that replaced it. */
-	static const char *const names[] = { "MIME-Version", "Content-Type",
-	    "Content-Transfer-Encoding", "Content-Disposition" };
 	const char *colon = memchr(p, ':', len);
 	size_t n;
 
@@ -225,9 +224,9 @@ is_mime_field(const char *p, size_t len)
 		return 0;
 	for (n = (size_t)(colon - p); n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'); n--)
 		;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (n == strlen(names[i]) && strncasecmp(p, names[i], n) == 0)
-			return (int)i + 1;
+	for (int i = 0; i < MIME_TOP_N; i++)
+		if (n == strlen(mime_top_names[i]) && strncasecmp(p, mime_top_names[i], n) == 0)
+			return i + 1;
 	return 0;
 }
 
@@ -258,10 +257,9 @@ put_mime_block(GMimeStream *out, const struct mime_doc *d, const char *mv, size_
 	} else if (g_mime_object_get_header(top, "Content-Type") != NULL &&
 	    put_lines(out, d, "MIME-Version: 1.0", 17) == -1)
 		return -1;
-	if (put_entity_header(out, d, top, "Content-Type") == -1 ||
-	    put_entity_header(out, d, top, "Content-Transfer-Encoding") == -1 ||
-	    put_entity_header(out, d, top, "Content-Disposition") == -1)
-		return -1;
+	for (int i = MIME_TOP_TYPE; i < MIME_TOP_N; i++)
+		if (put_entity_header(out, d, top, mime_top_names[i]) == -1)
+			return -1;
 	return 0;
 }
 
@@ -327,7 +325,7 @@ doc_write(struct mime_doc *d, int fd)
 
 	for (p = d->md_hdr; p < end; p += n) {
 		n = field_len(p, end);
-		if (is_mime_field(p, n) == 1) {
+		if (is_mime_field(p, n) == MIME_TOP_VERSION + 1) {
 			mv = p;
 			mvlen = n;
 			break;
@@ -769,16 +767,15 @@ field_value(const char *p, size_t n)
 }
 
 int
-mime_top_headers(int fd, char **mime_version, char **content_type, char **cte)
+mime_top_headers(int fd, char *vals[MIME_TOP_N])
 {
-	char **vals[3] = { mime_version, content_type, cte };
 	char *buf = NULL, *nb, *blank, *p, *end;
 	size_t len = 0, cap = 0, n;
 	ssize_t r;
 	int k;
 
-	for (k = 0; k < 3; k++)
-		*vals[k] = NULL;
+	for (k = 0; k < MIME_TOP_N; k++)
+		vals[k] = NULL;
 	/* The header block: up to the first empty line (or the end). */
 	for (;;) {
 		if (len == cap) {
@@ -802,18 +799,18 @@ mime_top_headers(int fd, char **mime_version, char **content_type, char **cte)
 		end = p + 1;
 	for (p = buf; p < end; p += n) {
 		n = field_len(p, end);
-		if ((k = is_mime_field(p, n)) == 0 || k > 3 || *vals[k - 1] != NULL)
+		if ((k = is_mime_field(p, n)) == 0 || vals[k - 1] != NULL)
 			continue;
-		if ((*vals[k - 1] = field_value(p, n)) == NULL)
+		if ((vals[k - 1] = field_value(p, n)) == NULL)
 			goto fail;
 	}
 	free(buf);
 	return 0;
 fail:
 	free(buf);
-	for (k = 0; k < 3; k++) {
-		free(*vals[k]);
-		*vals[k] = NULL;
+	for (k = 0; k < MIME_TOP_N; k++) {
+		free(vals[k]);
+		vals[k] = NULL;
 	}
 	return -1;
 }

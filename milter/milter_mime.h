@@ -7,10 +7,9 @@
  * Input is a whole RFC 5322 message (headers + body) in a file descriptor,
  * read from offset 0.  Output is a whole message written to out_fd whose
  * header block is byte-identical to the input's except for the MIME headers
- * of the top entity (MIME-Version, Content-Type, Content-Transfer-Encoding,
- * Content-Disposition), the first three of which mime_top_headers() reports
- * so the milter can apply them with smfi_chgheader (it reads the
- * disposition from the output itself), and the body with smfi_replacebody.
+ * of the top entity (mime_top_names), which mime_top_headers() reports so
+ * the milter can apply them with smfi_chgheader, and the body with
+ * smfi_replacebody.
  *
  * Never trusts the input: malformed MIME, broken encodings, missing or nested
  * boundaries and 10,000-part messages return a result or -1, never crash;
@@ -57,8 +56,15 @@ int mime_append_text(int in_fd, int out_fd, const char *text);
 /* Adds a text/plain attachment named filename.  Returns 0 or -1. */
 int mime_attach_text(int in_fd, int out_fd, const char *filename, const char *text);
 
-/* Reads the top entity's MIME headers of a message written by the functions
- * above.  Each out value is malloc'd or NULL when absent. Returns 0 or -1. */
-int mime_top_headers(int fd, char **mime_version, char **content_type, char **cte);
+/* The top entity's headers a rewrite may change.  Content-Disposition is
+ * one: copied, a removed file's "attachment; filename=" would stay on the
+ * notice that replaced it. */
+enum { MIME_TOP_VERSION, MIME_TOP_TYPE, MIME_TOP_CTE, MIME_TOP_DISPOSITION, MIME_TOP_N };
+extern const char *const mime_top_names[MIME_TOP_N];
+
+/* Reads the top entity's MIME headers (mime_top_names order) of a message
+ * written by the functions above.  Each vals[i] is malloc'd, or NULL when
+ * absent.  Returns 0 or -1. */
+int mime_top_headers(int fd, char *vals[MIME_TOP_N]);
 
 #endif

@@ -58,13 +58,11 @@ fuzz_recheck(int fd)
 static void
 fuzz_top(int fd)
 {
-	char *mv, *ct, *cte;
+	char *vals[MIME_TOP_N];
 
-	if (mime_top_headers(fd, &mv, &ct, &cte) == 0) {
-		free(mv);
-		free(ct);
-		free(cte);
-	}
+	if (mime_top_headers(fd, vals) == 0)
+		for (int i = 0; i < MIME_TOP_N; i++)
+			free(vals[i]);
 	close(fd);
 }
 

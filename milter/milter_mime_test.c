@@ -248,7 +248,7 @@ decoded(GMimeMessage *m, const char *filename, size_t *lenp)
 static void
 check_contract(const char *name, const struct buf *in, const struct buf *out, int rescan)
 {
-	char *a, *b, *mv, *ct, *cte;
+	char *a, *b, *vals[MIME_TOP_N], *mv, *ct;
 	size_t alen, blen;
 	GMimeMessage *m;
 	int fd;
@@ -262,9 +262,11 @@ check_contract(const char *name, const struct buf *in, const struct buf *out, in
 	free(b);
 
 	fd = fd_of(out);
-	if (mime_top_headers(fd, &mv, &ct, &cte) == -1)
+	if (mime_top_headers(fd, vals) == -1)
 		FAIL(name, "mime_top_headers failed");
 	else {
+		mv = vals[MIME_TOP_VERSION];
+		ct = vals[MIME_TOP_TYPE];
 		if ((m = parse(out)) == NULL)
 			FAIL(name, "output does not parse");
 		else {
@@ -278,9 +280,8 @@ check_contract(const char *name, const struct buf *in, const struct buf *out, in
 			g_free(want);
 			g_object_unref(m);
 		}
-		free(mv);
-		free(ct);
-		free(cte);
+		for (int i = 0; i < MIME_TOP_N; i++)
+			free(vals[i]);
 	}
 	if (rescan) {
 		struct mime_report rep;
@@ -629,23 +630,29 @@ static void
 run_top_headers(void)
 {
 	static const char m[] = "Subject: x\r\nMIME-Version:  1.0 \r\ncontent-type: multipart/mixed;\r\n"
-	    "\tboundary=\"b\"\r\nContent-Type: text/plain\r\n\r\nContent-Transfer-Encoding: body\r\n";
+	    "\tboundary=\"b\"\r\nContent-Type: text/plain\r\nContent-Disposition: inline\r\n"
+	    "\r\nContent-Transfer-Encoding: body\r\n";
 	struct buf b = { (char *)m, sizeof(m) - 1 };
-	char *mv, *ct, *cte;
+	char *vals[MIME_TOP_N], *mv, *ct, *cte, *cd;
 	int fd = fd_of(&b);
 
-	if (mime_top_headers(fd, &mv, &ct, &cte) == -1)
+	if (mime_top_headers(fd, vals) == -1)
 		FAIL("top headers", "rc -1");
 	else {
+		mv = vals[MIME_TOP_VERSION];
+		ct = vals[MIME_TOP_TYPE];
+		cte = vals[MIME_TOP_CTE];
+		cd = vals[MIME_TOP_DISPOSITION];
 		if (mv == NULL || strcmp(mv, "1.0") != 0)
 			FAIL("top headers", "MIME-Version: got [%s], want [1.0]", mv ? mv : "NULL");
 		if (ct == NULL || strcmp(ct, "multipart/mixed;\tboundary=\"b\"") != 0)
 			FAIL("top headers", "Content-Type: got [%s], want first, unfolded", ct ? ct : "NULL");
 		if (cte != NULL)
 			FAIL("top headers", "Content-Transfer-Encoding: got [%s], want NULL (body)", cte);
-		free(mv);
-		free(ct);
-		free(cte);
+		if (cd == NULL || strcmp(cd, "inline") != 0)
+			FAIL("top headers", "Content-Disposition: got [%s], want [inline]", cd ? cd : "NULL");
+		for (int i = 0; i < MIME_TOP_N; i++)
+			free(vals[i]);
 	}
 	close(fd);
 	printf("%-40s done\n", "top headers");

@@ -61,7 +61,9 @@ struct walk {
 	parts_fn    fn;
 	void       *arg;
 	int         leaves;
-	const char *bounds[PARTS_MAXDEPTH + 2];   /* enclosing multiparts' boundaries */
+	/* Enclosing multiparts' boundaries: one per level at most, and
+	 * walk_entity refuses depth > PARTS_MAXDEPTH. */
+	const char *bounds[PARTS_MAXDEPTH + 1];
 	int         nbounds;
 };
 
@@ -396,27 +398,32 @@ octal_run(const unsigned char *p, const unsigned char *end)
 }
 
 /* Text encodings libclamav reads only with its mail parser: uuencode
- * ("begin 644 name" at a line start), yEnc, and BinHex inside text (as a
- * whole file libclamav knows it by its magic). */
+ * ("begin 644 name" or "begin-base64 644 name" at a line start), yEnc
+ * ("=ybegin"), and BinHex inside text (as a whole file libclamav knows it
+ * by its magic).  One pass for every "begin", one for the BinHex banner. */
 static int
 has_text_encoding(const unsigned char *d, size_t n)
 {
-	static const char *const marks[] = { "begin ", "begin-base64 " };
-	const unsigned char *end = d + n;
+	const unsigned char *end = d + n, *p = d, *h;
 
-	for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++) {
-		size_t ml = strlen(marks[m]);
-		const unsigned char *p = d, *hit;
+	while (p < end && (h = memmem(p, (size_t)(end - p), "begin", 5)) != NULL) {
+		const unsigned char *t = h + 5;
 
-		while (p < end && (hit = memmem(p, (size_t)(end - p), marks[m], ml)) != NULL) {
-			if ((hit == d || hit[-1] == '\n' || hit[-1] == '\r') &&
-			    octal_run(hit + ml, end))
+		if (h - d >= 2 && h[-2] == '=' && h[-1] == 'y')
+			return 1;
+		if (h == d || h[-1] == '\n' || h[-1] == '\r') {
+			if (end - t >= 8 && memcmp(t, "-base64 ", 8) == 0)
+				t += 8;
+			else if (t < end && *t == ' ')
+				t++;
+			else
+				t = NULL;
+			if (t != NULL && octal_run(t, end))
 				return 1;
-			p = hit + 1;
 		}
+		p = h + 1;
 	}
-	return memmem(d, n, "=ybegin", 7) != NULL ||
-	    memmem(d, n, "(This file must be converted with BinHex", 40) != NULL;
+	return memmem(d, n, "(This file must be converted with BinHex", 40) != NULL;
 }
 
 static int
@@ -528,8 +535,7 @@ walk_entity(struct walk *w, const char *p, const char *end, int depth)
 	if (cte_parse(&h, &cte) != 0)
 		return PARTS_FALLBACK;
 	if (strcasecmp(ct.type, "multipart") == 0) {
-		if (cte != CTE_IDENTITY || ct.boundary[0] == '\0' || bound_clash(w, ct.boundary) ||
-		    w->nbounds >= (int)(sizeof(w->bounds) / sizeof(w->bounds[0])))
+		if (cte != CTE_IDENTITY || ct.boundary[0] == '\0' || bound_clash(w, ct.boundary))
 			return PARTS_FALLBACK;
 		w->bounds[w->nbounds++] = ct.boundary;
 		rc = walk_multipart(w, body, end, ct.boundary, depth);

@@ -97,6 +97,8 @@ static const struct {
 	  PARTS_FALLBACK, NULL },
 	{ "uuencode in a base64 leaf", "Content-Transfer-Encoding: base64\r\n\r\n"
 	  "YmVnaW4gNjQ0IGEuZXhlCg==", PARTS_FALLBACK, NULL },
+	{ "uuencode -m in text", "Subject: x\r\n\r\nhi\r\nbegin-base64 644 a.exe\r\nTVo=\r\n====\r\n",
+	  PARTS_FALLBACK, NULL },
 	{ "yEnc", "Subject: x\r\n\r\n=ybegin line=128 size=5 name=a.exe\r\n", PARTS_FALLBACK, NULL },
 	{ "BinHex in text", "Subject: x\r\n\r\nhi\r\n(This file must be converted with BinHex 4.0)\r\n",
 	  PARTS_FALLBACK, NULL },

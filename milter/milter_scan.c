@@ -227,17 +227,33 @@ scan_map(cl_error_t rc, const char *virname, struct scan_result *res)
 	}
 }
 
-/* Leaves of milter_parts.c, scanned one by one.  A detection ends the walk;
- * an unscannable leaf or a scan error is held while the other leaves are
- * scanned, since a virus among them decides the message. */
-struct leaf_scan {
-	struct engine           *en;
-	struct cl_scan_options  *opts;
-	struct scan_ctx         *sc;
-	struct scan_result      *res;      /* infected, or the held outcome */
-	unsigned long            scanned;
-};
+/* One libclamav scan of data[0..len) as a file named name (or NULL): r
+ * gets the verdict, *scanned adds the bytes libclamav reports. */
+static void
+scan_mem(struct engine *en, const void *data, size_t len, const char *name,
+    struct cl_scan_options *opts, struct scan_ctx *sc, struct scan_result *r,
+    unsigned long *scanned)
+{
+	const char *virname = NULL;
+	unsigned long n = 0;
+	cl_fmap_t *map;
+	cl_error_t rc;
 
+	memset(r, 0, sizeof(*r));
+	if ((map = cl_fmap_open_memory(len ? data : "", len)) == NULL) {
+		r->verdict = VERDICT_ERROR;
+		snprintf(r->reason, sizeof(r->reason), "scan error: cannot map %s",
+		    name ? name : "the message");
+		return;
+	}
+	rc = cl_scanmap_callback(map, name, &virname, &n, en->en_cl, opts, sc);
+	cl_fmap_close(map);
+	*scanned += n;
+	scan_map(rc, virname, r);
+}
+
+/* Keeps the worse of an unscannable outcome and a scan error while the
+ * other leaves are scanned: a virus among them decides the message. */
 static void
 hold(struct scan_result *held, const struct scan_result *r)
 {
@@ -246,27 +262,23 @@ hold(struct scan_result *held, const struct scan_result *r)
 		*held = *r;
 }
 
+/* The state of a walked scan; res is the infected verdict or the held one. */
+struct leaf_scan {
+	struct engine           *en;
+	struct cl_scan_options  *opts;
+	struct scan_ctx         *sc;
+	struct scan_result      *res;
+};
+
+/* parts_fn: one leaf; a detection ends the walk. */
 static int
 scan_leaf(void *arg, const unsigned char *data, size_t len, const char *name)
 {
 	struct leaf_scan *ls = arg;
 	struct scan_result r;
-	const char *virname = NULL;
-	unsigned long scanned = 0;
-	cl_fmap_t *map;
-	cl_error_t rc;
 
-	memset(&r, 0, sizeof(r));
-	if ((map = cl_fmap_open_memory(len ? (const void *)data : "", len)) == NULL) {
-		r.verdict = VERDICT_ERROR;
-		snprintf(r.reason, sizeof(r.reason), "scan error: cannot map a part");
-		hold(ls->res, &r);
-		return 0;
-	}
-	rc = cl_scanmap_callback(map, name, &virname, &scanned, ls->en->en_cl, ls->opts, ls->sc);
-	cl_fmap_close(map);
-	ls->scanned += scanned;
-	scan_map(rc, virname, &r);
+	scan_mem(ls->en, data, len, name, ls->opts, ls->sc, &r, &ls->res->scanned);
+	r.scanned = ls->res->scanned;
 	if (r.verdict == VERDICT_INFECTED) {
 		*ls->res = r;
 		return 1;
@@ -276,75 +288,38 @@ scan_leaf(void *arg, const unsigned char *data, size_t len, const char *name)
 	return 0;
 }
 
-/* The message in memory: the spool's buffer, or its file mapped.  *unmap
- * is set when the caller must munmap. */
-static const char *
-spool_view(struct spool *sp, size_t *len, int *unmap)
-{
-	void *m;
-
-	*unmap = 0;
-	*len = sp->sp_total;
-	if (sp->sp_fd == -1)
-		return sp->sp_mem ? sp->sp_mem : "";
-	if (sp->sp_total == 0)
-		return "";
-	if ((m = mmap(NULL, sp->sp_total, PROT_READ, MAP_PRIVATE, sp->sp_fd, 0)) == MAP_FAILED)
-		return NULL;
-	*unmap = 1;
-	return m;
-}
-
-/* The walked scan (milter_parts.c): one raw pass over the message with
- * mail parsing off (signatures that target mail files, and every byte
- * outside the leaves), then each decoded leaf.  Returns 0 with res set,
- * or PARTS_FALLBACK when the message must go to libclamav's mail parser. */
+/* The walked scan (milter_parts.c) of msg[0..len): one raw pass with mail
+ * parsing off (signatures that target mail files, and every byte outside
+ * the leaves), then each decoded leaf.  Returns 0 with res set, or
+ * PARTS_FALLBACK when the message must go to libclamav's mail parser. */
 static int
-scan_walked(struct engine *en, struct spool *sp, const struct cl_scan_options *base,
+scan_walked(struct engine *en, const char *msg, size_t len, struct cl_scan_options *opts,
     struct scan_ctx *sc, struct scan_result *res)
 {
-	struct cl_scan_options raw = *base, leaves = *base;
-	struct leaf_scan ls = { .en = en, .opts = &leaves, .sc = sc, .res = res };
-	const char *msg, *virname = NULL;
-	unsigned long scanned = 0;
+	struct cl_scan_options raw = *opts;
+	struct leaf_scan ls = { .en = en, .opts = opts, .sc = sc, .res = res };
 	struct scan_result r;
-	cl_fmap_t *map;
-	cl_error_t rc;
-	size_t len;
-	int unmap, wrc;
+	unsigned long scanned = 0;
+	int rc;
 
-	if ((msg = spool_view(sp, &len, &unmap)) == NULL)
-		return PARTS_FALLBACK;
 	raw.parse &= ~CL_SCAN_PARSE_MAIL;
-	memset(&r, 0, sizeof(r));
-	if ((map = cl_fmap_open_memory(len ? msg : "", len)) == NULL) {
-		wrc = PARTS_FALLBACK;
-		goto out;
-	}
-	rc = cl_scanmap_callback(map, NULL, &virname, &scanned, en->en_cl, &raw, sc);
-	cl_fmap_close(map);
-	scan_map(rc, virname, &r);
+	scan_mem(en, msg, len, NULL, &raw, sc, &r, &scanned);
+	r.scanned = scanned;
 	if (r.verdict == VERDICT_INFECTED) {
 		*res = r;
-		res->scanned = scanned;
-		wrc = 0;
-		goto out;
+		return 0;
 	}
 	memset(res, 0, sizeof(*res));
+	res->scanned = scanned;
 	if (r.verdict != VERDICT_CLEAN)
 		hold(res, &r);
-	if ((wrc = parts_walk(msg, len, scan_leaf, &ls)) > 0)
-		wrc = 0;        /* a leaf was infected: res holds it */
-	else if (wrc == -1) {
+	if ((rc = parts_walk(msg, len, scan_leaf, &ls)) == PARTS_FALLBACK)
+		return rc;
+	if (rc == -1) {
 		res->verdict = VERDICT_ERROR;
 		snprintf(res->reason, sizeof(res->reason), "scan error: out of memory");
-		wrc = 0;
 	}
-	res->scanned = scanned + ls.scanned;
-out:
-	if (unmap)
-		munmap((void *)msg, len);
-	return wrc;
+	return 0;       /* rc > 0: a leaf was infected, res holds it */
 }
 
 int
@@ -353,9 +328,9 @@ scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
 {
 	struct scan_ctx sc;
 	struct cl_scan_options opts;
-	const char *virname = NULL;
-	cl_fmap_t *map;
-	cl_error_t rc;
+	const char *msg;
+	size_t len;
+	void *map = NULL;
 	int want_exec, want_macros, walked;
 
 	memset(res, 0, sizeof(*res));
@@ -371,29 +346,34 @@ scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
 		    sp->sp_total, (long long)pol->max_scan_bytes);
 		return 0;
 	}
+	/* The message in memory: the spool's buffer, or its file mapped. */
+	if (sp->sp_fd == -1) {
+		msg = sp->sp_mem ? sp->sp_mem : "";
+		len = sp->sp_len;
+	} else if ((len = sp->sp_total) == 0) {
+		msg = "";
+	} else if ((map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, sp->sp_fd, 0)) == MAP_FAILED) {
+		res->verdict = VERDICT_ERROR;
+		snprintf(res->reason, sizeof(res->reason), "scan error: cannot map the spool file");
+		return 0;
+	} else {
+		msg = map;
+	}
 	scan_options(&opts, pol->heuristics);
 	walked = milter_cf == NULL || milter_cf->mime_walk;
-	if (walked && scan_walked(en, sp, &opts, &sc, res) == PARTS_FALLBACK) {
+	if (walked && scan_walked(en, msg, len, &opts, &sc, res) == PARTS_FALLBACK) {
 		/* Start again from nothing: libclamav reads it all. */
 		walked = 0;
 		memset(&sc, 0, sizeof(sc));
 	}
 	if (!walked) {
-		memset(res, 0, sizeof(*res));
-		if (sp->sp_fd == -1) {
-			if ((map = cl_fmap_open_memory(sp->sp_mem ? sp->sp_mem : "", sp->sp_len)) == NULL) {
-				res->verdict = VERDICT_ERROR;
-				snprintf(res->reason, sizeof(res->reason), "scan error: cannot map message");
-				return 0;
-			}
-			rc = cl_scanmap_callback(map, NULL, &virname, &res->scanned, en->en_cl, &opts, &sc);
-			cl_fmap_close(map);
-		} else {
-			rc = cl_scandesc_callback(sp->sp_fd, NULL, &virname, &res->scanned, en->en_cl,
-			    &opts, &sc);
-		}
-		scan_map(rc, virname, res);
+		unsigned long scanned = 0;
+
+		scan_mem(en, msg, len, NULL, &opts, &sc, res, &scanned);
+		res->scanned = scanned;
 	}
+	if (map != NULL)
+		munmap(map, len);
 	res->walked = walked;
 	res->exec = sc.exec;
 	res->macros = sc.macros;
@@ -419,20 +399,12 @@ scan_buffer(struct engine *en, const void *data, size_t len, const char *filenam
 	struct scan_ctx sc;
 	struct cl_scan_options opts;
 	struct scan_result r;
-	const char *virname = NULL;
 	unsigned long scanned = 0;
-	cl_fmap_t *map;
-	cl_error_t rc;
 
 	memset(&sc, 0, sizeof(sc));
-	memset(&r, 0, sizeof(r));
 	*virus = NULL;
 	scan_options(&opts, heuristics);
-	if ((map = cl_fmap_open_memory(len ? data : "", len)) == NULL)
-		return -1;
-	rc = cl_scanmap_callback(map, filename, &virname, &scanned, en->en_cl, &opts, &sc);
-	cl_fmap_close(map);
-	scan_map(rc, virname, &r);
+	scan_mem(en, data, len, filename, &opts, &sc, &r, &scanned);
 	switch (r.verdict) {
 	case VERDICT_CLEAN:
 		return 0;

@@ -32,15 +32,19 @@ check_int(const char *name, int got, int want)
 static void
 socket_cases(void)
 {
-	struct { const char *spec; int want; } c[] = {
-		{ "unix:/run/moat/milter.sock", 1 }, { "local:/run/m.sock", 1 },
-		{ "/run/m.sock", 1 }, { "inet:8891@127.0.0.1", 0 }, { "inet6:8891@::1", 0 },
-		{ "", 0 }, { "unixish:/x", 0 },
+	struct { const char *spec, *want; } c[] = {
+		{ "unix:/run/moat/milter.sock", "/run/moat/milter.sock" },
+		{ "local:/run/m.sock", "/run/m.sock" }, { "/run/m.sock", "/run/m.sock" },
+		{ "inet:8891@127.0.0.1", NULL }, { "inet6:8891@::1", NULL }, { "", NULL },
+		{ "unixish:/x", NULL },
 	};
 
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		check_int(c[i].spec, milter_socket_local(c[i].spec), c[i].want);
-	check_int("NULL spec", milter_socket_local(NULL), 0);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const char *got = milter_socket_path(c[i].spec);
+
+		check(c[i].spec, got ? got : "(none)", c[i].want ? c[i].want : "(none)");
+	}
+	check_int("NULL spec", milter_socket_path(NULL) != NULL, 0);
 }
 
 static void
