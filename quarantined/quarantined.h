@@ -31,6 +31,9 @@
 #define QD_CLIENT_MAX      64
 #define QD_LIST_MAX        1000        /* page size limit of GET /v1/items */
 #define QD_BODY_MAX        65536       /* JSON request bodies */
+/* Bytes of a refused body read and dropped so that the client, still
+ * writing, can read the refusal; a longer one loses its connection. */
+#define QD_DRAIN_MAX       (1024 * 1024)
 /* Request line and headers (1000 recipients in the query string fit). */
 #define QD_REQUEST_HEAD_MAX (640 * 1024)
 

@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -308,6 +309,32 @@ http_begin(struct hreq *r, struct listener *l, struct MHD_Connection *c, const c
 		submit_begin(r, c);
 }
 
+/*
+ * Whether a refusal decided from the headers alone goes out before the
+ * body is read.  A client still writing its body when we close gets EPIPE
+ * instead of our answer, so we answer early only to a client that waits
+ * (Expect: 100-continue), to one with no body, or when the declared body
+ * is larger than QD_DRAIN_MAX; otherwise the body is read and dropped and
+ * the refusal follows it.
+ */
+static int
+http_refuse_now(struct MHD_Connection *c)
+{
+	const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_EXPECT);
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	int64_t len;
+
+	if (ex != NULL && strcasecmp(ex, "100-continue") == 0)
+		return 1;
+	if (cl == NULL)
+		return te == NULL;
+	return parse_uint(cl, &len) == -1 || len > QD_DRAIN_MAX;
+}
+
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *data, size_t *size, void **ctx)
@@ -323,14 +350,16 @@ http_access(void *cls, struct MHD_Connection *c, const char *url, const char *me
 		r->up.fd = -1;
 		*ctx = r;
 		http_begin(r, l, c, url, method);
-		/* An oversized declared length is refused before any byte is read. */
-		if (r->status == MHD_HTTP_CONTENT_TOO_LARGE || r->status == MHD_HTTP_UNAUTHORIZED)
+		if ((r->status == MHD_HTTP_CONTENT_TOO_LARGE ||
+		    r->status == MHD_HTTP_UNAUTHORIZED) && http_refuse_now(c))
 			return http_fail(r, c);
 		return MHD_YES;
 	}
 	post_items = r->route == R_ITEMS && strcmp(method, "POST") == 0;
 	if (*size > 0) {
-		if (post_items) {
+		if (r->status != 0) {
+			r->discarded += *size;
+		} else if (post_items) {
 			submit_data(r, data, *size);
 		} else if (r->bodylen + *size > QD_BODY_MAX) {
 			hreq_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
@@ -344,9 +373,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url, const char *me
 			r->bodylen += *size;
 		}
 		*size = 0;
-		/* Endless discarding is not a service we offer. */
-		return r->discarded > (uint64_t)QD_BODY_MAX + (uint64_t)r->max_upload ?
-		    MHD_NO : MHD_YES;
+		return r->discarded > QD_DRAIN_MAX ? MHD_NO : MHD_YES;
 	}
 	if (r->status != 0)
 		return http_fail(r, c);

@@ -579,9 +579,29 @@ def test_bad_input(qd):
         assert st == 400, (qs, st, data)
     st, data, _ = q.request("POST", "/v1/items?rcpt=a@b.example", body=b"")
     assert st == 400
-    # oversized: declared, and chunked without a length
+    # oversized: declared, and chunked without a length.  A client that
+    # sends its body without waiting gets its 413 after the body is drained,
+    # never EPIPE (which raced here before); one that waits for 100-continue,
+    # or declares more than the server will drain, is answered at once.
     st, data, _ = q.request("POST", "/v1/items?rcpt=a@b.example", body=b"x" * 70000)
     assert st == 413, (st, data)
+    for hdrs in (b"POST /v1/items?rcpt=a@b.example HTTP/1.1\r\n",
+                 b"POST /v1/items/%d/release HTTP/1.1\r\n" % j["id"]):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(q.sock)
+        s.sendall(hdrs + b"Host: x\r\nConnection: close\r\nContent-Length: 70000\r\n\r\n")
+        time.sleep(0.3)     # the server has decided by now; it must still read
+        s.sendall(b"x" * 70000)
+        out = s.makefile("rb").read()
+        s.close()
+        assert out.startswith(b"HTTP/1.1 413 "), (hdrs, out[:200])
+    for hdrs in (b"Content-Length: 70000\r\nExpect: 100-continue\r\n",
+                 b"Content-Length: 1000000000\r\n"):
+        out = q.raw(b"POST /v1/items?rcpt=a@b.example HTTP/1.1\r\nHost: x\r\n" + hdrs +
+                    b"\r\n", timeout=5)
+        assert out.startswith(b"HTTP/1.1 413 "), (hdrs, out[:200])
+        assert b"100 Continue" not in out, out[:200]
 
     def chunks():
         for _ in range(20):
