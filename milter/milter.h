@@ -175,7 +175,6 @@ struct milter_conn {
 	char                     cc_threat_what[300];
 	char                     cc_threat_reason[200];
 	struct milter_msg       *cc_msg;
-	unsigned long            cc_pflags;      /* negotiated SMFIP_* (no-reply steps) */
 };
 
 /* ------------------------------------------------------------ action */

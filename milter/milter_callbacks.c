@@ -128,11 +128,36 @@ reply_text(char *dst, size_t len, const char *fmt, const char *a, const char *b)
 			*p = ' ';
 }
 
-/* The reply of a step the MTA may have been told not to wait for. */
-static sfsistat
-no_reply(struct milter_conn *cc, unsigned long step)
+/*
+ * The steps that never refuse (a threat source is refused at MAIL, a
+ * failure while buffering at end of message), so the MTA need not wait for
+ * their replies: on a UNIX socket it then writes a message's headers and
+ * body without waiting, about half the round trips.  Not over TCP: the
+ * MTA's small writes then wait on Nagle for our delayed ACKs, and the bench
+ * ran 25 % slower (docs/BENCHMARKS.md).  libmilter offers every no-reply
+ * bit, faking those the MTA lacks, so the socket kind alone decides.
+ */
+#define NR_STEPS (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+
+static int
+no_reply_steps(void)
 {
-	return cc != NULL && (cc->cc_pflags & step) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return milter_socket_path(milter_cf->socket) != NULL;
+}
+
+/* The reply of a step in NR_STEPS. */
+static sfsistat
+no_reply(void)
+{
+	return no_reply_steps() ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* The failure of a step in NR_STEPS: where it has no reply, MAIL (which
+ * finds no connection context) refuses instead. */
+static sfsistat
+no_reply_fail(void)
+{
+	return no_reply_steps() ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
 }
 
 static sfsistat
@@ -141,7 +166,6 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
     unsigned long *pf3)
 {
 	unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
-	struct milter_conn *cc;
 
 	if ((f0 & want) != want) {
 		log_warnx("MTA does not offer header and body changes (0x%lx)", f0);
@@ -151,24 +175,9 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	/* Header values exactly as received (the message is rebuilt byte for
 	 * byte).  No DATA or unknown-command callbacks. */
 	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NODATA | SMFIP_NOUNKNOWN);
-	/* On a UNIX socket, no reply to connect, HELO, headers, end of headers
-	 * and body chunks: those callbacks never refuse (a threat source is
-	 * refused at MAIL, a failure while buffering at end of message), so
-	 * the MTA writes a message's headers and body without waiting, about
-	 * half the round trips.  Not over TCP: the MTA's small writes then
-	 * wait on Nagle for our delayed ACKs, and the bench ran 25 % slower
-	 * (docs/BENCHMARKS.md). */
-	if (milter_socket_path(milter_cf->socket) != NULL)
-		*pf1 |= f1 & (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH |
-		    SMFIP_NR_BODY);
+	if (no_reply_steps())
+		*pf1 |= NR_STEPS;
 	*pf2 = *pf3 = 0;
-	/* The connection context starts here, to remember the flags. */
-	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
-		log_warn("negotiate: calloc");
-		return SMFIS_TEMPFAIL;
-	}
-	cc->cc_pflags = *pf1;
-	smfi_setpriv(ctx, cc);
 	return SMFIS_CONTINUE;
 }
 
@@ -180,13 +189,11 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	const struct threat *t;
 	const char *cn;
 
-	if ((cc = CONN(ctx)) == NULL) {
-		if ((cc = calloc(1, sizeof(*cc))) == NULL) {
-			log_warn("connect: calloc");
-			return SMFIS_TEMPFAIL;
-		}
-		smfi_setpriv(ctx, cc);
+	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
+		log_warn("connect: calloc");
+		return no_reply_fail();
 	}
+	smfi_setpriv(ctx, cc);
 	if (sa != NULL && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, cc->cc_addr,
 		    sizeof(cc->cc_addr));
@@ -204,7 +211,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	else if (milter_policy_threat_name(snap, cc->cc_name, &t) == 1)
 		conn_threat(cc, "reverse name", cc->cc_name, t);
 	policy_unref(snap);
-	return no_reply(cc, SMFIP_NR_CONN);
+	return no_reply();
 }
 
 static sfsistat
@@ -215,13 +222,13 @@ mlfi_helo(SMFICTX *ctx, char *helo)
 	const struct threat *t;
 
 	if (cc == NULL)
-		return SMFIS_TEMPFAIL;      /* no context: negotiate failed, replies on */
+		return no_reply_fail();
 	snprintf(cc->cc_helo, sizeof(cc->cc_helo), "%s", helo ? helo : "");
 	snap = policy_watch_current();
 	if (milter_policy_threat_name(snap, cc->cc_helo, &t) == 1)
 		conn_threat(cc, "HELO", cc->cc_helo, t);
 	policy_unref(snap);
-	return no_reply(cc, SMFIP_NR_HELO);
+	return no_reply();
 }
 
 static sfsistat
@@ -382,7 +389,7 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 
 	/* Without a message the end of message tempfails it. */
 	if (cc == NULL || (mc = cc->cc_msg) == NULL)
-		return no_reply(cc, SMFIP_NR_HDR);
+		return no_reply();
 	msg_qid(ctx, mc);
 	if (strcasecmp(name, "Subject") == 0 && mc->mc_subject == NULL)
 		mc->mc_subject = strdup(value);
@@ -395,7 +402,7 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 	    spool_crlf(&mc->mc_spool, value) == -1 ||
 	    spool_write(&mc->mc_spool, "\r\n", 2) == -1);
 	mc->mc_busy_ns += now_ns() - t0;
-	return no_reply(cc, SMFIP_NR_HDR);
+	return no_reply();
 }
 
 static sfsistat
@@ -405,7 +412,7 @@ mlfi_eoh(SMFICTX *ctx)
 	struct milter_msg *mc;
 
 	if (cc == NULL || (mc = cc->cc_msg) == NULL)
-		return no_reply(cc, SMFIP_NR_EOH);
+		return no_reply();
 	msg_qid(ctx, mc);
 	(void)spool_write(&mc->mc_spool, "\r\n", 2);
 	spool_end_headers(&mc->mc_spool);
@@ -413,7 +420,7 @@ mlfi_eoh(SMFICTX *ctx)
 	 * policies that scan nothing. */
 	if (mc->mc_policy == NULL || mc->mc_policy->scan_mode == SCAN_NONE)
 		mc->mc_skip_body = 1;
-	return no_reply(cc, SMFIP_NR_EOH);
+	return no_reply();
 }
 
 static sfsistat
@@ -424,14 +431,14 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	uint64_t t0 = now_ns();
 
 	if (cc == NULL || (mc = cc->cc_msg) == NULL)
-		return no_reply(cc, SMFIP_NR_BODY);
+		return no_reply();
 	if (mc->mc_skip_body) {
 		mc->mc_spool.sp_total += len;     /* size for the log and billing */
-		return no_reply(cc, SMFIP_NR_BODY);
+		return no_reply();
 	}
 	(void)spool_write(&mc->mc_spool, chunk, len);
 	mc->mc_busy_ns += now_ns() - t0;
-	return no_reply(cc, SMFIP_NR_BODY);
+	return no_reply();
 }
 
 static sfsistat

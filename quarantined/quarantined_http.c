@@ -364,7 +364,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url, const char *me
 		} else if (r->bodylen + *size > QD_BODY_MAX) {
 			hreq_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 			r->discarded += *size;
-		} else if (r->status == 0) {
+		} else {
 			char *nb = realloc(r->body, r->bodylen + *size + 1);
 			if (nb == NULL)
 				return MHD_NO;
