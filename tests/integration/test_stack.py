@@ -184,6 +184,42 @@ def test_two_stacks_in_parallel(stack_factory):
     assert not [m for m in a.sink_messages() if m.subject == sb]
 
 
+def test_milter_over_tcp(stack_factory):
+    """MOAT_MILTER_PORT: moat-milter on loopback TCP, where it must answer
+    every step (the no-reply steps are for the UNIX socket only: a missing
+    reply would stall Postfix until its milter timeout and tempfail)."""
+    import socket
+    from moatstack import EICAR, OUTSIDE, milter_line
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    s = stack_factory(env={"MOAT_MILTER_PORT": port})
+    if not s.milter_running:
+        pytest.fail("moat-milter is not running in the stack:\n" + s.tails())
+    assert s.env["MILTER_PORT"] == str(port) and not s.env.get("MILTER_SOCKET"), s.env
+    out = subprocess.run(["postconf", "-c", s.env["POSTFIX_CONFIG_DIR"], "-h", "smtpd_milters"],
+                         capture_output=True, text=True).stdout
+    assert out.strip() == "inet:127.0.0.1:%d" % port
+    s.sql("INSERT OR IGNORE INTO policies (name, scan_mode, on_infected) "
+          "VALUES ('test-tcp', 'all', 'reject')")
+    s.sql("INSERT OR REPLACE INTO recipient_policies (address, policy_id) "
+          "SELECT 'tcp@beta.example', id FROM policies WHERE name = 'test-tcp'")
+    s.wait_log("milter", r"policy generation \d+ loaded", timeout=15)
+    # Many headers and a body of several milter chunks (64 KB each).
+    subject = "over tcp " + uuid.uuid4().hex
+    body = "".join("line %06d of a long clean body\n" % i for i in range(8000))
+    r = s.send("tcp@beta.example", subject=subject, body=body, extra=OUTSIDE,
+               headers={"X-Tcp-%02d" % i: "v%d" % i for i in range(30)})
+    assert r.ok, r.transcript
+    assert "verdict=clean" in milter_line(s, r.queue_id)
+    [m] = s.wait_sink(lambda m: m.subject == subject, timeout=60)
+    assert m.header("X-Virus-Scanned") and m.header("X-Tcp-29") == "v29"
+    assert b"line 007999 of a long clean body" in m.data
+    r = s.send("tcp@beta.example", subject="eicar over tcp", body=EICAR.decode(), extra=OUTSIDE)
+    assert r.queue_id is None and r.last_reply().startswith("550 5.7.1"), r.transcript
+
+
 def test_up_fails_loudly_on_taken_port():
     import socket
     s = socket.socket()
