@@ -592,10 +592,17 @@ def milter_line(st, qid, timeout=15):
                        timeout=timeout).group(0)
 
 
+def edit_store(st, query, params=()):
+    """Runs one statement on the store and waits until the milter runs a
+    policy generation loaded after it (its log says so).  One statement per
+    call: a generation logged after the mark may hold only an earlier one."""
+    start = len(st.log("milter"))
+    st.sql(query, params)
+    st.wait_log("milter", r"policy generation \d+ loaded", timeout=15, start=start)
+
+
 def set_policy(st, name, **cols):
     """Updates a policy row (column names are the test's own, never input)
-    and waits until the milter runs the new generation (its log says so)."""
-    start = len(st.log("milter"))
+    and waits until the milter runs the new generation."""
     sets = ", ".join("%s = ?" % k for k in cols)
-    st.sql("UPDATE policies SET %s WHERE name = ?" % sets, tuple(cols.values()) + (name,))
-    st.wait_log("milter", r"policy generation \d+ loaded", timeout=15, start=start)
+    edit_store(st, "UPDATE policies SET %s WHERE name = ?" % sets, tuple(cols.values()) + (name,))
