@@ -18,7 +18,8 @@ import time
 import uuid
 
 
-from moatstack import CLAM_EXE, EICAR, TESTFILES, wait_for, OUTSIDE, uniq, milter_line
+from moatstack import (CLAM_EXE, EICAR, TESTFILES, wait_for, wait_policy, OUTSIDE, uniq,
+                       milter_line)
 
 
 def sig_name(st):
@@ -33,14 +34,6 @@ def add_reject_all(st, address):
            "VALUES ('test-reject-all', 'all', 'reject', 0)")
     st.sql("INSERT OR REPLACE INTO recipient_policies (address, policy_id) "
            "SELECT ?, id FROM policies WHERE name = 'test-reject-all'", (address,))
-
-
-def wait_policy(st, address, want_subject_tag, send_kw):
-    """Sends probes until the milter applies the newest policy (bounded)."""
-    def probe():
-        r = st.send(address, **send_kw)
-        return r if want_subject_tag(r) else None
-    return wait_for(probe, timeout=20, interval=1, what="policy change applied")
 
 
 # ------------------------------------------------------------ clean mail
@@ -87,9 +80,9 @@ def test_eicar_to_beta_rejected_naming_virus(st):
 def test_clamav_testfiles_all_detected(st):
     addr = "av-test@beta.example"
     add_reject_all(st, addr)
+    wait_policy(st)
     files = sorted(f for f in glob.glob(os.path.join(TESTFILES, "*")) if os.path.isfile(f))
     assert len(files) >= 40, files
-    time.sleep(3)        # policy_poll is 1 s
     missed = []
     for f in files:
         with open(f, "rb") as fp:

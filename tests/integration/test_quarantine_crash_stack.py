@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from moatstack import EICAR, wait_for
+from moatstack import EICAR, wait_for, wait_policy
 
 TOTAL = 60            # messages in the stream
 KILL_AFTER = 12       # acknowledged messages before the kill
@@ -66,9 +66,8 @@ def send_once(port, data):
 def test_kill9_quarantined_during_stream(st):
     st.moatctl("policy", "add", "crash-quarantine", "--on_infected", "quarantine",
                "--quarantine", "yes", "--notify_recipients", "no", check=True)
-    start = len(st.log("milter"))
     st.moatctl("policy", "recipient", RCPT, "crash-quarantine", check=True)
-    st.wait_log("milter", r"policy generation \d+ loaded", timeout=15, start=start)
+    wait_policy(st)
 
     port = int(st.env["SMTP_PORT"])
     results = {}            # subject -> list of (code, qid) attempts
