@@ -185,9 +185,12 @@ def test_lowmem_reload_detects_new_signature_without_refusals(st):
         time.sleep(0.5)
         start = len(st.log("milter"))
         hdb = os.path.join(st.env["SIGS_DIR"], "lowmem-test.hdb")
-        with open(hdb, "w") as f:
+        # Written aside and renamed: the milter's poll must never see it
+        # empty (cl_statchkdir compares whole-second mtimes).
+        with open(hdb + ".tmp", "w") as f:
             f.write("%s:%d:%s\n" % (hashlib.md5(payload).hexdigest(), len(payload), signame))
-        os.chmod(hdb, 0o644)
+        os.chmod(hdb + ".tmp", 0o644)
+        os.rename(hdb + ".tmp", hdb)
         st.wait_log("milter", r"signatures reloaded .*lowmem mode", timeout=30, start=start)
         time.sleep(1)
     finally:

@@ -17,8 +17,11 @@ FORGED_TEXT = b"MOAT-FORGED-SENDER-FAMILY-TEST-" + uuid.uuid4().hex.encode()
 def test_sender_notice_skipped_for_forging_families(st):
     # A body signature named like a mass-mailer (Worm.Mydoom...), added to
     # the live signature directory: the milter reloads it by itself.
-    with open(os.path.join(st.env["SIGS_DIR"], "forged.ndb"), "w") as f:
+    # Written aside and renamed, so no poll sees it empty.
+    ndb = os.path.join(st.env["SIGS_DIR"], "forged.ndb")
+    with open(ndb + ".tmp", "w") as f:
         f.write("Worm.Mydoom.MoatTest:0:*:%s\n" % FORGED_TEXT.hex())
+    os.rename(ndb + ".tmp", ndb)
     st.moatctl("policy", "add", "notify-sender", "--on_infected", "reject",
                "--notify_sender", "yes", "--skip_forged_senders", "yes",
                "--notify_recipients", "no", "--scan_mode", "all", check=True)
