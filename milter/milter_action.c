@@ -509,9 +509,16 @@ add_headers(struct eom *e)
 	smfi_addheader(e->ctx, "X-Moat-Status", v);
 }
 
-/* Notices for infected mail (milter_notify.c sends the separate ones). */
+/*
+ * Notices for infected mail.  Two stages, because a notice inside the
+ * delivered copy must be written before apply_message, while separate
+ * notices (milter_notify.c sends them) must wait until the attempt is known
+ * to end the message: a tempfailed attempt comes back and would tell the
+ * sender twice.  in_copy 1: the recipients' notice in the copy only;
+ * 0: every separate notice.
+ */
 static void
-notify(struct eom *e)
+notify(struct eom *e, int in_copy)
 {
 	const struct policy *p = e->pol;
 	struct notify_vars v;
@@ -535,7 +542,7 @@ notify(struct eom *e)
 	v.client = e->cc->cc_addr;
 	v.date = date;
 
-	if (p->notify_sender && e->mc->mc_sender[0] &&
+	if (!in_copy && p->notify_sender && e->mc->mc_sender[0] &&
 	    !(p->skip_forged_senders && notify_forged(e->res.virus, milter_cf->forged_senders)) &&
 	    policy_template(e->mc->mc_snap, "sender", &subj, &body) == 1 &&
 	    (s = notify_expand(subj, &v)) != NULL) {
@@ -544,7 +551,7 @@ notify(struct eom *e)
 		free(s);
 		free(b);
 	}
-	if (p->notify_admin && policy_template(e->mc->mc_snap, "admin", &subj, &body) == 1 &&
+	if (!in_copy && p->notify_admin && policy_template(e->mc->mc_snap, "admin", &subj, &body) == 1 &&
 	    (s = notify_expand(subj, &v)) != NULL) {
 		if ((b = notify_expand(body, &v)) != NULL)
 			notify_enqueue(e->mc->mc_qid, p->notify_admin, s, b);
@@ -554,6 +561,8 @@ notify(struct eom *e)
 	if (!p->notify_recipients || policy_template(e->mc->mc_snap, "recipient", &subj, &body) != 1)
 		return;
 	if (e->delivered && p->notify_style != NOTIFY_MESSAGE) {
+		if (!in_copy)
+			return;
 		/* In the delivered copy itself. */
 		int in = current_fd(e), out = memfd_create("moat-notice", MFD_CLOEXEC), r = -1;
 
@@ -570,6 +579,8 @@ notify(struct eom *e)
 		}
 		return;
 	}
+	if (in_copy)
+		return;
 	for (size_t i = 0; i < e->mc->mc_nrcpts; i++) {
 		if (e->mc->mc_rcpts[i].mr_sub == NULL)
 			continue;        /* unserved recipient passed untouched */
@@ -644,6 +655,7 @@ action_eom(void *smfictx, struct milter_conn *cc, struct milter_msg *mc)
 {
 	struct eom e;
 	struct timespec t0, t1;
+	int notice;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&e, 0, sizeof(e));
@@ -704,10 +716,10 @@ action_eom(void *smfictx, struct milter_conn *cc, struct milter_msg *mc)
 		break;
 	}
 	/* A tempfailed message comes back: notices and counts wait for the
-	 * attempt that ends it. */
-	if ((e.res.verdict == VERDICT_INFECTED || e.res.verdict == VERDICT_REPAIRED) &&
-	    e.rc != SMFIS_TEMPFAIL)
-		notify(&e);
+	 * attempt that ends it (a failed body replacement included). */
+	notice = e.res.verdict == VERDICT_INFECTED || e.res.verdict == VERDICT_REPAIRED;
+	if (notice && e.rc != SMFIS_TEMPFAIL)
+		notify(&e, 1);
 	if (e.delivered && e.rc == SMFIS_CONTINUE) {
 		if (e.out_fd != -1 && apply_message(&e, e.out_fd) == -1) {
 			/* Half-applied changes must not be delivered: retry later. */
@@ -717,6 +729,8 @@ action_eom(void *smfictx, struct milter_conn *cc, struct milter_msg *mc)
 			add_headers(&e);
 		}
 	}
+	if (notice && e.rc != SMFIS_TEMPFAIL)
+		notify(&e, 0);
 	switch (e.res.verdict) {
 	case VERDICT_INFECTED:
 	case VERDICT_REPAIRED:
