@@ -98,7 +98,6 @@ struct scan_result {
 	char          reason[160];       /* UNSCANNABLE / ERROR / UNSCANNED */
 	int           exec, macros;      /* content classification */
 	char          exec_name[128];    /* first executable found, for the log */
-	unsigned long scanned;           /* bytes libclamav reports scanned */
 	int           walked;            /* 1: milter_parts.c walk, 0: libclamav's mail parser */
 };
 /* Registers the classification callbacks on a fresh engine. */

@@ -227,15 +227,14 @@ scan_map(cl_error_t rc, const char *virname, struct scan_result *res)
 	}
 }
 
-/* One libclamav scan of data[0..len) as a file named name (or NULL): r
- * gets the verdict, *scanned adds the bytes libclamav reports. */
+/* One libclamav scan of data[0..len) as a file named name (or NULL) into
+ * r. */
 static void
 scan_mem(struct engine *en, const void *data, size_t len, const char *name,
-    struct cl_scan_options *opts, struct scan_ctx *sc, struct scan_result *r,
-    unsigned long *scanned)
+    struct cl_scan_options *opts, struct scan_ctx *sc, struct scan_result *r)
 {
 	const char *virname = NULL;
-	unsigned long n = 0;
+	unsigned long n = 0;     /* libclamav's count, which nobody reads */
 	cl_fmap_t *map;
 	cl_error_t rc;
 
@@ -248,7 +247,6 @@ scan_mem(struct engine *en, const void *data, size_t len, const char *name,
 	}
 	rc = cl_scanmap_callback(map, name, &virname, &n, en->en_cl, opts, sc);
 	cl_fmap_close(map);
-	*scanned += n;
 	scan_map(rc, virname, r);
 }
 
@@ -277,8 +275,7 @@ scan_leaf(void *arg, const unsigned char *data, size_t len, const char *name)
 	struct leaf_scan *ls = arg;
 	struct scan_result r;
 
-	scan_mem(ls->en, data, len, name, ls->opts, ls->sc, &r, &ls->res->scanned);
-	r.scanned = ls->res->scanned;
+	scan_mem(ls->en, data, len, name, ls->opts, ls->sc, &r);
 	if (r.verdict == VERDICT_INFECTED) {
 		*ls->res = r;
 		return 1;
@@ -298,21 +295,12 @@ scan_walked(struct engine *en, const char *msg, size_t len, struct cl_scan_optio
 {
 	struct cl_scan_options raw = *opts;
 	struct leaf_scan ls = { .en = en, .opts = opts, .sc = sc, .res = res };
-	struct scan_result r;
-	unsigned long scanned = 0;
 	int rc;
 
 	raw.parse &= ~CL_SCAN_PARSE_MAIL;
-	scan_mem(en, msg, len, NULL, &raw, sc, &r, &scanned);
-	r.scanned = scanned;
-	if (r.verdict == VERDICT_INFECTED) {
-		*res = r;
+	scan_mem(en, msg, len, NULL, &raw, sc, res);    /* the verdict, or held */
+	if (res->verdict == VERDICT_INFECTED)
 		return 0;
-	}
-	memset(res, 0, sizeof(*res));
-	res->scanned = scanned;
-	if (r.verdict != VERDICT_CLEAN)
-		hold(res, &r);
 	if ((rc = parts_walk(msg, len, scan_leaf, &ls)) == PARTS_FALLBACK)
 		return rc;
 	if (rc == -1) {
@@ -366,12 +354,8 @@ scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
 		walked = 0;
 		memset(&sc, 0, sizeof(sc));
 	}
-	if (!walked) {
-		unsigned long scanned = 0;
-
-		scan_mem(en, msg, len, NULL, &opts, &sc, res, &scanned);
-		res->scanned = scanned;
-	}
+	if (!walked)
+		scan_mem(en, msg, len, NULL, &opts, &sc, res);
 	if (map != NULL)
 		munmap(map, len);
 	res->walked = walked;
@@ -399,12 +383,11 @@ scan_buffer(struct engine *en, const void *data, size_t len, const char *filenam
 	struct scan_ctx sc;
 	struct cl_scan_options opts;
 	struct scan_result r;
-	unsigned long scanned = 0;
 
 	memset(&sc, 0, sizeof(sc));
 	*virus = NULL;
 	scan_options(&opts, heuristics);
-	scan_mem(en, data, len, filename, &opts, &sc, &r, &scanned);
+	scan_mem(en, data, len, filename, &opts, &sc, &r);
 	switch (r.verdict) {
 	case VERDICT_CLEAN:
 		return 0;

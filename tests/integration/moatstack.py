@@ -609,14 +609,9 @@ def wait_policy(st, timeout=15):
                            % (want, timeout, st.tails())) from None
 
 
-def edit_store(st, query, params=()):
-    """Runs one statement on the store and waits until the milter runs it."""
-    st.sql(query, params)
-    wait_policy(st)
-
-
 def set_policy(st, name, **cols):
     """Updates a policy row (column names are the test's own, never input)
     and waits until the milter runs the new generation."""
     sets = ", ".join("%s = ?" % k for k in cols)
-    edit_store(st, "UPDATE policies SET %s WHERE name = ?" % sets, tuple(cols.values()) + (name,))
+    st.sql("UPDATE policies SET %s WHERE name = ?" % sets, tuple(cols.values()) + (name,))
+    wait_policy(st)

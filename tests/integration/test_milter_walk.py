@@ -13,17 +13,18 @@ import re
 import pytest
 
 from moatstack import (CLAM_EXE, EICAR, TESTFILES, OUTSIDE, uniq, milter_line, encrypted_zip,
-                       edit_store)
+                       wait_policy)
 
 
 @pytest.fixture(scope="module")
 def walk_addr(st):
     """A recipient whose policy scans everything with heuristics and
     rejects infected mail."""
-    edit_store(st, "INSERT OR IGNORE INTO policies (name, scan_mode, on_infected, heuristics) "
-               "VALUES ('test-walk', 'all', 'reject', 1)")
-    edit_store(st, "INSERT OR REPLACE INTO recipient_policies (address, policy_id) "
-               "SELECT 'walk@beta.example', id FROM policies WHERE name = 'test-walk'")
+    st.sql("INSERT OR IGNORE INTO policies (name, scan_mode, on_infected, heuristics) "
+           "VALUES ('test-walk', 'all', 'reject', 1)")
+    st.sql("INSERT OR REPLACE INTO recipient_policies (address, policy_id) "
+           "SELECT 'walk@beta.example', id FROM policies WHERE name = 'test-walk'")
+    wait_policy(st)
     return "walk@beta.example"
 
 

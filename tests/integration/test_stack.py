@@ -189,7 +189,7 @@ def test_milter_over_tcp(stack_factory):
     every step (the no-reply steps are for the UNIX socket only: a missing
     reply would stall Postfix until its milter timeout and tempfail)."""
     import socket
-    from moatstack import EICAR, OUTSIDE, edit_store, milter_line
+    from moatstack import EICAR, OUTSIDE, milter_line, wait_policy
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
@@ -201,10 +201,11 @@ def test_milter_over_tcp(stack_factory):
     out = subprocess.run(["postconf", "-c", s.env["POSTFIX_CONFIG_DIR"], "-h", "smtpd_milters"],
                          capture_output=True, text=True).stdout
     assert out.strip() == "inet:127.0.0.1:%d" % port
-    edit_store(s, "INSERT OR IGNORE INTO policies (name, scan_mode, on_infected) "
-               "VALUES ('test-tcp', 'all', 'reject')")
-    edit_store(s, "INSERT OR REPLACE INTO recipient_policies (address, policy_id) "
-               "SELECT 'tcp@beta.example', id FROM policies WHERE name = 'test-tcp'")
+    s.sql("INSERT OR IGNORE INTO policies (name, scan_mode, on_infected) "
+          "VALUES ('test-tcp', 'all', 'reject')")
+    s.sql("INSERT OR REPLACE INTO recipient_policies (address, policy_id) "
+          "SELECT 'tcp@beta.example', id FROM policies WHERE name = 'test-tcp'")
+    wait_policy(s)
     # Many headers and a body of several milter chunks (64 KB each).
     subject = "over tcp " + uuid.uuid4().hex
     body = "".join("line %06d of a long clean body\n" % i for i in range(8000))
