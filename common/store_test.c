@@ -17,7 +17,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 /* Keep in step with STORE_SCHEMA_VERSION: a version this build does not know. */
-#define STORE_SCHEMA_VERSION_NEXT 4
+#define STORE_SCHEMA_VERSION_NEXT 5
 _Static_assert(STORE_SCHEMA_VERSION_NEXT == STORE_SCHEMA_VERSION + 1, "bump _NEXT");
 
 #define FAIL(...) do {							\

@@ -1,4 +1,4 @@
--- Moat store schema, version 3.
+-- Moat store schema, version 4.
 --
 -- One SQLite file (WAL mode) shared by every Moat daemon and edited by
 -- operators, either with `moatctl` or directly with sqlite3.  This file is the
@@ -51,8 +51,13 @@ CREATE TABLE subscriber_credentials (
   subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
   kind          TEXT NOT NULL CHECK (kind IN ('password', 'token', 'cert')),
   secret_hash   TEXT NOT NULL,
-  created       INTEGER NOT NULL DEFAULT (strftime('%s', 'now'))
+  created       INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),
+  -- password kind: the login for SMTP AUTH (Dovecot's SQL passdb reads this
+  -- table) and Basic auth; canonical lower case; secret_hash is yescrypt.
+  login         TEXT CHECK (login IS NULL OR (login = lower(login) AND length(login) BETWEEN 1 AND 320))
 );
+CREATE UNIQUE INDEX subscriber_credentials_login ON subscriber_credentials(login)
+  WHERE login IS NOT NULL;
 
 -- Scan policy.  Actions:
 --   on_infected:    reject | discard | quarantine | repair | tag
@@ -86,7 +91,12 @@ CREATE TABLE policies (
   retention_days    INTEGER NOT NULL DEFAULT 30 CHECK (retention_days >= 0),
   digest            INTEGER NOT NULL DEFAULT 0 CHECK (digest IN (0, 1)),
   auto_release_fp   INTEGER NOT NULL DEFAULT 0 CHECK (auto_release_fp IN (0, 1)),
-  digest_to         TEXT NOT NULL DEFAULT 'subscriber' CHECK (digest_to IN ('subscriber', 'recipients'))
+  digest_to         TEXT NOT NULL DEFAULT 'subscriber' CHECK (digest_to IN ('subscriber', 'recipients')),
+  -- Recipients of one transaction with different policies: 'combine' scans
+  -- under one policy at least as strict as each on every dimension; 'defer'
+  -- answers 4xx at RCPT to each recipient whose policy differs from the
+  -- first accepted recipient's (the sender retries them separately).
+  mixed_recipients  TEXT NOT NULL DEFAULT 'combine' CHECK (mixed_recipients IN ('combine', 'defer'))
 );
 
 CREATE TABLE subscriber_policies (
@@ -141,7 +151,10 @@ CREATE TABLE quarantine (
   fp_candidate  INTEGER NOT NULL DEFAULT 0,
   digested      INTEGER NOT NULL DEFAULT 0,
   released_at   INTEGER,
-  release_reply TEXT
+  release_reply TEXT,
+  -- Why held: only 'virus' holds may be released automatically.
+  hold          TEXT NOT NULL DEFAULT 'virus' CHECK (hold IN ('virus', 'heuristic', 'unscannable')),
+  scan_settings TEXT                     -- JSON: what the milter scanned with, for rescans
 );
 CREATE INDEX quarantine_by_subscriber ON quarantine(subscriber_id, received);
 CREATE INDEX quarantine_by_sha256 ON quarantine(sha256);
@@ -259,7 +272,7 @@ INSERT INTO templates(name, subject, body) VALUES
 
 -- Policy generation: every edit of a table that shapes the in-memory policy
 -- snapshot bumps it; daemons reload when it changes.
-INSERT INTO meta(key, value) VALUES ('schema_version', '3'), ('policy_generation', '1');
+INSERT INTO meta(key, value) VALUES ('schema_version', '4'), ('policy_generation', '1');
 
 CREATE TRIGGER subscribers_gen_i AFTER INSERT ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
 CREATE TRIGGER subscribers_gen_u AFTER UPDATE ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
@@ -284,4 +297,7 @@ CREATE TRIGGER threats_gen_u AFTER UPDATE ON threat_sources BEGIN UPDATE meta SE
 CREATE TRIGGER threats_gen_d AFTER DELETE ON threat_sources BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
 CREATE TRIGGER templates_gen_i AFTER INSERT ON templates BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
 CREATE TRIGGER templates_gen_u AFTER UPDATE ON templates BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER creds_gen_i AFTER INSERT ON subscriber_credentials BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER creds_gen_u AFTER UPDATE ON subscriber_credentials BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
+CREATE TRIGGER creds_gen_d AFTER DELETE ON subscriber_credentials BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
 CREATE TRIGGER templates_gen_d AFTER DELETE ON templates BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;

@@ -87,9 +87,9 @@ def rows(db, sql, *params):
 
 def test_db_init_migrate_check(tmp_path):
     path = str(tmp_path / "m.db")
-    assert "schema version 3" in ok("db", "init", db=path)
-    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
-    assert ok("db", "migrate", db=path).strip() == "already at version 3"
+    assert "schema version 4" in ok("db", "init", db=path)
+    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert ok("db", "migrate", db=path).strip() == "already at version 4"
     assert "integrity ok, foreign keys ok" in ok("db", "check", db=path)
     # A second init must refuse, not wipe or duplicate.
     before = dump(path)
@@ -99,20 +99,27 @@ def test_db_init_migrate_check(tmp_path):
 
 
 def test_db_migrate_from_version_1(db):
-    # Version 1 is version 3 without the templates table (migration 002)
-    # and without policies.digest_to (migration 003).
+    # Version 1 is version 4 without the templates table (migration 002),
+    # without policies.digest_to (migration 003) and without the logins,
+    # mixed_recipients and the quarantine's hold and scan settings (004).
     con = sqlite3.connect(db)
     con.executescript("""
         DROP TRIGGER templates_gen_i; DROP TRIGGER templates_gen_u;
         DROP TRIGGER templates_gen_d; DROP TABLE templates;
         ALTER TABLE policies DROP COLUMN digest_to;
+        DROP TRIGGER creds_gen_i; DROP TRIGGER creds_gen_u; DROP TRIGGER creds_gen_d;
+        DROP INDEX subscriber_credentials_login;
+        ALTER TABLE subscriber_credentials DROP COLUMN login;
+        ALTER TABLE policies DROP COLUMN mixed_recipients;
+        ALTER TABLE quarantine DROP COLUMN hold;
+        ALTER TABLE quarantine DROP COLUMN scan_settings;
         UPDATE meta SET value = '1' WHERE key = 'schema_version';""")
     con.close()
     r = run("db", "check", db=db)
     assert r.returncode == 1 and "schema version 1" in r.stderr, r.stderr
     r = run("subscriber", "list", db=db)
     assert r.returncode == 1 and "moatctl db migrate" in r.stderr, r.stderr
-    assert ok("db", "migrate", db=db).strip() == "migrated from 1 to 3"
+    assert ok("db", "migrate", db=db).strip() == "migrated from 1 to 4"
     assert rows(db, "SELECT count(*) FROM templates")[0][0] == 5
     ok("db", "check", db=db)
 
