@@ -519,6 +519,9 @@ blank(const char *p, const char *end)
 	return 1;
 }
 
+#define LINE_LF    1
+#define LINE_CRLF  2
+
 /* A delimiter right after a bare CR: Python's email ends lines at a bare
  * CR too, so it sees a delimiter line there that GMime, libclamav and the
  * walker do not.  boundary is at most 70 bytes (boundary_ok). */
@@ -539,7 +542,7 @@ walk_multipart(struct walk *w, const char *p, const char *end, const char *bound
 {
 	size_t bl = strlen(boundary);
 	const char *seg = p, *q = p;
-	int in_preamble = 1, rc;
+	int in_preamble = 1, rc, breaks = 0;
 
 	if (cr_delimiter(p, end, boundary))
 		return PARTS_FALLBACK;
@@ -547,6 +550,10 @@ walk_multipart(struct walk *w, const char *p, const char *end, const char *bound
 		const char *le, *next = line_next(q, end, &le), *r, *cend;
 		int close = 0;
 
+		/* The kinds of line break since the last delimiter, its own
+		 * included: LINE_LF, LINE_CRLF. */
+		if (next > le)
+			breaks |= next - le == 2 ? LINE_CRLF : LINE_LF;
 		if ((size_t)(le - q) < 2 + bl || q[0] != '-' || q[1] != '-' ||
 		    memcmp(q + 2, boundary, bl) != 0) {
 			q = next;
@@ -560,6 +567,13 @@ walk_multipart(struct walk *w, const char *p, const char *end, const char *bound
 		for (; r < le; r++)
 			if (!is_wsp(*r))
 				return PARTS_FALLBACK;   /* "--boundaryX": one reader's delimiter */
+		/* A part with both CR LF and bare LF line breaks: GMime then
+		 * cuts a byte before the delimiter or keeps a CR that the
+		 * others drop, so a whole-file signature would see another
+		 * file than a GMime reader saves. */
+		if (!in_preamble && (breaks & (LINE_LF | LINE_CRLF)) == (LINE_LF | LINE_CRLF))
+			return PARTS_FALLBACK;
+		breaks = next > le ? (next - le == 2 ? LINE_CRLF : LINE_LF) : 0;
 		/* The line break before a delimiter belongs to it. */
 		cend = q;
 		if (cend > seg && cend[-1] == '\n')

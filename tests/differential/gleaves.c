@@ -15,7 +15,7 @@ static void
 text_leaf(const char *s, gleaves_fn fn, void *arg)
 {
 	if (s != NULL && *s != '\0')
-		fn(arg, (const unsigned char *)s, strlen(s));
+		fn(arg, (const unsigned char *)s, strlen(s), 1);
 }
 
 static void
@@ -30,7 +30,7 @@ part_leaf(GMimePart *part, gleaves_fn fn, void *arg)
 	mem = g_mime_stream_mem_new();
 	g_mime_data_wrapper_write_to_stream(w, mem);
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	fn(arg, ba->data, ba->len);
+	fn(arg, ba->data, ba->len, 0);
 	g_object_unref(mem);
 }
 

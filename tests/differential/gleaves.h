@@ -7,7 +7,9 @@
 
 #include <stddef.h>
 
-typedef void (*gleaves_fn)(void *arg, const unsigned char *data, size_t len);
+/* text: a prologue or epilogue, which GMime keeps as a C string, so one
+ * holding a NUL is given only up to it (a prefix of the real text). */
+typedef void (*gleaves_fn)(void *arg, const unsigned char *data, size_t len, int text);
 
 /* Parses msg[0..len) with GMime as a message and calls fn for every leaf,
  * decoded as GMime decodes it: every non-multipart part's content, and each

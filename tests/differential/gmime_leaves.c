@@ -9,10 +9,10 @@
 #include "leaves_out.h"
 
 static void
-put(void *arg, const unsigned char *d, size_t n)
+put(void *arg, const unsigned char *d, size_t n, int text)
 {
 	(void)arg;
-	leaves_put(d, n);
+	leaves_put(text ? 'T' : 'L', d, n);
 }
 
 int

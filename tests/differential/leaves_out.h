@@ -2,6 +2,8 @@
  * leaves_out.h - the record format both leaf printers write, read by
  * differential.py:
  *   "F <path>\n", per leaf "L <len>\n" <len bytes> "\n", then "E <rc>\n"
+ * A leaf GMime gives only up to a NUL (a prologue or epilogue) is "T"
+ * instead of "L": it is matched as a prefix.
  * rc is the reader's result: for the walker 0, or -2 (PARTS_FALLBACK), or
  * -1; for GMime 0 or -1.
  */
@@ -45,9 +47,9 @@ leaves_slurp(const char *path, char **buf, size_t *len)
 }
 
 static inline void
-leaves_put(const unsigned char *d, size_t n)
+leaves_put(int kind, const unsigned char *d, size_t n)
 {
-	printf("L %zu\n", n);
+	printf("%c %zu\n", kind, n);
 	fwrite(d, 1, n, stdout);
 	putchar('\n');
 }

@@ -12,7 +12,7 @@ put(void *arg, const unsigned char *d, size_t n, const char *name)
 {
 	(void)arg;
 	(void)name;
-	leaves_put(d, n);
+	leaves_put('L', d, n);
 	return 0;
 }
 
