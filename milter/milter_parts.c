@@ -13,20 +13,31 @@
  *
  * SECURITY: the input is the attacker's message, and a reading of it that
  * differs from the recipient's mail program is a way past the scanner.  So
- * the walker takes only structures with one reading and answers
+ * the walker takes only structures that Python's email (compat32 and
+ * default policies), GMime and libclamav read alike, and answers
  * PARTS_FALLBACK for the rest, which makes the caller scan the whole
  * message with libclamav's mail parser as it would without the walker:
- * a header line without a colon or with NUL, a repeated Content-Type,
- * Content-Transfer-Encoding or Content-Disposition, an unparsable
- * Content-Type, a multipart without boundary or with an encoding, a line
- * that starts with a delimiter but is not one, a missing close delimiter,
- * a nested boundary equal to or a prefix of an enclosing one (or the other
- * way round),
- * message/ types other than rfc822 (message/partial splits a file), any
- * encoding but 7bit/8bit/binary/base64/quoted-printable, base64 with
- * foreign characters or data after its padding, uuencode, yEnc or BinHex
- * text inside a leaf, deeper than PARTS_MAXDEPTH or more than
- * PARTS_MAXLEAVES leaves.
+ * a header line without a colon, with NUL or a bare CR, or whose field
+ * name is not RFC 5322's (space, 8-bit byte, empty: Python ends the header
+ * block there); a repeated Content-Type, Content-Transfer-Encoding or
+ * Content-Disposition; a Content-Type that is not exactly type "/" subtype
+ * and ";"-separated attr=value parameters (comments, RFC 2231 boundary*,
+ * a second boundary); a boundary that is not RFC 2046's 1-70 bchars
+ * without a trailing space, or that was quoted with a backslash; a
+ * multipart without boundary or with an encoding, a line that starts with
+ * a delimiter but is not one, a delimiter after a bare CR (a line break to
+ * Python), a part that mixes CR LF and bare LF line breaks (GMime then cuts
+ * or keeps a byte before the delimiter), a missing close delimiter, a
+ * nested boundary equal to or a prefix of an enclosing one (or the other
+ * way round); message/ types other than rfc822 (message/partial splits a
+ * file), any encoding but 7bit/8bit/binary/base64/quoted-printable, base64
+ * with foreign characters, data after its padding or not a multiple of 4
+ * long, quoted-printable with an "=" that is neither a byte nor a soft line
+ * break; uuencode, yEnc or BinHex text inside a leaf; deeper than
+ * PARTS_MAXDEPTH or more than PARTS_MAXLEAVES leaves.  A part of a
+ * multipart/digest without Content-Type is a message/rfc822 (RFC 2046
+ * 5.1.5) and, like every message/rfc822, is walked as a message.
+ * tests/differential checks this list against the three readers.
  *
  * Memory: identity-encoded leaves point into the message; a decoded leaf is
  * one malloc, freed when its callback returns.  Header values are bounded

@@ -58,8 +58,11 @@ def run_reader(binary, files):
     """{path: (rc, [leaf bytes])} from a leaves_out.h printer."""
     out = {}
     for i in range(0, len(files), 200):
-        data = subprocess.run([binary] + files[i:i + 200], check=True,
-                              stdout=subprocess.PIPE, timeout=120).stdout
+        r = subprocess.run([binary] + files[i:i + 200], stdout=subprocess.PIPE, timeout=120)
+        if r.returncode != 0:
+            sys.exit("differential.mime: %s exited %d on files %d..%d"
+                     % (binary, r.returncode, i, min(i + 200, len(files)) - 1))
+        data = r.stdout
         pos = 0
         while pos < len(data):
             nl = data.index(b"\n", pos)

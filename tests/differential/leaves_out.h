@@ -50,7 +50,8 @@ static inline void
 leaves_put(int kind, const unsigned char *d, size_t n)
 {
 	printf("%c %zu\n", kind, n);
-	fwrite(d, 1, n, stdout);
+	if (n > 0)
+		fwrite(d, 1, n, stdout);
 	putchar('\n');
 }
 
