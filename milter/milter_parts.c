@@ -13,20 +13,31 @@
  *
  * SECURITY: the input is the attacker's message, and a reading of it that
  * differs from the recipient's mail program is a way past the scanner.  So
- * the walker takes only structures with one reading and answers
+ * the walker takes only structures that Python's email (compat32 and
+ * default policies), GMime and libclamav read alike, and answers
  * PARTS_FALLBACK for the rest, which makes the caller scan the whole
  * message with libclamav's mail parser as it would without the walker:
- * a header line without a colon or with NUL, a repeated Content-Type,
- * Content-Transfer-Encoding or Content-Disposition, an unparsable
- * Content-Type, a multipart without boundary or with an encoding, a line
- * that starts with a delimiter but is not one, a missing close delimiter,
- * a nested boundary equal to or a prefix of an enclosing one (or the other
- * way round),
- * message/ types other than rfc822 (message/partial splits a file), any
- * encoding but 7bit/8bit/binary/base64/quoted-printable, base64 with
- * foreign characters or data after its padding, uuencode, yEnc or BinHex
- * text inside a leaf, deeper than PARTS_MAXDEPTH or more than
- * PARTS_MAXLEAVES leaves.
+ * a header line without a colon, with NUL or a bare CR, or whose field
+ * name is not RFC 5322's (space, 8-bit byte, empty: Python ends the header
+ * block there); a repeated Content-Type, Content-Transfer-Encoding or
+ * Content-Disposition; a Content-Type that is not exactly type "/" subtype
+ * and ";"-separated attr=value parameters (comments, RFC 2231 boundary*,
+ * a second boundary); a boundary that is not RFC 2046's 1-70 bchars
+ * without a trailing space, or that was quoted with a backslash; a
+ * multipart without boundary or with an encoding, a line that starts with
+ * a delimiter but is not one, a delimiter after a bare CR (a line break to
+ * Python), a part that mixes CR LF and bare LF line breaks (GMime then cuts
+ * or keeps a byte before the delimiter), a missing close delimiter, a
+ * nested boundary equal to or a prefix of an enclosing one (or the other
+ * way round); message/ types other than rfc822 (message/partial splits a
+ * file), any encoding but 7bit/8bit/binary/base64/quoted-printable, base64
+ * with foreign characters, data after its padding or not a multiple of 4
+ * long, quoted-printable with an "=" that is neither a byte nor a soft line
+ * break; uuencode, yEnc or BinHex text inside a leaf; deeper than
+ * PARTS_MAXDEPTH or more than PARTS_MAXLEAVES leaves.  A part of a
+ * multipart/digest without Content-Type is a message/rfc822 (RFC 2046
+ * 5.1.5) and, like every message/rfc822, is walked as a message.
+ * tests/differential checks this list against the three readers.
  *
  * Memory: identity-encoded leaves point into the message; a decoded leaf is
  * one malloc, freed when its callback returns.  Header values are bounded
@@ -83,7 +94,7 @@ bound_clash(const struct walk *w, const char *b)
 	return 0;
 }
 
-static int walk_entity(struct walk *w, const char *p, const char *end, int depth);
+static int walk_entity(struct walk *w, const char *p, const char *end, int depth, int digest);
 
 /* The line at p: *le is its end without CR LF, the return value the start
  * of the next line. */
@@ -119,6 +130,21 @@ val_append(char *dst, size_t cap, const char *s, size_t n)
 	return 0;
 }
 
+/* A field name as RFC 5322 has it: one or more printable US-ASCII
+ * characters but colon.  Python's email ends the header block at a line
+ * whose name is anything else ("Content-Type :", a space or 8-bit byte in
+ * the name), so the walker does not read on. */
+static int
+hdr_name_ok(const char *p, const char *colon)
+{
+	if (p == colon)
+		return 0;
+	for (; p < colon; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return 0;
+	return 1;
+}
+
 /* Reads the header block at p; *body is where the body starts (end when
  * no empty line ends the block). */
 static int
@@ -136,7 +162,8 @@ hdrs_parse(const char *p, const char *end, struct mime_hdrs *h, const char **bod
 			*body = next;
 			return 0;
 		}
-		if (memchr(p, '\0', ll) != NULL)
+		/* NUL, or a bare CR (a line break to Python's email). */
+		if (memchr(p, '\0', ll) != NULL || memchr(p, '\r', ll) != NULL)
 			return PARTS_FALLBACK;
 		if (is_wsp(*p)) {
 			if (cur != NULL && val_append(cur, cap, p, ll) == -1)
@@ -144,11 +171,9 @@ hdrs_parse(const char *p, const char *end, struct mime_hdrs *h, const char **bod
 			p = next;
 			continue;
 		}
-		if ((colon = memchr(p, ':', ll)) == NULL)
+		if ((colon = memchr(p, ':', ll)) == NULL || !hdr_name_ok(p, colon))
 			return PARTS_FALLBACK;
 		nl = (size_t)(colon - p);
-		while (nl > 0 && is_wsp(p[nl - 1]))
-			nl--;
 		cur = NULL;
 #define IS(name) (nl == sizeof(name) - 1 && strncasecmp(p, name, nl) == 0)
 		if (IS("Content-Type")) {
@@ -190,17 +215,22 @@ token(const char *s, char *dst, size_t cap)
 	return n ? s : NULL;
 }
 
-/* A parameter value: token or quoted string. */
+/* A parameter value: token or quoted string.  *escaped is set when a
+ * quoted string holds a backslash: RFC 822 quoting drops it, Python's
+ * compat32 keeps it unless it quotes '"' or '\\', libclamav keeps it. */
 static const char *
-param_value(const char *s, char *dst, size_t cap)
+param_value(const char *s, char *dst, size_t cap, int *escaped)
 {
 	size_t n = 0;
 
+	*escaped = 0;
 	if (*s != '"')
 		return token(s, dst, cap);
 	for (s++; *s && *s != '"'; s++) {
-		if (*s == '\\' && s[1] != '\0')
+		if (*s == '\\' && s[1] != '\0') {
+			*escaped = 1;
 			s++;
+		}
 		if (n + 1 >= cap)
 			return NULL;
 		dst[n++] = *s;
@@ -211,25 +241,44 @@ param_value(const char *s, char *dst, size_t cap)
 	return s + 1;
 }
 
-/* type/subtype; params (boundary, name or filename).  Returns 0, or
- * PARTS_FALLBACK when the value has no single reading. */
+/* A boundary exactly as RFC 2046 defines it: 1 to 70 bchars (letters,
+ * digits, "'()+_,-./:=?" and space), the last not a space.  Anything else
+ * is read differently by different readers (a trailing space is kept by
+ * some and dropped with the delimiter line's padding by others). */
+static int
+boundary_ok(const char *b)
+{
+	size_t n = strlen(b);
+
+	if (n == 0 || n > 70 || b[n - 1] == ' ')
+		return 0;
+	for (; *b; b++)
+		if (!((*b >= 'a' && *b <= 'z') || (*b >= 'A' && *b <= 'Z') ||
+		    (*b >= '0' && *b <= '9') || strchr("'()+_,-./:=? ", *b) != NULL))
+			return 0;
+	return 1;
+}
+
+/* Content-Type (disposition 0): type "/" subtype, then "; attr=value"
+ * parameters, with white space only around the separators and nothing
+ * else; boundary kept, name kept.  Returns 0, or PARTS_FALLBACK when the
+ * value has no single reading: Python's compat32 takes "multipart /mixed"
+ * or a missing ";" as another type than GMime or the RFC do, comments and
+ * RFC 2231 parameters are read by some readers only, a repeated boundary is
+ * taken first by some and last by others.
+ * Content-Disposition (disposition 1): only the file name is read, and a
+ * value that does not parse gives none. */
 static int
 ctype_parse(const char *v, struct ctype *ct, int disposition)
 {
 	char attr[64], val[256];
-	int has_boundary = 0;
+	int has_boundary = 0, escaped;
 
 	if (!disposition) {
 		while (is_wsp(*v))
 			v++;
-		if ((v = token(v, ct->type, sizeof(ct->type))) == NULL)
+		if ((v = token(v, ct->type, sizeof(ct->type))) == NULL || *v++ != '/')
 			return PARTS_FALLBACK;
-		while (is_wsp(*v))
-			v++;
-		if (*v++ != '/')
-			return PARTS_FALLBACK;
-		while (is_wsp(*v))
-			v++;
 		if ((v = token(v, ct->subtype, sizeof(ct->subtype))) == NULL)
 			return PARTS_FALLBACK;
 	} else {
@@ -237,12 +286,18 @@ ctype_parse(const char *v, struct ctype *ct, int disposition)
 			v++;
 	}
 	for (;;) {
-		while (is_wsp(*v) || *v == ';')
+		while (is_wsp(*v))
+			v++;
+		if (*v == '\0')
+			return 0;
+		if (*v++ != ';')
+			return disposition ? 0 : PARTS_FALLBACK;
+		while (is_wsp(*v))
 			v++;
 		if (*v == '\0')
 			return 0;
 		if (*v == '(')
-			return PARTS_FALLBACK;     /* comments: readers differ */
+			return disposition ? 0 : PARTS_FALLBACK;     /* comments: readers differ */
 		if ((v = token(v, attr, sizeof(attr))) == NULL)
 			return disposition ? 0 : PARTS_FALLBACK;
 		while (is_wsp(*v))
@@ -251,11 +306,12 @@ ctype_parse(const char *v, struct ctype *ct, int disposition)
 			return disposition ? 0 : PARTS_FALLBACK;
 		while (is_wsp(*v))
 			v++;
-		if ((v = param_value(v, val, sizeof(val))) == NULL)
+		if ((v = param_value(v, val, sizeof(val), &escaped)) == NULL)
 			return disposition ? 0 : PARTS_FALLBACK;
 		if (strncasecmp(attr, "boundary", 8) == 0 && !disposition) {
-			/* RFC 2231 boundary*= or a second boundary: two readings. */
-			if (attr[8] != '\0' || has_boundary++ || strlen(val) > 70)
+			/* RFC 2231 boundary*= or boundary*0=, a second boundary,
+			 * a quoted backslash, a value outside RFC 2046. */
+			if (attr[8] != '\0' || has_boundary++ || escaped || !boundary_ok(val))
 				return PARTS_FALLBACK;
 			memcpy(ct->boundary, val, strlen(val) + 1);
 		} else if (strcasecmp(attr, disposition ? "filename" : "name") == 0) {
@@ -313,7 +369,7 @@ b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
 	unsigned char *o;
 	unsigned int acc = 0;
 	int bits = 0, pad = 0;
-	size_t k = 0;
+	size_t k = 0, sig = 0;
 
 	if ((o = malloc(n / 4 * 3 + 3)) == NULL)
 		return -1;
@@ -324,6 +380,7 @@ b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
 			continue;
 		if (c == -3) {
 			pad = 1;
+			sig++;
 			continue;
 		}
 		if (c == -1 || pad) {
@@ -332,11 +389,19 @@ b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
 			free(o);
 			return PARTS_FALLBACK;
 		}
+		sig++;
 		acc = (acc << 6) | (unsigned int)c;
 		if ((bits += 6) >= 8) {
 			bits -= 8;
 			o[k++] = (unsigned char)(acc >> bits);
 		}
+	}
+	if (sig % 4 != 0) {
+		/* Unpadded or cut short: Python's email gives such a part
+		 * undecoded, or with padding it adds, GMime decodes what is
+		 * there. */
+		free(o);
+		return PARTS_FALLBACK;
 	}
 	*out = o;
 	*outlen = k;
@@ -352,35 +417,41 @@ hexval(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* Quoted-printable: "=" and two hex digits (either case: every reader
+ * takes both) is a byte; "=" right before a line break or at the end is a
+ * soft line break.  Any other "=" gets a different reading from each
+ * decoder (Python's email keeps "= " before a line break that the RFC's
+ * transport padding would drop, GMime and Python differ on "==" and on
+ * "=" before a bare CR): PARTS_FALLBACK. */
 static int
 qp_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
 {
 	unsigned char *o;
-	size_t k = 0, i = 0, j;
+	size_t k = 0, i = 0;
 
 	if ((o = malloc(n + 1)) == NULL)
 		return -1;
 	while (i < n) {
-		if (s[i] != '=') {
-			o[k++] = (unsigned char)s[i++];
-			continue;
-		}
-		if (i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+		const char *eq = memchr(s + i, '=', n - i);
+		size_t run = eq ? (size_t)(eq - s) - i : n - i;
+
+		memcpy(o + k, s + i, run);
+		k += run;
+		if ((i += run) == n)
+			break;
+		if (n - i >= 3 && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
 			o[k++] = (unsigned char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
 			i += 3;
-			continue;
+		} else if (n - i == 1) {
+			i = n;
+		} else if (s[i + 1] == '\n') {
+			i += 2;
+		} else if (s[i + 1] == '\r' && (n - i == 2 || s[i + 2] == '\n')) {
+			i = n - i == 2 ? n : i + 3;
+		} else {
+			free(o);
+			return PARTS_FALLBACK;
 		}
-		/* Soft line break: "=", optional white space, end of line. */
-		j = i + 1;
-		while (j < n && is_wsp(s[j]))
-			j++;
-		if (j < n && s[j] == '\r')
-			j++;
-		if (j == n || s[j] == '\n') {
-			i = j < n ? j + 1 : j;
-			continue;
-		}
-		o[k++] = (unsigned char)s[i++];   /* a lone '=' stays */
 	}
 	*out = o;
 	*outlen = k;
@@ -459,20 +530,41 @@ blank(const char *p, const char *end)
 	return 1;
 }
 
+#define LINE_LF    1
+#define LINE_CRLF  2
+
+/* A delimiter right after a bare CR: Python's email ends lines at a bare
+ * CR too, so it sees a delimiter line there that GMime, libclamav and the
+ * walker do not.  boundary is at most 70 bytes (boundary_ok). */
+static int
+cr_delimiter(const char *p, const char *end, const char *boundary)
+{
+	char needle[3 + 70 + 1];
+	size_t n = (size_t)snprintf(needle, sizeof(needle), "\r--%s", boundary);
+
+	return n < sizeof(needle) && memmem(p, (size_t)(end - p), needle, n) != NULL;
+}
+
 /* The body of a multipart: delimiter lines split it into parts, each an
  * entity of its own. */
 static int
 walk_multipart(struct walk *w, const char *p, const char *end, const char *boundary,
-    int depth)
+    int depth, int digest)
 {
 	size_t bl = strlen(boundary);
 	const char *seg = p, *q = p;
-	int in_preamble = 1, rc;
+	int in_preamble = 1, rc, breaks = 0;
 
+	if (cr_delimiter(p, end, boundary))
+		return PARTS_FALLBACK;
 	while (q < end) {
 		const char *le, *next = line_next(q, end, &le), *r, *cend;
 		int close = 0;
 
+		/* The kinds of line break since the last delimiter, its own
+		 * included: LINE_LF, LINE_CRLF. */
+		if (next > le)
+			breaks |= next - le == 2 ? LINE_CRLF : LINE_LF;
 		if ((size_t)(le - q) < 2 + bl || q[0] != '-' || q[1] != '-' ||
 		    memcmp(q + 2, boundary, bl) != 0) {
 			q = next;
@@ -486,6 +578,13 @@ walk_multipart(struct walk *w, const char *p, const char *end, const char *bound
 		for (; r < le; r++)
 			if (!is_wsp(*r))
 				return PARTS_FALLBACK;   /* "--boundaryX": one reader's delimiter */
+		/* A part with both CR LF and bare LF line breaks: GMime then
+		 * cuts a byte before the delimiter or keeps a CR that the
+		 * others drop, so a whole-file signature would see another
+		 * file than a GMime reader saves. */
+		if (!in_preamble && (breaks & (LINE_LF | LINE_CRLF)) == (LINE_LF | LINE_CRLF))
+			return PARTS_FALLBACK;
+		breaks = next > le ? (next - le == 2 ? LINE_CRLF : LINE_LF) : 0;
 		/* The line break before a delimiter belongs to it. */
 		cend = q;
 		if (cend > seg && cend[-1] == '\n')
@@ -496,7 +595,7 @@ walk_multipart(struct walk *w, const char *p, const char *end, const char *bound
 			if (!blank(seg, cend) && (rc = leaf(w, seg, cend, CTE_IDENTITY, NULL)) != 0)
 				return rc;
 			in_preamble = 0;
-		} else if ((rc = walk_entity(w, seg, cend, depth + 1)) != 0) {
+		} else if ((rc = walk_entity(w, seg, cend, depth + 1, digest)) != 0) {
 			return rc;
 		}
 		if (close) {
@@ -509,8 +608,11 @@ walk_multipart(struct walk *w, const char *p, const char *end, const char *bound
 	return PARTS_FALLBACK;      /* no close delimiter: truncated, readers differ */
 }
 
+/* One entity (a message, a part): its header block and body.  digest: the
+ * entity is a part of a multipart/digest, whose default Content-Type is
+ * message/rfc822 (RFC 2046 5.1.5). */
 static int
-walk_entity(struct walk *w, const char *p, const char *end, int depth)
+walk_entity(struct walk *w, const char *p, const char *end, int depth, int digest)
 {
 	struct mime_hdrs h;
 	struct ctype ct, cd;
@@ -525,8 +627,8 @@ walk_entity(struct walk *w, const char *p, const char *end, int depth)
 	memset(&ct, 0, sizeof(ct));
 	memset(&cd, 0, sizeof(cd));
 	if (!h.has_ctype) {
-		strcpy(ct.type, "text");
-		strcpy(ct.subtype, "plain");
+		strcpy(ct.type, digest ? "message" : "text");
+		strcpy(ct.subtype, digest ? "rfc822" : "plain");
 	} else if (ctype_parse(h.ctype, &ct, 0) != 0) {
 		return PARTS_FALLBACK;
 	}
@@ -538,14 +640,15 @@ walk_entity(struct walk *w, const char *p, const char *end, int depth)
 		if (cte != CTE_IDENTITY || ct.boundary[0] == '\0' || bound_clash(w, ct.boundary))
 			return PARTS_FALLBACK;
 		w->bounds[w->nbounds++] = ct.boundary;
-		rc = walk_multipart(w, body, end, ct.boundary, depth);
+		rc = walk_multipart(w, body, end, ct.boundary, depth,
+		    strcasecmp(ct.subtype, "digest") == 0);
 		w->nbounds--;
 		return rc;
 	}
 	if (strcasecmp(ct.type, "message") == 0) {
 		if (strcasecmp(ct.subtype, "rfc822") != 0 || cte != CTE_IDENTITY)
 			return PARTS_FALLBACK;
-		return walk_entity(w, body, end, depth + 1);
+		return walk_entity(w, body, end, depth + 1, 0);
 	}
 	return leaf(w, body, end, cte, cd.name[0] ? cd.name : ct.name);
 }
@@ -556,5 +659,5 @@ parts_walk(const char *msg, size_t len, parts_fn fn, void *arg)
 	struct walk w = { .fn = fn, .arg = arg };
 
 	pthread_once(&b64_once, b64_init);
-	return walk_entity(&w, msg, msg + len, 0);
+	return walk_entity(&w, msg, msg + len, 0, 0);
 }

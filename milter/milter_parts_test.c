@@ -46,7 +46,7 @@ static const struct {
 	  "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8g\r\nd29ybGQ=\r\n--b1--\r\n", 0,
 	  "[-]body text|[x.exe]hello world|" },
 	{ "quoted-printable", "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-	  "caf=C3=A9 soft=\r\nbreak =3D lone = end", 0, "[-]caf\xc3\xa9 softbreak = lone = end|" },
+	  "caf=C3=A9 soft=\r\nbreak =3D lf=\nhex =3d end=", 0, "[-]caf\xc3\xa9 softbreak = lfhex = end|" },
 	{ "bare LF line ends", "Content-Type: multipart/mixed; boundary=z\n\n--z\n\nA\n--z\n\nB\n--z--\n",
 	  0, "[-]A|[-]B|" },
 	{ "preamble and epilogue are leaves",
@@ -62,7 +62,77 @@ static const struct {
 	{ "uppercase names and types",
 	  "CONTENT-TYPE: Multipart/Mixed; BOUNDARY=q\r\n\r\n--q\r\n\r\ny\r\n--q--", 0, "[-]y|" },
 
+	/* RFC 2046 5.1.5: in a digest a part without Content-Type is a
+	 * message/rfc822, whose own MIME is walked. */
+	{ "digest part without Content-Type is a message",
+	  "Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nX-Anything: y\r\n"
+	  "Content-Type: multipart/mixed; boundary=in\r\n\r\n--in\r\n"
+	  "Content-Type: application/octet-stream; name=e.com\r\n"
+	  "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--in--\r\n--d--\r\n", 0,
+	  "[e.com]hello|" },
+	{ "digest part with a Content-Type keeps it",
+	  "Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\nContent-Type: text/plain\r\n\r\n"
+	  "X-Anything: y\r\n--d--\r\n", 0, "[-]X-Anything: y|" },
+	{ "digest default is for direct parts only",
+	  "Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n"
+	  "Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\n\r\nplain\r\n--m--\r\n--d--\r\n",
+	  0, "[-]plain|" },
+	{ "message/rfc822 inside mixed: its base64 decoded",
+	  MP("o") "--o\r\nContent-Type: message/rfc822\r\n\r\nX-Anything: y\r\n"
+	  "Content-Type: multipart/mixed; boundary=in\r\n\r\n--in\r\n"
+	  "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--in--\r\n--o--\r\n", 0, "[-]hello|" },
+	{ "boundary of every RFC 2046 bchar", MP("'()+_,-./:=? x") "--'()+_,-./:=? x\r\n\r\nz\r\n"
+	  "--'()+_,-./:=? x--\r\n", 0, "[-]z|" },
+	{ "boundary of 70 characters",
+	  MP("0123456789012345678901234567890123456789012345678901234567890123456789")
+	  "--0123456789012345678901234567890123456789012345678901234567890123456789--\r\n", 0, "" },
+	{ "parameters with white space around separators",
+	  "Content-Type:  multipart/mixed ;\r\n\tboundary = \"q\" ; x=y;\r\n\r\n--q\r\n\r\ny\r\n--q--", 0,
+	  "[-]y|" },
+
 	/* Left to libclamav's mail parser. */
+	{ "boundary with trailing space", MP("ab ") "--ab \r\n\r\nx\r\n--ab--\r\n", PARTS_FALLBACK, NULL },
+	{ "boundary with a backslash", MP("a\\b") "--ab\r\n\r\nx\r\n--ab--\r\n", PARTS_FALLBACK, NULL },
+	{ "boundary with a quoted quote", MP("a\\\"b") "--a\"b\r\n\r\nx\r\n--a\"b--\r\n",
+	  PARTS_FALLBACK, NULL },
+	{ "boundary of 71 characters",
+	  MP("01234567890123456789012345678901234567890123456789012345678901234567890")
+	  "--01234567890123456789012345678901234567890123456789012345678901234567890--\r\n",
+	  PARTS_FALLBACK, NULL },
+	{ "boundary outside bchars", MP("a#b") "--a#b\r\n\r\nx\r\n--a#b--\r\n", PARTS_FALLBACK, NULL },
+	{ "empty boundary", MP("") "--\r\n\r\nx\r\n----\r\n", PARTS_FALLBACK, NULL },
+	{ "RFC 2231 boundary continuation",
+	  "Content-Type: multipart/mixed; boundary*0=a; boundary*1=b\r\n\r\n--ab\r\n\r\nx\r\n--ab--",
+	  PARTS_FALLBACK, NULL },
+	{ "parameter without semicolon", "Content-Type: multipart/mixed boundary=b\r\n\r\n--b--",
+	  PARTS_FALLBACK, NULL },
+	{ "space around the slash", "Content-Type: multipart /mixed; boundary=b\r\n\r\n--b--",
+	  PARTS_FALLBACK, NULL },
+	{ "junk after a quoted value", "Content-Type: multipart/mixed; boundary=\"b\"x\r\n\r\n--b--",
+	  PARTS_FALLBACK, NULL },
+	{ "space before the colon", "Content-Type : multipart/mixed; boundary=b\r\n\r\n--b--",
+	  PARTS_FALLBACK, NULL },
+	{ "8-bit byte in a field name", "Sub\xffject: x\r\n\r\nx", PARTS_FALLBACK, NULL },
+	{ "empty field name", ": x\r\n\r\nx", PARTS_FALLBACK, NULL },
+	{ "mbox From line", "From a@b Mon Jan  1 00:00:00 2024\r\nSubject: x\r\n\r\nx", PARTS_FALLBACK,
+	  NULL },
+	{ "bare CR in a header", "Subject: x\rContent-Type: text/plain\r\n\r\nx", PARTS_FALLBACK, NULL },
+	{ "delimiter after a bare CR", MP("b") "--b\r\n\r\nx\r--b\r\n\r\ny\r\n--b--\r\n", PARTS_FALLBACK,
+	  NULL },
+	{ "part with CR LF and a bare LF before its delimiter",
+	  MP("c") "--c\r\n\r\nEVIL\x94\n--c--\r\n", PARTS_FALLBACK, NULL },
+	{ "part with LF and a CR LF before its delimiter",
+	  "Content-Type: multipart/mixed; boundary=c\n\n--c\n\nEVIL\r\n--c--\n", PARTS_FALLBACK, NULL },
+	{ "quoted-printable = and space before a line break",
+	  "Content-Transfer-Encoding: quoted-printable\r\n\r\na= \r\nb", PARTS_FALLBACK, NULL },
+	{ "quoted-printable ==", "Content-Transfer-Encoding: quoted-printable\r\n\r\na==41", PARTS_FALLBACK,
+	  NULL },
+	{ "quoted-printable lone =", "Content-Transfer-Encoding: quoted-printable\r\n\r\na = b",
+	  PARTS_FALLBACK, NULL },
+	{ "quoted-printable = before a bare CR",
+	  "Content-Transfer-Encoding: quoted-printable\r\n\r\na=\rb", PARTS_FALLBACK, NULL },
+	{ "base64 without padding", "Content-Transfer-Encoding: base64\r\n\r\naGk", PARTS_FALLBACK, NULL },
+	{ "base64 cut short", "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8gd", PARTS_FALLBACK, NULL },
 	{ "repeated Content-Type",
 	  "Content-Type: text/plain\r\nContent-Type: application/zip\r\n\r\nx", PARTS_FALLBACK, NULL },
 	{ "repeated encoding", "Content-Transfer-Encoding: base64\r\n"
