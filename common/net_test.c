@@ -505,6 +505,52 @@ test_domset_long(void)
 	domset_free(set);
 }
 
+/* Random junk from the characters that matter (fixed seed, bounded): never
+ * a crash, a canonical form is within the limits and its own canonical
+ * form, and addr_domain agrees with it. */
+static void
+test_addr_junk(void)
+{
+	static const char *const bits[] = {
+		"a", "Z", "0", ".", "@", "\"", "\\", " ", "<", ">", "[", "]", ":", ",",
+		"ö", "\xe3\x80\x82", "\xff", "\xc3", "xn--", "-", "_", "192.0.2.1", "IPv6:",
+		"ß", "\t", "(", "example", "\x01",
+	};
+	char in[300], buf[ADDR_MAX + 1], again[ADDR_MAX + 1], dom[ADDR_DOMAIN_MAX + 1];
+	unsigned long x = 12345;
+	size_t ok = 0;
+
+	for (int n = 0; n < 20000; n++) {
+		size_t o = 0, parts;
+
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+		parts = (x >> 33) % 24;
+		for (size_t i = 0; i < parts; i++) {
+			const char *b;
+			x = x * 6364136223846793005UL + 1442695040888963407UL;
+			b = bits[(x >> 33) % NELEM(bits)];
+			if (o + strlen(b) + 1 >= sizeof(in))
+				break;
+			memcpy(in + o, b, strlen(b));
+			o += strlen(b);
+		}
+		in[o] = '\0';
+		if (addr_canon(in, buf, sizeof(buf)) != ADDR_OK)
+			continue;
+		ok++;
+		if (strlen(buf) > ADDR_MAX)
+			FAIL("junk \"%s\": canonical \"%s\" past the limit\n", in, buf);
+		if (addr_canon(buf, again, sizeof(again)) != ADDR_OK || strcmp(buf, again) != 0)
+			FAIL("junk \"%s\": canonical \"%s\" is not a fixed point (\"%s\")\n", in, buf,
+			    again);
+		if (addr_domain(in, dom, sizeof(dom)) == 0 &&
+		    (strlen(dom) > strlen(buf) || strcmp(buf + strlen(buf) - strlen(dom), dom) != 0))
+			FAIL("junk \"%s\": domain \"%s\" not the end of \"%s\"\n", in, dom, buf);
+	}
+	if (ok < 100)
+		FAIL("junk: %zu of 20000 inputs were addresses; the generator is broken\n", ok);
+}
+
 int
 main(void)
 {
@@ -512,6 +558,7 @@ main(void)
 	test_domset();
 	test_addr();
 	test_domset_long();
+	test_addr_junk();
 	printf("net_test: %zu cidr, %zu domain, %zu address cases: %d failures\n",
 	    NELEM(cidr_adds) + NELEM(cidr_matches), NELEM(dom_adds) + NELEM(dom_matches),
 	    NELEM(addrs) + NELEM(limits), failures);
