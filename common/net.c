@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <idn2.h>
 
 #include "net.h"
 
@@ -272,41 +275,96 @@ dom_grow(struct domset *set)
 	return 0;
 }
 
-/* Lower-cases name into buf without a trailing dot; validates the syntax
- * (letters, digits, '-', '_', labels of 1..63, total <= 253).  Returns the
- * length, or -1. */
-static int
-dom_canon(const char *name, char *buf, size_t buflen, int allow_lead_dot)
+/*
+ * The canonical form of the n octets at p (not NUL-terminated): U-labels
+ * converted to A-labels (libidn2: UTS #46 non-transitional processing, NFC
+ * input), lower case, without a trailing dot; then the syntax every name
+ * here must have: labels of letters, digits, '-' and '_', 1..63 octets,
+ * at most max octets in all.  *olen gets the length written to buf.
+ */
+static enum addr_status
+dom_canon_n(const char *p, size_t n, char *buf, size_t buflen, size_t max, size_t *olen)
 {
-	size_t n, label = 0, o = 0;
-	const char *p = name;
+	char tmp[4 * ADDR_DOMAIN_MAX + 4];
+	uint8_t *ascii = NULL;
+	enum addr_status st = ADDR_OK;
+	size_t label = 0, i;
+	int rc, utf8 = 0;
 
-	if (name == NULL)
-		return -1;
-	if (allow_lead_dot && *p == '.')
-		buf[o++] = *p++;
-	n = strlen(p);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			utf8 = 1;
+	if (utf8) {
+		/* Every code point is at least one octet of the A-label, and
+		 * one takes at most four in UTF-8: longer input cannot fit. */
+		if (n >= sizeof(tmp))
+			return ADDR_DOMAIN_LONG;
+		memcpy(tmp, p, n);
+		tmp[n] = '\0';
+		rc = idn2_lookup_u8((const uint8_t *)tmp, &ascii,
+		    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+		if (rc == IDN2_TOO_BIG_DOMAIN)
+			return ADDR_DOMAIN_LONG;
+		if (rc == IDN2_ENCODING_ERROR)
+			return ADDR_BAD_UTF8;
+		if (rc != IDN2_OK)
+			return ADDR_BAD_DOMAIN;
+		p = (const char *)ascii;
+		n = strlen(p);
+	}
 	if (n > 0 && p[n - 1] == '.')
 		n--;
-	if (n == 0 || n > 253 || o + n + 1 > buflen)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
+	if (n == 0)
+		st = ADDR_BAD_DOMAIN;
+	else if (n > max)
+		st = ADDR_DOMAIN_LONG;
+	else if (n + 1 > buflen)
+		st = ADDR_NOSPACE;
+	for (i = 0; st == ADDR_OK && i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (c == '.') {
 			if (label == 0)
-				return -1;
+				st = ADDR_BAD_DOMAIN;
 			label = 0;
-		} else if (isalnum(c) || c == '-' || c == '_') {
+		} else if ((c < 0x80 && isalnum(c)) || c == '-' || c == '_') {
 			if (++label > 63)
-				return -1;
+				st = ADDR_BAD_DOMAIN;
 		} else
-			return -1;
-		buf[o++] = (char)tolower(c);
+			st = ADDR_BAD_DOMAIN;
+		buf[i] = (char)tolower(c);
 	}
-	if (label == 0)
-		return -1;
-	buf[o] = '\0';
-	return (int)o;
+	if (st == ADDR_OK && label == 0)
+		st = ADDR_BAD_DOMAIN;
+	idn2_free(ascii);
+	if (st != ADDR_OK)
+		return st;
+	buf[n] = '\0';
+	*olen = n;
+	return ADDR_OK;
+}
+
+/* dom_canon_n of a string, with an optional leading '.' kept. */
+static enum addr_status
+dom_canon(const char *name, char *buf, size_t buflen, int lead_dot, size_t max, size_t *olen)
+{
+	enum addr_status st;
+	size_t o = 0;
+
+	if (name == NULL || buflen < 2)
+		return name == NULL ? ADDR_BAD_DOMAIN : ADDR_NOSPACE;
+	if (lead_dot && *name == '.')
+		buf[o++] = *name++;
+	if ((st = dom_canon_n(name, strlen(name), buf + o, buflen - o, max, olen)) == ADDR_OK)
+		*olen += o;
+	return st;
+}
+
+enum addr_status
+domain_canon(const char *name, char *buf, size_t len, int lead_dot)
+{
+	size_t n;
+
+	return dom_canon(name, buf, len, lead_dot, ADDR_DOMAIN_MAX, &n);
 }
 
 int
@@ -314,13 +372,14 @@ domset_add(struct domset *set, const char *name, void *data)
 {
 	char buf[260];
 	struct dom_slot *s;
-	int len;
+	size_t len;
 
-	if ((len = dom_canon(name, buf, sizeof(buf), 1)) == -1)
+	/* 253: the longest name DNS can hold. */
+	if (dom_canon(name, buf, sizeof(buf), 1, 253, &len) != ADDR_OK)
 		return -1;
 	if ((set->count + 1) * 2 > set->cap && dom_grow(set) == -1)
 		return -1;
-	s = dom_find(set, buf, (size_t)len);
+	s = dom_find(set, buf, len);
 	if (s->name == NULL) {
 		if ((s->name = strdup(buf)) == NULL)
 			return -1;
@@ -333,13 +392,15 @@ domset_add(struct domset *set, const char *name, void *data)
 int
 domset_match(const struct domset *set, const char *name, void **data)
 {
-	char buf[260];
+	char buf[ADDR_DOMAIN_MAX + 2];
 	struct dom_slot *s;
-	int len;
+	size_t len;
 
-	if (set == NULL || (len = dom_canon(name, buf + 1, sizeof(buf) - 1, 0)) == -1)
+	/* Up to the address limit: an address we accept always gets looked up. */
+	if (set == NULL ||
+	    dom_canon(name, buf + 1, sizeof(buf) - 1, 0, ADDR_DOMAIN_MAX, &len) != ADDR_OK)
 		return 0;
-	s = dom_find(set, buf + 1, (size_t)len);
+	s = dom_find(set, buf + 1, len);
 	if (s->name == NULL) {
 		/* ".name" covers name itself and every subdomain: walk up. */
 		char *p = buf + 1;
@@ -377,59 +438,274 @@ domset_free(struct domset *set)
 
 /* ---- addresses ---- */
 
-int
-addr_normalize(const char *addr, char *buf, size_t len)
-{
-	const char *p, *end;
-	size_t n, o = 0;
+static const char *const addr_texts[] = {
+	[ADDR_OK] = "ok",
+	[ADDR_NULL] = "null address",
+	[ADDR_SYNTAX] = "address syntax error",
+	[ADDR_LOCAL_LONG] = "local part longer than 64 octets",
+	[ADDR_DOMAIN_LONG] = "domain longer than 255 octets",
+	[ADDR_PATH_LONG] = "address longer than 256 octets",
+	[ADDR_BAD_DOMAIN] = "invalid domain name",
+	[ADDR_BAD_UTF8] = "invalid UTF-8 in address",
+	[ADDR_NOSPACE] = "address buffer too small",
+};
 
+const char *
+addr_status_text(enum addr_status st)
+{
+	if ((size_t)st >= sizeof(addr_texts) / sizeof(addr_texts[0]))
+		return "invalid address";
+	return addr_texts[st];
+}
+
+/* RFC 5322 atext, ASCII part. */
+static int
+addr_atext(unsigned char c)
+{
+	return c != '\0' && (isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* The length of the well-formed UTF-8 sequence at p (n octets left), or 0
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < need || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < need; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return need;
+}
+
+/* A Dot-string (RFC 5321, with RFC 6531's UTF-8): atoms of atext or UTF-8
+ * (already checked well-formed) separated by single dots. */
+static int
+addr_dot_string(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.' ? s[i + 1] == '.' : !(c >= 0x80 || addr_atext(c)))
+			return 0;
+	}
+	return 1;
+}
+
+/* "[192.0.2.1]" or "[IPv6:2001:DB8::1]" (n octets at p, brackets included)
+ * in the canonical text inet_ntop gives.  Other literals are refused. */
+static enum addr_status
+addr_literal(const char *p, size_t n, char *out, size_t cap, size_t *olen)
+{
+	char tmp[INET6_ADDRSTRLEN + 1], txt[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+	int v6, w;
+
+	if (n < 3 || p[n - 1] != ']')
+		return ADDR_BAD_DOMAIN;
+	p++;
+	n -= 2;
+	v6 = n > 5 && strncasecmp(p, "ipv6:", 5) == 0;
+	if (v6) {
+		p += 5;
+		n -= 5;
+	}
+	if (n >= sizeof(tmp))
+		return ADDR_BAD_DOMAIN;
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, tmp, bin) != 1 ||
+	    inet_ntop(v6 ? AF_INET6 : AF_INET, bin, txt, sizeof(txt)) == NULL)
+		return ADDR_BAD_DOMAIN;
+	w = snprintf(out, cap, "[%s%s]", v6 ? "ipv6:" : "", txt);
+	if (w < 0 || (size_t)w >= cap)
+		return ADDR_NOSPACE;
+	*olen = (size_t)w;
+	return ADDR_OK;
+}
+
+/*
+ * Reads the local part at *pp (before end) into local[] as its content
+ * (quotes and escapes removed, ASCII lower-cased).  Returns ADDR_OK with
+ * *pp past it and *quoted set, or why it is not one.
+ */
+static enum addr_status
+addr_local(const char **pp, const char *end, char *local, size_t *nl, int *quoted)
+{
+	const unsigned char *p = (const unsigned char *)*pp, *e = (const unsigned char *)end;
+	unsigned char ch;
+	size_t n;
+
+	*nl = 0;
+	*quoted = *p == '"';
+	if (*quoted)
+		p++;
+	for (;;) {
+		const unsigned char *src = p;
+
+		if (p == e) {
+			if (*quoted)
+				return ADDR_SYNTAX;          /* unterminated */
+			break;
+		}
+		if (*quoted && *p == '"') {
+			p++;
+			break;
+		}
+		if (!*quoted && *p == '@')
+			break;
+		if (*p >= 0x80) {
+			if ((n = utf8_len(p, (size_t)(e - p))) == 0)
+				return ADDR_BAD_UTF8;
+		} else if (*quoted && *p == '\\') {
+			/* quoted-pairSMTP: backslash, then printable ASCII. */
+			if (p + 1 == e || p[1] < 0x20 || p[1] > 0x7e)
+				return ADDR_SYNTAX;
+			ch = p[1];
+			src = &ch;
+			n = 1;
+			p++;
+		} else if (*quoted ? (*p < 0x20 || *p == 0x7f) : !(*p == '.' || addr_atext(*p)))
+			return ADDR_SYNTAX;
+		else
+			n = 1;
+		/* The content alone past the limit: the canonical form is too. */
+		if (*nl + n > ADDR_LOCAL_MAX)
+			return ADDR_LOCAL_LONG;
+		for (size_t i = 0; i < n; i++)
+			local[(*nl)++] = (char)(src[i] < 0x80 ? tolower(src[i]) : src[i]);
+		p += src == &ch ? 1 : n;
+	}
+	if (!*quoted && !addr_dot_string(local, *nl))
+		return ADDR_SYNTAX;
+	*pp = (const char *)p;
+	return ADDR_OK;
+}
+
+enum addr_status
+addr_canon(const char *addr, char *buf, size_t len)
+{
+	char local[ADDR_LOCAL_MAX], out[2 * ADDR_LOCAL_MAX + 3 + ADDR_DOMAIN_MAX + 1];
+	const char *p, *end, *colon;
+	enum addr_status st;
+	size_t nl, o = 0, dl;
+	int quoted;
+
+	if (len > 0)
+		buf[0] = '\0';
 	if (addr == NULL)
-		return -1;
+		return ADDR_SYNTAX;
 	p = addr;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	end = p + strlen(p);
 	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
-	if (*p == '<') {
+	if (p < end && *p == '<') {
+		if (end - p < 2 || end[-1] != '>')
+			return ADDR_SYNTAX;
 		p++;
-		if (end > p && end[-1] == '>')
-			end--;
-	}
-	/* RFC 5321 source route "@relay,@relay2:user@domain": drop it. */
+		end--;
+	} else if (p < end && end[-1] == '>')
+		return ADDR_SYNTAX;
+	if (p == end)
+		return ADDR_NULL;
+	/* RFC 5321 source route "@relay,@relay2:user@domain": ignored. */
 	if (*p == '@') {
-		const char *colon = memchr(p, ':', (size_t)(end - p));
-		if (colon == NULL)
-			return -1;
-		p = colon + 1;
+		if ((colon = memchr(p, ':', (size_t)(end - p))) == NULL)
+			return ADDR_SYNTAX;
+		for (const char *q = p; q < colon; q++)
+			if (!isalnum((unsigned char)*q) && strchr("@,.-_[]", *q) == NULL)
+				return ADDR_SYNTAX;
+		if ((p = colon + 1) == end)
+			return ADDR_SYNTAX;
 	}
-	n = (size_t)(end - p);
-	if (n == 0 || n >= len)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		buf[o++] = (char)tolower((unsigned char)p[i]);
+	if ((st = addr_local(&p, end, local, &nl, &quoted)) != ADDR_OK)
+		return st;
+	if (p < end && *p != '@')
+		return ADDR_SYNTAX;              /* text after a quoted string */
+	/* The local part unquoted where the quoting changes nothing, else
+	 * quoted with only '"' and '\' escaped. */
+	if (addr_dot_string(local, nl)) {
+		memcpy(out, local, nl);
+		o = nl;
+	} else {
+		out[o++] = '"';
+		for (size_t i = 0; i < nl; i++) {
+			if (local[i] == '"' || local[i] == '\\')
+				out[o++] = '\\';
+			out[o++] = local[i];
+		}
+		out[o++] = '"';
+	}
+	if (o > ADDR_LOCAL_MAX)
+		return ADDR_LOCAL_LONG;
+	if (p < end) {
+		p++;                                 /* '@' */
+		if (p == end)
+			return ADDR_SYNTAX;
+		out[o++] = '@';
+		st = *p == '[' ?
+		    addr_literal(p, (size_t)(end - p), out + o, sizeof(out) - o, &dl) :
+		    dom_canon_n(p, (size_t)(end - p), out + o, sizeof(out) - o,
+		    ADDR_DOMAIN_MAX, &dl);
+		if (st != ADDR_OK)
+			return st;
+		o += dl;
+	}
+	if (o + 2 > ADDR_PATH_MAX)
+		return ADDR_PATH_LONG;
+	if (o + 1 > len)
+		return ADDR_NOSPACE;
+	memcpy(buf, out, o);
 	buf[o] = '\0';
-	return 0;
+	return ADDR_OK;
+}
+
+int
+addr_normalize(const char *addr, char *buf, size_t len)
+{
+	return addr_canon(addr, buf, len) == ADDR_OK ? 0 : -1;
 }
 
 int
 addr_domain(const char *addr, char *buf, size_t len)
 {
-	char tmp[1024];
+	char tmp[ADDR_MAX + 1];
 	const char *at;
 	size_t n;
 
-	if (addr_normalize(addr, tmp, sizeof(tmp)) == -1)
-		return -1;
-	/* The last '@' separates the domain: a quoted local part may hold '@'. */
-	if ((at = strrchr(tmp, '@')) == NULL)
+	/* A canonical domain holds neither '@' nor '"'; a quoted local part
+	 * alone ends with '"'. */
+	if (addr_canon(addr, tmp, sizeof(tmp)) != ADDR_OK ||
+	    (n = strlen(tmp)) == 0 || tmp[n - 1] == '"' ||
+	    (at = strrchr(tmp, '@')) == NULL)
 		return -1;
 	n = strlen(at + 1);
-	if (n > 0 && at[n] == '.')       /* "user@example.com." is example.com */
-		n--;
-	if (n == 0 || n >= len)
+	if (n >= len)
 		return -1;
-	memcpy(buf, at + 1, n);
-	buf[n] = '\0';
+	memcpy(buf, at + 1, n + 1);
 	return 0;
 }

@@ -37,8 +37,9 @@ struct threat_entry {
 };
 
 struct rcpt_entry {
-	char                *address;      /* lower-case, no brackets */
+	char                *address;      /* canonical (net.h addr_canon) */
 	const struct policy *policy;
+	int64_t              rowid;        /* two spellings, one address: first wins */
 };
 
 struct tmpl_entry {
@@ -445,13 +446,34 @@ rcpt_cmp(const void *a, const void *b)
 	    ((const struct rcpt_entry *)b)->address);
 }
 
+/* Address, then row: the order load_recipients dedups in. */
+static int
+rcpt_row_cmp(const void *a, const void *b)
+{
+	const struct rcpt_entry *x = a, *y = b;
+	int c;
+
+	if ((c = rcpt_cmp(a, b)) != 0)
+		return c;
+	return x->rowid < y->rowid ? -1 : x->rowid > y->rowid;
+}
+
+/*
+ * recipient_policies: each address in its canonical form (net.h), so that a
+ * row typed "CEO@Delta.Example." or with a U-label domain matches every
+ * spelling of that mailbox.  Two rows with one canonical address: the
+ * older row wins, the other is named in a warning.
+ */
 static int
 load_recipients(struct store *st, struct policy_snapshot *s)
 {
 	sqlite3_stmt		*stmt;
 	struct rcpt_entry	*e;
-	char			 buf[512];
+	char			 buf[ADDR_MAX + 1], dom[ADDR_DOMAIN_MAX + 1];
+	const char		*text;
+	enum addr_status	 as;
 	int64_t			 rowid, pid;
+	size_t			 i, o;
 	int			 r;
 
 	if ((stmt = store_prepare(st, sql_rcpts)) == NULL)
@@ -459,11 +481,12 @@ load_recipients(struct store *st, struct policy_snapshot *s)
 	while ((r = step(st, stmt, "recipient_policies")) == 1) {
 		rowid = sqlite3_column_int64(stmt, 0);
 		pid = sqlite3_column_int64(stmt, 2);
-		if (addr_normalize(col_text(stmt, 1), buf, sizeof(buf)) == -1 ||
-		    strchr(buf, '@') == NULL) {
+		text = col_text(stmt, 1);
+		if ((as = addr_canon(text, buf, sizeof(buf))) != ADDR_OK ||
+		    addr_domain(buf, dom, sizeof(dom)) == -1) {
 			log_warnx("recipient_policies row %lld: invalid address "
-			    "\"%s\"; skipped", (long long)rowid,
-			    col_text(stmt, 1));
+			    "\"%s\" (%s); skipped", (long long)rowid, text,
+			    as == ADDR_OK ? "no domain" : addr_status_text(as));
 			continue;
 		}
 		if (grow(&s->rcpts, &s->caprcpts, s->nrcpts, sizeof(*e)) == -1)
@@ -479,11 +502,24 @@ load_recipients(struct store *st, struct policy_snapshot *s)
 			log_warn("policy snapshot");
 			goto fail;
 		}
+		e->rowid = rowid;
 		s->nrcpts++;
 	}
 	sqlite3_reset(stmt);
 	if (s->nrcpts > 1)
-		qsort(s->rcpts, s->nrcpts, sizeof(*s->rcpts), rcpt_cmp);
+		qsort(s->rcpts, s->nrcpts, sizeof(*s->rcpts), rcpt_row_cmp);
+	for (i = o = 0; i < s->nrcpts; i++) {
+		if (o > 0 && strcmp(s->rcpts[o - 1].address, s->rcpts[i].address) == 0) {
+			log_warnx("recipient_policies row %lld: address %s "
+			    "already has an override (row %lld); skipped",
+			    (long long)s->rcpts[i].rowid, s->rcpts[i].address,
+			    (long long)s->rcpts[o - 1].rowid);
+			free(s->rcpts[i].address);
+			continue;
+		}
+		s->rcpts[o++] = s->rcpts[i];
+	}
+	s->nrcpts = o;
 	return r;
 fail:
 	sqlite3_reset(stmt);
@@ -600,6 +636,7 @@ load_threats(struct store *st, struct policy_snapshot *s)
 	sqlite3_stmt		*stmt;
 	struct threat_entry	*e;
 	char			 addr[INET6_ADDRSTRLEN + 8];
+	char			 name[ADDR_DOMAIN_MAX + 1];
 	const char		*kind;
 	size_t			 n;
 	int			 r, k;
@@ -641,11 +678,19 @@ load_threats(struct store *st, struct policy_snapshot *s)
 			 * (operators write both); subdomains always match. */
 			e->family = 1;
 			e->rank = e->t.kind == THREAT_DOMAIN ? 2 : 1;
-			n = strlen(e->t.value);
-			if (n > 0 && e->t.value[n - 1] == '.')
-				e->t.value[--n] = '\0';
 			if (e->t.value[0] == '.')
-				memmove(e->t.value, e->t.value + 1, n);
+				memmove(e->t.value, e->t.value + 1, strlen(e->t.value));
+			/* Canonical (net.h): "Böse.Example." is listed as
+			 * xn--bse-sna.example, the form lookups compare. */
+			if (domain_canon(e->t.value, name, sizeof(name), 0) != ADDR_OK)
+				e->t.value[0] = '\0';     /* refused below */
+			else if ((n = strlen(name)) <= strlen(e->t.value))
+				memcpy(e->t.value, name, n + 1);
+			else {
+				free(e->t.value);
+				if ((e->t.value = strdup(name)) == NULL)
+					goto fail_entry;
+			}
 			break;
 		}
 		if ((e->width = threat_width(e, addr, sizeof(addr))) == -1 ||
@@ -862,6 +907,43 @@ policy_threat_by_name(const struct policy_snapshot *s, const char *name,
 	if (domset_match(s->threat_names, name, &data) != 1)
 		return 0;
 	return threat_live(data, now, out);
+}
+
+/* Every live entry of the chain from e: the match, then each broader entry
+ * covering it (threat_entry.next), at most max. */
+static size_t
+threat_all(const struct threat_entry *e, time_t now, const struct threat **out,
+    size_t max)
+{
+	size_t n = 0;
+
+	for (; e != NULL && n < max; e = e->next)
+		if (e->t.expires == 0 || e->t.expires > now)
+			out[n++] = &e->t;
+	return n;
+}
+
+int
+policy_threats_by_addr(const struct policy_snapshot *s, const char *ip, time_t now,
+    const struct threat **out, size_t max)
+{
+	void	*data;
+	int	 r;
+
+	if ((r = cidrset_match(s->threat_addrs, ip, &data)) != 1)
+		return r;
+	return (int)threat_all(data, now, out, max);
+}
+
+int
+policy_threats_by_name(const struct policy_snapshot *s, const char *name,
+    time_t now, const struct threat **out, size_t max)
+{
+	void	*data;
+
+	if (domset_match(s->threat_names, name, &data) != 1)
+		return 0;
+	return (int)threat_all(data, now, out, max);
 }
 
 int

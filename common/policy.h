@@ -90,6 +90,16 @@ int  policy_threat_by_addr(const struct policy_snapshot *s, const char *ip, time
          const struct threat **out);
 int  policy_threat_by_name(const struct policy_snapshot *s, const char *name, time_t now,
          const struct threat **out);
+/* Every unexpired threat source matching an address or a name, not only
+ * the most specific: the most specific first, then each broader entry that
+ * covers it (a suspect_domain listing of mx.evil.example does not hide a
+ * domain listing of evil.example).  At most max into out; returns the
+ * count, or -1 (by_addr) when ip is not an address text.  Names are
+ * compared in their canonical form (net.h; U-labels match A-labels). */
+int  policy_threats_by_addr(const struct policy_snapshot *s, const char *ip, time_t now,
+         const struct threat **out, size_t max);
+int  policy_threats_by_name(const struct policy_snapshot *s, const char *name, time_t now,
+         const struct threat **out, size_t max);
 /* Notification template by name ("sender", "recipient", "admin",
  * "repair_notice", "digest"): 1 with subject/body set, 0 absent. */
 int  policy_template(const struct policy_snapshot *s, const char *name,

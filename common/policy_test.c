@@ -465,6 +465,66 @@ case_watch(void)
 	return 0;
 }
 
+/*
+ * Rows as an operator may type them in sqlite3 match every spelling of
+ * their address or name (net.h canonical form), and a name lookup sees
+ * every listing covering it, not just the most specific.
+ */
+static int
+case_canonical(void)
+{
+	struct policy_snapshot	*s;
+	const struct policy	*pol;
+	const struct threat	*t[8];
+	int			 r;
+
+	if (operator_sql("INSERT INTO recipient_policies (address, policy_id) "
+	    "SELECT 'boss@beta.example.', id FROM policies WHERE name = 'strict';"
+	    "INSERT INTO recipient_policies (address, policy_id) "
+	    "SELECT char(34) || 'boss' || char(34) || '@beta.example', id FROM policies "
+	    "WHERE name = 'executables-reject';"
+	    "INSERT INTO recipient_policies (address, policy_id) "
+	    "SELECT 'chef@böse.example', id FROM policies WHERE name = 'strict';"
+	    "INSERT INTO threat_sources (kind, value, reason) VALUES "
+	    "('domain', 'Böse.Example.', 'idn'), "
+	    "('suspect_domain', 'mx.layered.example', 'tag'), "
+	    "('domain', 'layered.example', 'block')") == -1)
+		FAIL("operator edit");
+	if (load(&s) == -1)
+		FAIL("policy_load: got -1, want 0");
+	pol = NULL;
+	if (policy_by_recipient(s, "<\"BOSS\"@Beta.Example>", &pol) != 1 ||
+	    strcmp(pol->name, "strict") != 0)
+		FAIL("quoted, upper-case recipient: got %s, want strict (older row)",
+		    pol ? pol->name : "none");
+	if (policy_by_recipient(s, "boss@beta.example", &pol) != 1)
+		FAIL("row with a trailing dot: no override");
+	if (policy_by_recipient(s, "<chef@XN--BSE-SNA.example.>", &pol) != 1)
+		FAIL("row with a U-label: no override for its A-label");
+	r = policy_threats_by_name(s, "xn--bse-sna.example", 5000, t, 8);
+	if (r != 1 || strcmp(t[0]->value, "xn--bse-sna.example") != 0)
+		FAIL("U-label listing: got %d (%s), want 1 xn--bse-sna.example", r,
+		    r > 0 ? t[0]->value : "-");
+	r = policy_threats_by_name(s, "a.mx.layered.example", 5000, t, 8);
+	if (r != 2 || t[0]->kind != THREAT_SUSPECT_DOMAIN || t[1]->kind != THREAT_DOMAIN)
+		FAIL("nested listings: got %d, want suspect_domain then domain", r);
+	if (policy_threats_by_name(s, "a.mx.layered.example", 5000, t, 1) != 1)
+		FAIL("nested listings, room for one: want 1");
+	r = policy_threats_by_name(s, "bad.example", 5000, t, 8);
+	if (r != 1 || strcmp(t[0]->reason, "parent") != 0)
+		FAIL("bad.example: got %d, want parent", r);
+	if (policy_threats_by_addr(s, "198.51.100.7", 500, t, 8) != 2 ||
+	    policy_threats_by_addr(s, "198.51.100.7", 5000, t, 8) != 1 ||
+	    policy_threats_by_addr(s, "bogus", 5000, t, 8) != -1)
+		FAIL("threats by address: host and net before expiry, net after, -1 junk");
+	policy_unref(s);
+	if (operator_sql("DELETE FROM recipient_policies WHERE address LIKE '%boss%' "
+	    "OR address LIKE 'chef@%';"
+	    "DELETE FROM threat_sources WHERE reason IN ('idn', 'tag', 'block')") == -1)
+		FAIL("operator edit");
+	return 0;
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(void);
@@ -472,6 +532,7 @@ static const struct {
 	{ "lookups",				case_lookups },
 	{ "demo seed contents",			case_contents },
 	{ ".alpha.example matches subdomains",	case_subdomain_entry },
+	{ "canonical addresses and names",	case_canonical },
 	{ "policy_stricter",			case_stricter },
 	{ "enum texts",				case_enums },
 	{ "watcher follows operator edits",	case_watch },

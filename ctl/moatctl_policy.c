@@ -169,19 +169,22 @@ pol_allowed(const struct pol_key *k, char *buf, size_t len)
 	}
 }
 
-/* A recipient or admin address, lower-cased without angle brackets. */
+/* A recipient or admin address in the canonical form the milter compares
+ * (net.h addr_canon: "<\"CEO\"@Delta.Example.>" is ceo@delta.example).
+ * Returns 0, or -1 with *why set. */
 static int
-pol_canon_addr(const char *in, char *out, size_t len)
+pol_canon_addr(const char *in, char *out, size_t len, const char **why)
 {
-	char dom[300];
+	char dom[ADDR_DOMAIN_MAX + 1];
+	enum addr_status as;
 
-	if (strchr(in, '@') == NULL || in[0] == '@' ||
-	    addr_normalize(in, out, len) == -1 || addr_domain(in, dom, sizeof(dom)) == -1 ||
-	    ctl_canon_domain(dom, dom, sizeof(dom)) == -1 || dom[0] == '.')
+	*why = "no domain";
+	if ((as = addr_canon(in, out, len)) != ADDR_OK) {
+		*why = as == ADDR_NULL ? "empty" : addr_status_text(as);
 		return -1;
-	for (const unsigned char *p = (const unsigned char *)out; *p != '\0'; p++)
-		if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
-			return -1;
+	}
+	if (addr_domain(out, dom, sizeof(dom)) == -1 || dom[0] == '[')
+		return -1;
 	return 0;
 }
 
@@ -190,6 +193,7 @@ static int
 pol_parse(const char *key, const char *text, struct pol_val *v)
 {
 	char allowed[256], keys[512];
+	const char *why;
 	size_t o = 0;
 
 	memset(v, 0, sizeof(*v));
@@ -233,7 +237,7 @@ pol_parse(const char *key, const char *text, struct pol_val *v)
 			v->text = NULL;
 			return 0;
 		}
-		if (pol_canon_addr(text, v->addr, sizeof(v->addr)) == -1)
+		if (pol_canon_addr(text, v->addr, sizeof(v->addr), &why) == -1)
 			goto bad;
 		v->text = v->addr;
 		return 0;
@@ -375,12 +379,12 @@ pol_assign(struct ctl *ctl, const char *sub, const char *pol)
 static int
 pol_recipient(struct ctl *ctl, const char *addr, const char *pol)
 {
-	char canon[300];
-	const char *a[] = { canon, pol };
+	char canon[ADDR_MAX + 1];
+	const char *a[] = { canon, pol }, *why;
 	int st, n;
 
-	if (pol_canon_addr(addr, canon, sizeof(canon)) == -1)
-		return ctl_err("'%s' is not a valid recipient address", addr);
+	if (pol_canon_addr(addr, canon, sizeof(canon), &why) == -1)
+		return ctl_err("'%s' is not a valid recipient address (%s)", addr, why);
 	if ((st = ctl_begin(ctl)) != 0)
 		return st;
 	if (strcmp(pol, "--remove") == 0) {

@@ -255,7 +255,15 @@ canon_cidr(const char *in, char *out, size_t len, char *why, size_t whylen)
 static int
 canon_domain(const char *in, char *out, size_t len, char *why, size_t whylen)
 {
-	return ctl_canon_domain(in, out, len);
+	enum addr_status as;
+
+	/* The form the milter compares (net.h): "Böse.Example." is stored as
+	 * xn--bse-sna.example; ".example.com" keeps its dot. */
+	if ((as = domain_canon(in, out, len, 1)) != ADDR_OK) {
+		snprintf(why, whylen, " (%s)", addr_status_text(as));
+		return -1;
+	}
+	return 0;
 }
 
 /* Shared by domain and network: add KEY SUBSCRIBER | list [SUB] | remove KEY. */

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "moatctl.h"
+#include "net.h"
 
 static const char threat_usage[] =
     "usage: moatctl threat add ip|cidr|domain|suspect_domain VALUE [--reason TEXT]"
@@ -56,6 +57,7 @@ static int
 threat_canon(const char *kind, const char *in, char *out, size_t len)
 {
 	char why[128] = "", *slash;
+	enum addr_status as;
 
 	if (strcmp(kind, "ip") == 0 || strcmp(kind, "cidr") == 0) {
 		if (ctl_canon_cidr(in, out, len, why, sizeof(why)) == -1)
@@ -73,8 +75,9 @@ threat_canon(const char *kind, const char *in, char *out, size_t len)
 	}
 	if (in[0] == '.')
 		in++;           /* a name covers its subdomains anyway */
-	if (ctl_canon_domain(in, out, len) == -1 || out[0] == '.')
-		return ctl_err("'%s' is not a valid domain name", in);
+	/* The form the milter compares (net.h): U-labels as A-labels. */
+	if ((as = domain_canon(in, out, len, 0)) != ADDR_OK)
+		return ctl_err("'%s' is not a valid domain name (%s)", in, addr_status_text(as));
 	return 0;
 }
 

@@ -165,14 +165,37 @@ struct milter_msg {
 	struct timespec          mc_start;
 };
 
+#define MILTER_MAXTHREATS 16
+
+/* One threat source listing that matched (copied: it outlives the
+ * snapshot it was found in). */
+struct milter_hit {
+	const char              *mt_source;      /* "client", "HELO", ... (static) */
+	char                     mt_value[256];  /* what was checked (canonical) */
+	enum threat_kind         mt_kind;
+	char                     mt_listed[256]; /* the listing's value */
+	char                     mt_reason[160];
+	int64_t                  mt_id;
+};
+
 struct milter_conn {
 	char                     cc_addr[64];    /* client IP text, "" when not IP */
 	char                     cc_name[256];   /* verified reverse name, "" */
 	char                     cc_helo[256];
-	/* A threat source hit (connect, HELO or MAIL), applied at MAIL. */
+	/*
+	 * Threat source hits, applied at MAIL: every check runs (client
+	 * address, verified reverse name, HELO, sender domain) and every
+	 * listing that matches is kept, block listings (ip, cidr, domain)
+	 * first.  cc_threats[0 .. cc_nthreats_conn) come from connect, up to
+	 * cc_nthreats_helo from HELO, the rest from the current MAIL.
+	 * cc_threat: 0 none, 1 a block listing (milter.threat_action), 2
+	 * suspect_domain listings only (tag).  cc_threat_list: all of them,
+	 * one line of text for the log, the event and X-Moat-Threat.
+	 */
 	int                      cc_threat;
-	char                     cc_threat_what[300];
-	char                     cc_threat_reason[200];
+	struct milter_hit     cc_threats[MILTER_MAXTHREATS];
+	size_t                   cc_nthreats, cc_nthreats_conn, cc_nthreats_helo;
+	char                     cc_threat_list[900];
 	struct milter_msg       *cc_msg;
 };
 

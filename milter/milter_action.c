@@ -486,7 +486,8 @@ add_headers(struct eom *e)
 	char v[1024], desc[128];
 
 	if (e->cc->cc_threat) {
-		snprintf(v, sizeof(v), " %s (%s)", e->cc->cc_threat_what, e->cc->cc_threat_reason);
+		/* Every listing that matched (milter_callbacks.c threat_sum). */
+		snprintf(v, sizeof(v), " %s", e->cc->cc_threat_list);
 		for (char *p = v; *p; p++)
 			if ((unsigned char)*p < 0x20)
 				*p = ' ';

@@ -88,34 +88,131 @@ qid_of(struct milter_conn *cc)
 	return cc->cc_msg && cc->cc_msg->mc_qid[0] ? cc->cc_msg->mc_qid : NULL;
 }
 
-/* Records the first threat-source hit of the connection. */
+static const char *const threat_kind_text[] = {
+	[THREAT_IP] = "ip", [THREAT_CIDR] = "cidr", [THREAT_DOMAIN] = "domain",
+	[THREAT_SUSPECT_DOMAIN] = "suspect_domain",
+};
+
+/* Copies src into dst (len bytes) as printable ASCII: anything else is
+ * '?'.  For untrusted text echoed in logs, headers and replies. */
 static void
-conn_threat(struct milter_conn *cc, const char *what, const char *value,
-    const struct threat *t)
+printable(char *dst, size_t len, const char *src)
 {
-	if (cc->cc_threat)
+	size_t o = 0;
+
+	for (; src != NULL && *src != '\0' && o + 1 < len; src++)
+		dst[o++] = (*src >= 0x20 && *src < 0x7f) ? *src : '?';
+	if (len > 0)
+		dst[o] = '\0';
+}
+
+/* The listings that cost a refusal under milter.threat_action; a
+ * suspect_domain listing only ever tags. */
+static int
+threat_blocks(enum threat_kind k)
+{
+	return k != THREAT_SUSPECT_DOMAIN;
+}
+
+/*
+ * One threat check: every live listing that matches value (addr: an
+ * address, or an address literal "[192.0.2.1]"; else a name) is kept, the
+ * block listings first, at most MILTER_MAXTHREATS / 4 per check so that
+ * each of the four checks always has room.
+ */
+static void
+conn_threat(struct milter_conn *cc, const struct policy_snapshot *snap,
+    const char *source, const char *value, int addr)
+{
+	const struct threat *t[MILTER_MAXTHREATS];
+	size_t kept = 0;
+	int n;
+
+	if (value == NULL || value[0] == '\0')
 		return;
-	cc->cc_threat = t->kind == THREAT_SUSPECT_DOMAIN ? 2 : 1;   /* 2: tag only */
-	snprintf(cc->cc_threat_what, sizeof(cc->cc_threat_what), "%s %s", what, value);
-	snprintf(cc->cc_threat_reason, sizeof(cc->cc_threat_reason), "%s",
-	    t->reason ? t->reason : "listed");
+	n = addr ? policy_threats_by_addr(snap, value, time(NULL), t, MILTER_MAXTHREATS) :
+	    policy_threats_by_name(snap, value, time(NULL), t, MILTER_MAXTHREATS);
+	for (int pass = 1; pass >= 0; pass--)
+		for (int i = 0; i < n; i++) {
+			struct milter_hit *h;
+
+			if (threat_blocks(t[i]->kind) != pass ||
+			    kept == MILTER_MAXTHREATS / 4 || cc->cc_nthreats == MILTER_MAXTHREATS)
+				continue;
+			h = &cc->cc_threats[cc->cc_nthreats++];
+			kept++;
+			h->mt_source = source;
+			h->mt_kind = t[i]->kind;
+			h->mt_id = t[i]->id;
+			printable(h->mt_value, sizeof(h->mt_value), value);
+			printable(h->mt_listed, sizeof(h->mt_listed), t[i]->value);
+			printable(h->mt_reason, sizeof(h->mt_reason),
+			    t[i]->reason ? t[i]->reason : "listed");
+		}
+}
+
+/* cc_threat and cc_threat_list from the hits kept.  Returns the first
+ * block listing (the one a refusal names), or the first hit. */
+static const struct milter_hit *
+threat_sum(struct milter_conn *cc)
+{
+	const struct milter_hit *first = NULL;
+	size_t o = 0;
+	int w;
+
+	cc->cc_threat = 0;
+	cc->cc_threat_list[0] = '\0';
+	for (size_t i = 0; i < cc->cc_nthreats; i++) {
+		const struct milter_hit *h = &cc->cc_threats[i];
+
+		if (threat_blocks(h->mt_kind) && (first == NULL || !threat_blocks(first->mt_kind)))
+			first = h;
+		else if (first == NULL)
+			first = h;
+		w = snprintf(cc->cc_threat_list + o, sizeof(cc->cc_threat_list) - o,
+		    "%s%s %s: %s %s (%s)", i ? "; " : "", h->mt_source, h->mt_value,
+		    threat_kind_text[h->mt_kind], h->mt_listed, h->mt_reason);
+		if (w < 0 || (size_t)w >= sizeof(cc->cc_threat_list) - o) {
+			/* Cut at a whole hit; the event's count has them all. */
+			cc->cc_threat_list[o] = '\0';
+			snprintf(cc->cc_threat_list + o, sizeof(cc->cc_threat_list) - o,
+			    "%s...", o ? "; " : "");
+			break;
+		}
+		o += (size_t)w;
+	}
+	if (first != NULL)
+		cc->cc_threat = threat_blocks(first->mt_kind) ? 1 : 2;
+	return first;
 }
 
 static void
-threat_event(struct milter_conn *cc, const char *action)
+threat_event(struct milter_conn *cc, const struct milter_hit *first, const char *action)
 {
-	char detail[1024];
+	char detail[4096], match[600];
 	struct jbuf j;
 	struct milter_msg *mc = cc->cc_msg;
 
+	snprintf(match, sizeof(match), "%s %s", first->mt_source, first->mt_value);
 	jbuf_init(&j, detail, sizeof(detail));
 	jbuf_str(&j, "queue_id", mc && mc->mc_qid[0] ? mc->mc_qid : NULL);
-	jbuf_str(&j, "match", cc->cc_threat_what);
-	jbuf_str(&j, "reason", cc->cc_threat_reason);
+	jbuf_str(&j, "match", match);
+	jbuf_str(&j, "reason", first->mt_reason);
+	jbuf_str(&j, "matches", cc->cc_threat_list);
+	jbuf_int(&j, "nmatches", (long long)cc->cc_nthreats);
 	jbuf_str(&j, "helo", cc->cc_helo);
 	jbuf_str(&j, "sender", mc ? mc->mc_sender : NULL);
 	jbuf_str(&j, "action", action);
 	event_emit(EV_MAIL_THREAT_SOURCE, SEV_WARNING, 0, cc->cc_addr, jbuf_end(&j));
+}
+
+/* A name or an address literal ("[192.0.2.1]", "[IPv6:...]"): the literal is
+ * checked against the address listings. */
+static void
+conn_threat_name(struct milter_conn *cc, const struct policy_snapshot *snap,
+    const char *source, const char *name)
+{
+	conn_threat(cc, snap, source, name, name != NULL && name[0] == '[');
 }
 
 /* A reply text libmilter accepts: no '%', no line breaks. */
@@ -186,7 +283,6 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct milter_conn *cc;
 	struct policy_snapshot *snap;
-	const struct threat *t;
 	const char *cn;
 
 	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
@@ -205,12 +301,12 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	if (hostname != NULL && hostname[0] != '[' && (cn == NULL || strcmp(cn, "unknown") != 0))
 		snprintf(cc->cc_name, sizeof(cc->cc_name), "%s", hostname);
 
+	/* Every check runs: a listing of one never hides another's. */
 	snap = policy_watch_current();
-	if (milter_policy_threat_addr(snap, cc->cc_addr, &t) == 1)
-		conn_threat(cc, "client", cc->cc_addr, t);
-	else if (milter_policy_threat_name(snap, cc->cc_name, &t) == 1)
-		conn_threat(cc, "reverse name", cc->cc_name, t);
+	conn_threat(cc, snap, "client", cc->cc_addr, 1);
+	conn_threat(cc, snap, "reverse name", cc->cc_name, 0);
 	policy_unref(snap);
+	cc->cc_nthreats_conn = cc->cc_nthreats_helo = cc->cc_nthreats;
 	return no_reply();
 }
 
@@ -219,25 +315,30 @@ mlfi_helo(SMFICTX *ctx, char *helo)
 {
 	struct milter_conn *cc = CONN(ctx);
 	struct policy_snapshot *snap;
-	const struct threat *t;
 
 	if (cc == NULL)
 		return no_reply_fail();
 	snprintf(cc->cc_helo, sizeof(cc->cc_helo), "%s", helo ? helo : "");
+	/* A second HELO replaces the first one's hits. */
+	cc->cc_nthreats = cc->cc_nthreats_conn;
 	snap = policy_watch_current();
-	if (milter_policy_threat_name(snap, cc->cc_helo, &t) == 1)
-		conn_threat(cc, "HELO", cc->cc_helo, t);
+	conn_threat_name(cc, snap, "HELO", cc->cc_helo);
 	policy_unref(snap);
+	cc->cc_nthreats_helo = cc->cc_nthreats;
 	return no_reply();
 }
+
+static void refused_event(struct milter_conn *, const char *, const struct subscriber *,
+    const char *);
 
 static sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct milter_conn *cc = CONN(ctx);
 	struct milter_msg *mc;
-	const struct threat *t;
-	char buf[512], text[1024];
+	const struct milter_hit *first;
+	enum addr_status as;
+	char buf[ADDR_MAX + 1], text[1024], raw[120];
 
 	if (cc == NULL)
 		return SMFIS_TEMPFAIL;
@@ -251,32 +352,48 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	spool_init(&mc->mc_spool, (size_t)milter_cf->memory_buffer, milter_cf->spool);
 	mc->mc_snap = policy_watch_current();
 	msg_qid(ctx, mc);
-	if (addr_normalize(argv[0], buf, sizeof(buf)) == -1)
-		buf[0] = '\0';
+	/* The canonical sender ("" for <>), or a clear refusal: an address
+	 * past a limit is never truncated nor read as <>. */
+	as = addr_canon(argv[0], buf, sizeof(buf));
 	if ((mc->mc_sender = strdup(buf)) == NULL) {
 		msg_cleanup(cc);
 		return SMFIS_TEMPFAIL;
 	}
-	if (addr_domain(argv[0], mc->mc_sender_domain, sizeof(mc->mc_sender_domain)) == -1)
-		mc->mc_sender_domain[0] = '\0';
-	if (milter_policy_threat_name(mc->mc_snap, mc->mc_sender_domain, &t) == 1)
-		conn_threat(cc, "sender domain", mc->mc_sender_domain, t);
-
+	if (as != ADDR_OK && as != ADDR_NULL) {
+		reply_text(text, sizeof(text), "Bad sender address: %s%s", addr_status_text(as), NULL);
+		smfi_setreply(ctx, "553", "5.1.7", text);
+		printable(raw, sizeof(raw), argv[0]);
+		log_mail(LOGL_INFO, qid_of(cc), "from=%s%s (%zu octets) client=%s refused: %s",
+		    raw, strlen(argv[0]) >= sizeof(raw) - 1 ? "..." : "", strlen(argv[0]),
+		    cc->cc_addr, addr_status_text(as));
+		refused_event(cc, NULL, NULL, addr_status_text(as));
+		msg_cleanup(cc);
+		return SMFIS_REJECT;
+	}
+	if (as == ADDR_OK && addr_domain(buf, mc->mc_sender_domain, sizeof(mc->mc_sender_domain)) == -1)
+		mc->mc_sender_domain[0] = '\0';         /* a local part alone */
+	/* This MAIL's hits replace the previous one's. */
+	cc->cc_nthreats = cc->cc_nthreats_helo;
+	conn_threat_name(cc, mc->mc_snap, "sender domain", mc->mc_sender_domain);
+	if ((first = threat_sum(cc)) == NULL)
+		return SMFIS_CONTINUE;
 	if (cc->cc_threat == 1 && milter_cf->threat_action != THREAT_ACT_TAG) {
 		int reject = milter_cf->threat_action == THREAT_ACT_REJECT;
+		char what[600];
 
+		snprintf(what, sizeof(what), "%s %s", first->mt_source, first->mt_value);
 		reply_text(text, sizeof(text), "Refused: %s is a known threat source (%s)",
-		    cc->cc_threat_what, cc->cc_threat_reason);
+		    what, first->mt_reason);
 		smfi_setreply(ctx, reject ? "550" : "451", reject ? "5.7.1" : "4.7.1", text);
+		printable(raw, sizeof(raw), cc->cc_helo);
 		log_mail(LOGL_INFO, qid_of(cc), "from=<%s> client=%s helo=%s threat=\"%s\" action=%s",
-		    mc->mc_sender, cc->cc_addr, cc->cc_helo, cc->cc_threat_what,
+		    mc->mc_sender, cc->cc_addr, raw, cc->cc_threat_list,
 		    reject ? "reject" : "tempfail");
-		threat_event(cc, reject ? "reject" : "tempfail");
+		threat_event(cc, first, reject ? "reject" : "tempfail");
 		msg_cleanup(cc);
 		return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	}
-	if (cc->cc_threat)
-		threat_event(cc, "tag");
+	threat_event(cc, first, "tag");
 	return SMFIS_CONTINUE;
 }
 
@@ -303,14 +420,25 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	struct milter_msg *mc;
 	struct rcpt_decision d;
 	struct milter_rcpt *r;
-	char addr[512], text[600];
+	enum addr_status as;
+	char addr[ADDR_MAX + 1], text[600], raw[120];
 
 	if (cc == NULL || (mc = cc->cc_msg) == NULL)
 		return SMFIS_TEMPFAIL;
 	msg_qid(ctx, mc);
-	if (addr_normalize(argv[0], addr, sizeof(addr)) == -1)
-		snprintf(addr, sizeof(addr), "%s", argv[0]);
-	if (milter_policy_rcpt(mc->mc_snap, cc->cc_addr, mc->mc_sender_domain, argv[0], &d) == -1) {
+	/* One canonical form for every lookup; refused, never truncated. */
+	if ((as = addr_canon(argv[0], addr, sizeof(addr))) != ADDR_OK) {
+		reply_text(text, sizeof(text), "Bad recipient address: %s%s",
+		    as == ADDR_NULL ? "null recipient" : addr_status_text(as), NULL);
+		smfi_setreply(ctx, "553", "5.1.3", text);
+		printable(raw, sizeof(raw), argv[0]);
+		log_mail(LOGL_INFO, qid_of(cc), "from=<%s> to=%s%s (%zu octets) client=%s refused: %s",
+		    mc->mc_sender, raw, strlen(argv[0]) >= sizeof(raw) - 1 ? "..." : "",
+		    strlen(argv[0]), cc->cc_addr, addr_status_text(as));
+		refused_event(cc, raw, NULL, addr_status_text(as));
+		return SMFIS_REJECT;
+	}
+	if (milter_policy_rcpt(mc->mc_snap, cc->cc_addr, mc->mc_sender_domain, addr, &d) == -1) {
 		smfi_setreply(ctx, "451", "4.3.0", "Temporary policy lookup failure");
 		log_mail(LOGL_WARN, qid_of(cc), "to=<%s>: policy lookup failed: tempfail", addr);
 		return SMFIS_TEMPFAIL;
