@@ -276,7 +276,8 @@ usage_seen(uint64_t key, int64_t sub, enum usage_dir dir, time_t now)
 
 	if (key == 0)
 		return 0;
-	h = (key ^ ((uint64_t)sub * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)dir) | 1;
+	h = (key ^ ((uint64_t)sub * 0x9e3779b97f4a7c15ULL) ^
+	    (((uint64_t)dir + 1) * 0xc2b2ae3d27d4eb4fULL)) | 1;
 	i = (size_t)(h % SEEN_SLOTS);
 	pthread_mutex_lock(&seen.mtx);
 	hit = seen.h[i] == h && now - seen.t[i] < SEEN_TTL && now >= seen.t[i];
