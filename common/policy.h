@@ -22,6 +22,7 @@ enum act_unscannable { UNS_TEMPFAIL, UNS_REJECT, UNS_PASS, UNS_TAG, UNS_QUARANTI
 enum act_error { ERR_TEMPFAIL, ERR_REJECT, ERR_PASS };
 enum notify_style { NOTIFY_APPEND, NOTIFY_ATTACHMENT, NOTIFY_MESSAGE };
 enum header_mode { HDR_ADD, HDR_REPLACE, HDR_NONE };
+enum mixed_mode { MIXED_COMBINE, MIXED_DEFER };
 
 struct policy {
 	int64_t               id;
@@ -39,6 +40,7 @@ struct policy {
 	enum header_mode      header_mode;
 	int                   retention_days;
 	int                   digest, auto_release_fp;
+	enum mixed_mode       mixed_recipients;
 };
 
 struct subscriber {
@@ -104,9 +106,17 @@ int  policy_threats_by_name(const struct policy_snapshot *s, const char *name, t
  * "repair_notice", "digest"): 1 with subject/body set, 0 absent. */
 int  policy_template(const struct policy_snapshot *s, const char *name,
          const char **subject, const char **body);
-/* The stricter of two policies (NULL-safe): the one that scans more, then
- * acts harder on infected mail. */
-const struct policy *policy_stricter(const struct policy *a, const struct policy *b);
+/* Folds p into acc, which already holds a policy (a copy of the first
+ * recipient's): afterwards acc is, on every dimension, at least as strict
+ * as both (see the order in policy.c).  acc's strings keep pointing into
+ * the first policy's snapshot.  Commutative and associative on everything
+ * but id and name, so the order of RCPT commands cannot weaken it. */
+void policy_combine(struct policy *acc, const struct policy *p);
+/* Severity ranks used by policy_combine (higher = stricter), for the
+ * decision and its tests. */
+int  policy_infected_rank(enum act_infected a);
+int  policy_unscannable_rank(enum act_unscannable a);
+int  policy_error_rank(enum act_error a);
 
 /* Enum texts (as in the schema) <-> values; -1 when unknown. */
 int  policy_enum_parse(const char *const names[], const char *text);
@@ -116,6 +126,7 @@ extern const char *const policy_unscannable_names[];
 extern const char *const policy_error_names[];
 extern const char *const policy_notify_style_names[];
 extern const char *const policy_header_mode_names[];
+extern const char *const policy_mixed_names[];
 
 /*
  * The watcher: a thread that opens its own store connection, polls

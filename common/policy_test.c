@@ -1,6 +1,6 @@
 /*
  * policy_test - the policy snapshot built from the demo seed plus a few
- * test rows: tri-state lookups, threat expiry, policy_stricter, and the
+ * test rows: tri-state lookups, threat expiry, policy_combine, and the
  * watcher picking up an operator's sqlite3 edit within its poll interval.
  */
 #include <errno.h>
@@ -268,69 +268,95 @@ case_subdomain_entry(void)
 	return 0;
 }
 
-static const struct policy p_all_reject = { .name = "all-reject",
-    .scan_mode = SCAN_ALL, .on_infected = INF_REJECT, .max_scan_bytes = 100 };
+/* policy_combine: each case folds b into a copy of a (and a into a copy of
+ * b: the order of RCPT commands must not matter) and checks every
+ * dimension the milter decides by. */
 static const struct policy p_all_tag = { .name = "all-tag",
-    .scan_mode = SCAN_ALL, .on_infected = INF_TAG, .max_scan_bytes = 100 };
+    .scan_mode = SCAN_ALL, .on_infected = INF_TAG, .max_scan_bytes = 1000,
+    .on_unscannable = UNS_PASS, .on_error = ERR_PASS, .header_mode = HDR_ADD,
+    .auto_release_fp = 1, .skip_forged_senders = 1 };
 static const struct policy p_exe_reject = { .name = "exe-reject",
-    .scan_mode = SCAN_EXECUTABLES, .on_infected = INF_REJECT, .max_scan_bytes = 100 };
+    .scan_mode = SCAN_EXECUTABLES, .on_infected = INF_REJECT, .max_scan_bytes = 100,
+    .on_unscannable = UNS_TAG, .on_error = ERR_TEMPFAIL, .header_mode = HDR_NONE,
+    .auto_release_fp = 1 };
 static const struct policy p_mac_quar = { .name = "mac-quarantine",
-    .scan_mode = SCAN_MACROS, .on_infected = INF_QUARANTINE, .max_scan_bytes = 100 };
-static const struct policy p_exemac_tag = { .name = "exemac-tag",
-    .scan_mode = SCAN_EXEC_MACROS, .on_infected = INF_TAG, .max_scan_bytes = 100 };
-static const struct policy p_none_reject = { .name = "none-reject",
-    .scan_mode = SCAN_NONE, .on_infected = INF_REJECT, .max_scan_bytes = 100 };
-static const struct policy p_all_quar = { .name = "all-quarantine",
-    .scan_mode = SCAN_ALL, .on_infected = INF_QUARANTINE, .max_scan_bytes = 100 };
+    .scan_mode = SCAN_MACROS, .on_infected = INF_QUARANTINE, .max_scan_bytes = 500,
+    .on_unscannable = UNS_QUARANTINE, .on_error = ERR_REJECT, .quarantine = 1,
+    .heuristics = 1, .header_mode = HDR_REPLACE, .retention_days = 90,
+    .mixed_recipients = MIXED_DEFER };
+static const struct policy p_none_discard = { .name = "none-discard",
+    .scan_mode = SCAN_NONE, .on_infected = INF_DISCARD, .max_scan_bytes = 2000,
+    .on_unscannable = UNS_TEMPFAIL, .on_error = ERR_PASS, .header_mode = HDR_NONE,
+    .notify_sender = 1, .retention_days = 7 };
 static const struct policy p_all_repair = { .name = "all-repair",
-    .scan_mode = SCAN_ALL, .on_infected = INF_REPAIR, .max_scan_bytes = 100 };
-static const struct policy p_all_discard = { .name = "all-discard",
-    .scan_mode = SCAN_ALL, .on_infected = INF_DISCARD, .max_scan_bytes = 100 };
-static const struct policy p_all_reject_big = { .name = "all-reject-big",
-    .scan_mode = SCAN_ALL, .on_infected = INF_REJECT, .max_scan_bytes = 1000 };
-static const struct policy p_all_reject_heur = { .name = "all-reject-heur",
-    .scan_mode = SCAN_ALL, .on_infected = INF_REJECT, .max_scan_bytes = 100,
-    .heuristics = 1 };
-static const struct policy p_all_reject_twin = { .name = "all-reject-twin",
-    .scan_mode = SCAN_ALL, .on_infected = INF_REJECT, .max_scan_bytes = 100 };
+    .scan_mode = SCAN_ALL, .on_infected = INF_REPAIR, .max_scan_bytes = 1000,
+    .on_unscannable = UNS_REJECT, .on_error = ERR_TEMPFAIL, .repair = 1 };
 
-static const struct {
+static const struct combine_case {
 	const char		*name;
-	const struct policy	*a, *b, *want;
-} stricter[] = {
-	{ "NULL and NULL",			NULL, NULL, NULL },
-	{ "NULL and a policy",			NULL, &p_all_tag, &p_all_tag },
-	{ "a policy and NULL",			&p_all_tag, NULL, &p_all_tag },
-	{ "all beats executables",		&p_exe_reject, &p_all_tag, &p_all_tag },
-	{ "exec+macros beats macros",		&p_mac_quar, &p_exemac_tag, &p_exemac_tag },
-	{ "executables beats none",		&p_none_reject, &p_exemac_tag, &p_exemac_tag },
-	{ "executables = macros: action",	&p_exe_reject, &p_mac_quar, &p_exe_reject },
-	{ "macros = executables: action",	&p_mac_quar, &p_exe_reject, &p_exe_reject },
-	{ "reject beats quarantine",		&p_all_quar, &p_all_reject, &p_all_reject },
-	{ "quarantine beats repair",		&p_all_repair, &p_all_quar, &p_all_quar },
-	{ "repair beats discard",		&p_all_discard, &p_all_repair, &p_all_repair },
-	{ "discard beats tag",			&p_all_tag, &p_all_discard, &p_all_discard },
-	{ "larger scan limit",			&p_all_reject, &p_all_reject_big, &p_all_reject_big },
-	{ "heuristics on",			&p_all_reject, &p_all_reject_heur, &p_all_reject_heur },
-	{ "full tie keeps a",			&p_all_reject, &p_all_reject_twin, &p_all_reject },
-	{ "full tie keeps a (swapped)",		&p_all_reject_twin, &p_all_reject, &p_all_reject_twin },
+	const struct policy	*a, *b;
+	enum scan_mode		 scan;
+	int64_t			 bytes;
+	enum act_infected	 inf;
+	enum act_unscannable	 uns;
+	enum act_error		 err;
+	int			 heur, quar, hdr, defer, arfp;
+} combine_cases[] = {
+	{ "hole 2: all+tag with executables+reject", &p_all_tag, &p_exe_reject,
+	  SCAN_ALL, 100, INF_REJECT, UNS_TAG, ERR_TEMPFAIL, 0, 0, HDR_ADD, 0, 1 },
+	{ "executables + macros = both", &p_exe_reject, &p_mac_quar,
+	  SCAN_EXEC_MACROS, 100, INF_REJECT, UNS_QUARANTINE, ERR_REJECT, 1, 1, HDR_REPLACE, 1, 0 },
+	{ "none adds nothing to coverage", &p_none_discard, &p_mac_quar,
+	  SCAN_MACROS, 500, INF_DISCARD, UNS_QUARANTINE, ERR_REJECT, 1, 1, HDR_REPLACE, 1, 0 },
+	{ "discard beats quarantine, tempfail beats tag", &p_none_discard, &p_exe_reject,
+	  SCAN_EXECUTABLES, 100, INF_REJECT, UNS_TEMPFAIL, ERR_TEMPFAIL, 0, 0, HDR_NONE, 0, 0 },
+	{ "repair beats tag, reject beats all unscannable", &p_all_tag, &p_all_repair,
+	  SCAN_ALL, 1000, INF_REPAIR, UNS_REJECT, ERR_TEMPFAIL, 0, 0, HDR_ADD, 0, 0 },
+	{ "quarantine beats repair", &p_all_repair, &p_mac_quar,
+	  SCAN_ALL, 500, INF_QUARANTINE, UNS_REJECT, ERR_REJECT, 1, 1, HDR_REPLACE, 1, 0 },
+	{ "same policy twice", &p_all_tag, &p_all_tag,
+	  SCAN_ALL, 1000, INF_TAG, UNS_PASS, ERR_PASS, 0, 0, HDR_ADD, 0, 1 },
 };
 
 static int
-case_stricter(void)
+combine_check(const struct combine_case *c, const struct policy *a, const struct policy *b)
 {
-	const struct policy	*got;
-	size_t			 i;
-	int			 failed = 0;
+	struct policy got = *a;
 
-	for (i = 0; i < sizeof(stricter) / sizeof(stricter[0]); i++) {
-		got = policy_stricter(stricter[i].a, stricter[i].b);
-		if (got != stricter[i].want) {
-			fprintf(stderr, "  %s: got %s, want %s\n", stricter[i].name,
-			    got ? got->name : "NULL",
-			    stricter[i].want ? stricter[i].want->name : "NULL");
-			failed = 1;
-		}
+	policy_combine(&got, b);
+	if (got.scan_mode != c->scan || got.max_scan_bytes != c->bytes ||
+	    got.on_infected != c->inf || got.on_unscannable != c->uns ||
+	    got.on_error != c->err || got.heuristics != c->heur ||
+	    got.quarantine != c->quar || (int)got.header_mode != c->hdr ||
+	    (got.mixed_recipients == MIXED_DEFER) != c->defer ||
+	    got.auto_release_fp != c->arfp) {
+		fprintf(stderr, "  %s (%s + %s): got scan %s bytes %lld infected %s "
+		    "unscannable %s error %s heur %d quar %d header %s defer %d arfp %d; "
+		    "want %s %lld %s %s %s %d %d %s %d %d\n", c->name, a->name, b->name,
+		    policy_scan_mode_names[got.scan_mode], (long long)got.max_scan_bytes,
+		    policy_infected_names[got.on_infected],
+		    policy_unscannable_names[got.on_unscannable],
+		    policy_error_names[got.on_error], got.heuristics, got.quarantine,
+		    policy_header_mode_names[got.header_mode],
+		    got.mixed_recipients == MIXED_DEFER, got.auto_release_fp,
+		    policy_scan_mode_names[c->scan], (long long)c->bytes,
+		    policy_infected_names[c->inf], policy_unscannable_names[c->uns],
+		    policy_error_names[c->err], c->heur, c->quar,
+		    policy_header_mode_names[c->hdr], c->defer, c->arfp);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+case_combine(void)
+{
+	size_t	i;
+	int	failed = 0;
+
+	for (i = 0; i < sizeof(combine_cases) / sizeof(combine_cases[0]); i++) {
+		failed |= combine_check(&combine_cases[i], combine_cases[i].a, combine_cases[i].b);
+		failed |= combine_check(&combine_cases[i], combine_cases[i].b, combine_cases[i].a);
 	}
 	return failed;
 }
@@ -533,7 +559,7 @@ static const struct {
 	{ "demo seed contents",			case_contents },
 	{ ".alpha.example matches subdomains",	case_subdomain_entry },
 	{ "canonical addresses and names",	case_canonical },
-	{ "policy_stricter",			case_stricter },
+	{ "policy_combine",			case_combine },
 	{ "enum texts",				case_enums },
 	{ "watcher follows operator edits",	case_watch },
 };

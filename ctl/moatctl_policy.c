@@ -58,6 +58,10 @@ static const struct pol_key pol_keys[] = {
 	{ "digest", PK_BOOL, NULL, 0, 1, SET("digest") },
 	{ "auto_release_fp", PK_BOOL, NULL, 0, 1, SET("auto_release_fp") },
 	{ "digest_to", PK_ENUM, pol_digest_to_names, 0, 0, SET("digest_to") },
+	/* combine: one decision for all recipients, the strictest of their
+	 * policies; defer: recipients whose policy differs from the first
+	 * accepted recipient's get 452 at RCPT (milter_callbacks.c). */
+	{ "mixed_recipients", PK_ENUM, policy_mixed_names, 0, 0, SET("mixed_recipients") },
 	{ NULL, 0, NULL, 0, 0, NULL }
 };
 #undef SET
@@ -89,7 +93,7 @@ static const char sql_pol_show[] =
     " p.on_unscannable, p.on_error, p.repair, p.quarantine, p.heuristics, "
     " p.notify_sender, p.notify_recipients, p.notify_admin, p.notify_style, "
     " p.skip_forged_senders, p.header_mode, p.retention_days, p.digest, "
-    " p.auto_release_fp, p.digest_to, "
+    " p.auto_release_fp, p.digest_to, p.mixed_recipients, "
     " (SELECT group_concat(s.name, ', ') FROM subscriber_policies sp "
     "   JOIN subscribers s ON s.id = sp.subscriber_id WHERE sp.policy_id = p.id) "
     "   AS subscribers, "

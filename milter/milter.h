@@ -8,7 +8,8 @@
  *   milter_engine.c     the refcounted libclamav engine, reload, scan slots
  *   milter_scan.c       the libclamav scan: verdict + content classification
  *   milter_parts.c      the MIME leaves, decoded in memory, for the scan
- *   milter_action.c     verdict -> reply, headers, quarantine, repair
+ *   milter_decide.c     the end-of-message decision, a pure function
+ *   milter_action.c     applies it: scan, quarantine, repair, smfi_* calls
  *   milter_status.c     header values and the per-message log line
  *   milter_notify.c     notices (templates, forged senders, SMTP thread)
  *   milter_usage.c      billing counters, flushed in batches
@@ -156,10 +157,18 @@ struct milter_msg {
 	struct milter_rcpt      *mc_rcpts;
 	size_t                   mc_nrcpts, mc_rcptcap;
 	size_t                   mc_unserved;  /* recipients passed untouched */
-	const struct policy     *mc_policy;   /* strictest across served recipients */
+	const struct policy     *mc_policy;   /* &mc_comb, or NULL while none is served */
+	struct policy            mc_comb;     /* served recipients' policies combined
+	                                         (policy_combine); strings in mc_snap */
+	int64_t                  mc_scan_bytes;  /* the largest limit among them */
+	int                      mc_first_set;   /* mc_first holds the first accepted recipient's */
+	const struct policy     *mc_first;    /* its policy (NULL: unserved), for defer */
+	uint64_t                 mc_msgid;    /* hash of the first Message-ID, 0 none */
 	struct spool             mc_spool;
 	char                    *mc_subject;  /* raw value as received, or NULL */
-	int                      mc_nscanned_hdr, mc_nstatus_hdr;  /* existing X-Virus-Scanned / X-Moat-Status */
+	/* Copies of X-Virus-Scanned / X-Moat-Status / X-Moat-Threat that
+	 * arrived with the message (deleted before ours are added). */
+	int                      mc_nscanned_hdr, mc_nstatus_hdr, mc_nthreat_hdr;
 	int                      mc_skip_body;
 	uint64_t                 mc_busy_ns;   /* time spent in our callbacks */
 	struct timespec          mc_start;
@@ -256,6 +265,13 @@ int    usage_table_walk(const struct usage_table *t,
 /* The process-wide counters and their flush thread. */
 int    usage_start(const char *store_path, long long flush_seconds, char *err, size_t errlen);
 void   usage_count(int64_t sub, enum usage_dir dir, const struct usage_delta *d);
+/* 1 when a message with this key (a hash of its Message-ID and sender; 0
+ * never matches) was counted for (sub, dir) in the last day by this
+ * process, else records it and returns 0.  A retry of a message whose
+ * first attempt the MTA tempfailed after we answered (or a transaction
+ * that carries recipients deferred from an earlier one) is not counted
+ * twice. */
+int    usage_seen(uint64_t key, int64_t sub, enum usage_dir dir, time_t now);
 void   usage_stop(void);
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * milter_action - end of message: scan by policy, act on the verdict, mark
- * the message, notify, count and log.
+ * milter_action - end of message: scan by the combined policy, let
+ * decide() (milter_decide.c) choose, and apply its decision through
+ * libmilter: quarantine, repair, header and body changes, reply, notices,
+ * usage, events, the log line.  Nothing here chooses an action.
  *
  * Never lose mail, never pass it silently:
  *   - quarantine means moat-quarantined answered "stored" (qclient 1) before
@@ -30,6 +32,7 @@
 #include "events.h"
 #include "log.h"
 #include "milter.h"
+#include "milter_decide.h"
 #include "milter_mime.h"
 #include "qclient.h"
 
@@ -37,14 +40,13 @@ struct eom {
 	SMFICTX                 *ctx;
 	struct milter_conn      *cc;
 	struct milter_msg       *mc;
-	const struct policy     *pol;
-	const struct subscriber *sub;        /* the subscriber whose policy decides */
+	const struct policy     *pol;        /* combined, or NULL (unserved only) */
+	const struct subscriber *sub;        /* the first served recipient's */
 	struct engine           *en;
 	struct scan_result       res;
-	const char              *action;     /* for header, log, events */
-	sfsistat                 rc;
-	int                      delivered;  /* the message goes on (maybe changed) */
-	int                      quarantined, rejected;
+	struct decide_in         in;
+	struct decision          d;
+	int                      quarantined;
 	int64_t                  qid_store;  /* quarantine id */
 	int                      out_fd;     /* modified message to deliver, or -1 */
 	char                    *files;      /* infected parts ("a.exe, b.zip") */
@@ -59,27 +61,6 @@ eom_free(struct eom *e)
 		close(e->out_fd);
 	free(e->files);
 	engine_release(e->en);
-}
-
-static void
-reply(struct eom *e, const char *code, const char *xcode, const char *fmt, const char *arg)
-{
-	char text[512];
-
-	snprintf(text, sizeof(text), fmt, arg ? arg : "");
-	for (char *p = text; *p; p++)
-		if (*p == '%' || (unsigned char)*p < 0x20)
-			*p = ' ';
-	smfi_setreply(e->ctx, (char *)code, (char *)xcode, text);
-}
-
-static void
-tempfail(struct eom *e, const char *why)
-{
-	reply(e, "451", "4.3.0", "Temporary failure, try again later (%s)", why);
-	e->rc = SMFIS_TEMPFAIL;
-	e->delivered = 0;
-	e->action = "tempfail";
 }
 
 static void
@@ -104,11 +85,11 @@ action_event(struct eom *e, const char *kind, enum event_severity sev)
 	detail_base(e, &j, buf, sizeof(buf));
 	if (e->res.virus[0])
 		jbuf_str(&j, "virus", e->res.virus);
-	if (e->res.reason[0])
-		jbuf_str(&j, "reason", e->res.reason);
+	if (e->d.reason[0])
+		jbuf_str(&j, "reason", e->d.reason);
 	if (e->files)
 		jbuf_str(&j, "files", e->files);
-	jbuf_str(&j, "action", e->action);
+	jbuf_str(&j, "action", e->d.action);
 	if (e->qid_store)
 		jbuf_int(&j, "quarantine_id", e->qid_store);
 	event_emit(kind, sev, e->sub ? e->sub->id : 0, e->cc->cc_addr, jbuf_end(&j));
@@ -334,7 +315,7 @@ repair(struct eom *e)
 	return 1;
 }
 
-/* ------------------------------------------------------------ actions */
+/* ------------------------------------------------------------ marks */
 
 static void
 add_subject_prefix(struct eom *e, const char *prefix)
@@ -354,138 +335,26 @@ add_subject_prefix(struct eom *e, const char *prefix)
 		smfi_addheader(e->ctx, "Subject", v);
 }
 
-/* Quarantines, then discards; tempfail when not stored. */
+/* Deletes copies 1..n of a header, last first, so the MTA's indexes (the
+ * n-th occurrence of that name as mlfi_header saw them) stay valid. */
 static void
-act_quarantine_only(struct eom *e)
+delete_headers(struct eom *e, const char *name, int n)
 {
-	if (quarantine(e) == 1) {
-		e->rc = SMFIS_DISCARD;
-		e->delivered = 0;
-		e->action = "quarantine";
-	} else {
-		tempfail(e, "quarantine unavailable");
-	}
+	for (int i = n; i > 0; i--)
+		smfi_chgheader(e->ctx, (char *)name, i, NULL);
 }
-
-static void
-act_infected(struct eom *e)
-{
-	const struct policy *p = e->pol;
-
-	/* quarantine = 1: the original is kept whatever else happens. */
-	if (p->quarantine && p->on_infected != INF_QUARANTINE && quarantine(e) != 1) {
-		tempfail(e, "quarantine unavailable");
-		return;
-	}
-	switch (p->on_infected) {
-	case INF_REJECT:
-		reply(e, "550", "5.7.1", "Virus found: %s", e->res.virus);
-		e->rc = SMFIS_REJECT;
-		e->action = "reject";
-		e->rejected = 1;
-		return;
-	case INF_DISCARD:
-		e->rc = SMFIS_DISCARD;
-		e->action = "discard";
-		return;
-	case INF_QUARANTINE:
-		act_quarantine_only(e);
-		return;
-	case INF_TAG:
-		e->rc = SMFIS_CONTINUE;
-		e->delivered = 1;
-		e->action = "tag";
-		add_subject_prefix(e, "[VIRUS]");
-		return;
-	case INF_REPAIR:
-		break;
-	}
-	switch (repair(e)) {
-	case 1:
-		e->rc = SMFIS_CONTINUE;
-		e->delivered = 1;
-		e->action = e->quarantined ? "repair+quarantine" : "repair";
-		e->res.verdict = VERDICT_REPAIRED;
-		return;
-	case 0:
-		log_mail(LOGL_INFO, e->mc->mc_qid, "not repairable: quarantine instead");
-		if (milter_cf->quarantine != NULL) {
-			act_quarantine_only(e);
-		} else {
-			reply(e, "550", "5.7.1", "Virus found: %s", e->res.virus);
-			e->rc = SMFIS_REJECT;
-			e->action = "reject";
-			e->rejected = 1;
-		}
-		return;
-	default:
-		tempfail(e, "repair failed");
-		return;
-	}
-}
-
-static void
-act_unscannable(struct eom *e)
-{
-	switch (e->pol->on_unscannable) {
-	case UNS_TEMPFAIL:
-		reply(e, "451", "4.7.0", "Message could not be scanned (%s), try again later",
-		    e->res.reason);
-		e->rc = SMFIS_TEMPFAIL;
-		e->action = "tempfail";
-		return;
-	case UNS_REJECT:
-		reply(e, "550", "5.7.1", "Message could not be scanned (%s)", e->res.reason);
-		e->rc = SMFIS_REJECT;
-		e->action = "reject";
-		e->rejected = 1;
-		return;
-	case UNS_PASS:
-		e->rc = SMFIS_CONTINUE;
-		e->delivered = 1;
-		e->action = "pass";
-		return;
-	case UNS_TAG:
-		e->rc = SMFIS_CONTINUE;
-		e->delivered = 1;
-		e->action = "tag";
-		add_subject_prefix(e, "[UNSCANNED]");
-		return;
-	case UNS_QUARANTINE:
-		act_quarantine_only(e);
-		return;
-	}
-}
-
-static void
-act_error(struct eom *e)
-{
-	switch (e->pol->on_error) {
-	case ERR_TEMPFAIL:
-		tempfail(e, e->res.reason);
-		return;
-	case ERR_REJECT:
-		reply(e, "550", "5.7.1", "Message could not be scanned (%s)", e->res.reason);
-		e->rc = SMFIS_REJECT;
-		e->action = "reject";
-		e->rejected = 1;
-		return;
-	case ERR_PASS:
-		e->rc = SMFIS_CONTINUE;
-		e->delivered = 1;
-		e->action = "pass";
-		return;
-	}
-}
-
-/* ------------------------------------------------------------ marks */
 
 static void
 add_headers(struct eom *e)
 {
+	const struct decision *d = &e->d;
+	struct scan_result shown = e->res;
 	char v[1024], desc[128];
 
-	if (e->cc->cc_threat) {
+	delete_headers(e, "X-Virus-Scanned", d->del_scanned);
+	delete_headers(e, "X-Moat-Status", d->del_status);
+	delete_headers(e, "X-Moat-Threat", d->del_threat);
+	if (d->add_threat) {
 		/* Every listing that matched (milter_callbacks.c threat_sum). */
 		snprintf(v, sizeof(v), " %s", e->cc->cc_threat_list);
 		for (char *p = v; *p; p++)
@@ -493,121 +362,150 @@ add_headers(struct eom *e)
 				*p = ' ';
 		smfi_addheader(e->ctx, "X-Moat-Threat", v);
 	}
-	if (e->pol == NULL || e->pol->header_mode == HDR_NONE)
+	if (d->subject_prefix != NULL)
+		add_subject_prefix(e, d->subject_prefix);
+	if (!d->add_status)
 		return;
-	if (e->pol->header_mode == HDR_REPLACE) {
-		/* Earlier hops' claims are not ours to vouch for. */
-		for (int i = e->mc->mc_nscanned_hdr; i > 0; i--)
-			smfi_chgheader(e->ctx, "X-Virus-Scanned", i, NULL);
-		for (int i = e->mc->mc_nstatus_hdr; i > 0; i--)
-			smfi_chgheader(e->ctx, "X-Moat-Status", i, NULL);
-	}
 	engine_describe(desc, sizeof(desc));
 	status_scanned_value(v, sizeof(v), desc);
 	smfi_addheader(e->ctx, "X-Virus-Scanned", v);
-	status_value(v, sizeof(v), &e->res,
-	    e->res.verdict == VERDICT_CLEAN || e->res.verdict == VERDICT_REPAIRED ? NULL : e->action);
+	shown.verdict = d->verdict;
+	snprintf(shown.reason, sizeof(shown.reason), "%s", d->reason);
+	status_value(v, sizeof(v), &shown,
+	    d->verdict == VERDICT_CLEAN || d->verdict == VERDICT_REPAIRED ? NULL : d->action);
 	smfi_addheader(e->ctx, "X-Moat-Status", v);
 }
 
-/*
- * Notices for infected mail.  Two stages, because a notice inside the
- * delivered copy must be written before apply_message, while separate
- * notices (milter_notify.c sends them) must wait until the attempt is known
- * to end the message: a tempfailed attempt comes back and would tell the
- * sender twice.  in_copy 1: the recipients' notice in the copy only;
- * 0: every separate notice.
- */
+/* ------------------------------------------------------------ notices */
+
 static void
-notify(struct eom *e, int in_copy)
+notice_vars(struct eom *e, struct notify_vars *v, const char *rcpts, char *date, size_t dlen)
 {
-	const struct policy *p = e->pol;
-	struct notify_vars v;
-	char rcpts[2048], date[64];
-	const char *subj, *body;
-	char *s, *b;
 	time_t now = time(NULL);
 	struct tm tm;
 
 	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	strftime(date, dlen, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	memset(v, 0, sizeof(*v));
+	v->virus = e->res.virus;
+	v->sender = e->mc->mc_sender[0] ? e->mc->mc_sender : "<>";
+	v->recipients = rcpts;
+	v->queue_id = e->mc->mc_qid;
+	v->subscriber = e->sub ? e->sub->name : "";
+	v->action = e->d.action;
+	v->files = e->files ? e->files : "";
+	v->client = e->cc->cc_addr;
+	v->date = date;
+}
+
+static void
+send_notice(struct eom *e, const char *tpl, const char *to, const struct notify_vars *v)
+{
+	const char *subj, *body;
+	char *s, *b = NULL;
+
+	if (policy_template(e->mc->mc_snap, tpl, &subj, &body) != 1 ||
+	    (s = notify_expand(subj, v)) == NULL)
+		return;
+	if ((b = notify_expand(body, v)) != NULL)
+		notify_enqueue(e->mc->mc_qid, to, s, b);
+	free(s);
+	free(b);
+}
+
+/* The notice inside the delivered copy (before apply_message), for every
+ * recipient whose policy asks for one in the copy. */
+static void
+notify_in_copy(struct eom *e)
+{
+	struct notify_vars v;
+	char rcpts[2048], date[64];
+	const char *subj, *body;
+	char *b;
+	int in, out, r = -1;
+
+	if (policy_template(e->mc->mc_snap, "recipient", &subj, &body) != 1)
+		return;
 	status_rcpt_list(rcpts, sizeof(rcpts), e->mc, ", ", 0);
-	memset(&v, 0, sizeof(v));
-	v.virus = e->res.virus;
-	v.sender = e->mc->mc_sender[0] ? e->mc->mc_sender : "<>";
-	v.recipients = rcpts;
-	v.queue_id = e->mc->mc_qid;
-	v.subscriber = e->sub ? e->sub->name : "";
-	v.action = e->action;
-	v.files = e->files ? e->files : "";
-	v.client = e->cc->cc_addr;
-	v.date = date;
-
-	if (!in_copy && p->notify_sender && e->mc->mc_sender[0] &&
-	    !(p->skip_forged_senders && notify_forged(e->res.virus, milter_cf->forged_senders)) &&
-	    policy_template(e->mc->mc_snap, "sender", &subj, &body) == 1 &&
-	    (s = notify_expand(subj, &v)) != NULL) {
-		if ((b = notify_expand(body, &v)) != NULL)
-			notify_enqueue(e->mc->mc_qid, e->mc->mc_sender, s, b);
-		free(s);
-		free(b);
-	}
-	if (!in_copy && p->notify_admin && policy_template(e->mc->mc_snap, "admin", &subj, &body) == 1 &&
-	    (s = notify_expand(subj, &v)) != NULL) {
-		if ((b = notify_expand(body, &v)) != NULL)
-			notify_enqueue(e->mc->mc_qid, p->notify_admin, s, b);
-		free(s);
-		free(b);
-	}
-	if (!p->notify_recipients || policy_template(e->mc->mc_snap, "recipient", &subj, &body) != 1)
-		return;
-	if (e->delivered && p->notify_style != NOTIFY_MESSAGE) {
-		if (!in_copy)
-			return;
-		/* In the delivered copy itself. */
-		int in = current_fd(e), out = memfd_create("moat-notice", MFD_CLOEXEC), r = -1;
-
-		if ((b = notify_expand(body, &v)) != NULL && in != -1 && out != -1)
-			r = p->notify_style == NOTIFY_APPEND ? mime_append_text(in, out, b) :
-			    mime_attach_text(in, out, "virus-notice.txt", b);
-		free(b);
-		if (r == 0)
-			set_out(e, out);
-		else {
-			if (out != -1)
-				close(out);
-			log_mail(LOGL_WARN, e->mc->mc_qid, "recipient notice could not be added");
-		}
-		return;
-	}
-	if (in_copy)
-		return;
-	for (size_t i = 0; i < e->mc->mc_nrcpts; i++) {
-		if (e->mc->mc_rcpts[i].mr_sub == NULL)
-			continue;        /* unserved recipient passed untouched */
-		if ((s = notify_expand(subj, &v)) == NULL)
-			continue;
-		if ((b = notify_expand(body, &v)) != NULL)
-			notify_enqueue(e->mc->mc_qid, e->mc->mc_rcpts[i].mr_addr, s, b);
-		free(s);
-		free(b);
+	notice_vars(e, &v, rcpts, date, sizeof(date));
+	in = current_fd(e);
+	out = memfd_create("moat-notice", MFD_CLOEXEC);
+	if ((b = notify_expand(body, &v)) != NULL && in != -1 && out != -1)
+		r = e->d.copy_notice == NOTIFY_APPEND ? mime_append_text(in, out, b) :
+		    mime_attach_text(in, out, "virus-notice.txt", b);
+	free(b);
+	if (r == 0)
+		set_out(e, out);
+	else {
+		if (out != -1)
+			close(out);
+		log_mail(LOGL_WARN, e->mc->mc_qid, "recipient notice could not be added");
 	}
 }
+
+/* Recipients whose policy names admin, for that admin's notice: an admin
+ * sees only the recipients its own policy serves. */
+static void
+admin_rcpts(struct eom *e, const char *admin, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < e->mc->mc_nrcpts; i++) {
+		const struct policy *p = e->mc->mc_rcpts[i].mr_policy;
+		int w;
+
+		if (p == NULL || p->notify_admin == NULL || strcasecmp(p->notify_admin, admin) != 0)
+			continue;
+		w = snprintf(buf + n, len - n, "%s%s", n ? ", " : "", e->mc->mc_rcpts[i].mr_addr);
+		if (w < 0 || (size_t)w >= len - n)
+			break;
+		n += (size_t)w;
+	}
+}
+
+/* Separate notices, queued only once the attempt is known to end the
+ * message (a tempfailed attempt comes back and would tell them twice). */
+static void
+notify_separate(struct eom *e)
+{
+	struct notify_vars v;
+	char rcpts[2048], date[64];
+	const char *admin;
+
+	status_rcpt_list(rcpts, sizeof(rcpts), e->mc, ", ", 0);
+	notice_vars(e, &v, rcpts, date, sizeof(date));
+	if (e->d.notify_sender)
+		send_notice(e, "sender", e->mc->mc_sender, &v);
+	for (size_t i = 0; i < e->mc->mc_nrcpts; i++) {
+		if ((admin = decide_admin_notice(&e->d, &e->in, i)) != NULL) {
+			admin_rcpts(e, admin, rcpts, sizeof(rcpts));
+			send_notice(e, "admin", admin, &v);
+		}
+	}
+	for (size_t i = 0; i < e->mc->mc_nrcpts; i++) {
+		if (!decide_rcpt_notice(&e->d, &e->in, i))
+			continue;
+		/* Each recipient sees itself only: never another's address
+		 * (a Bcc among them). */
+		v.recipients = e->mc->mc_rcpts[i].mr_addr;
+		send_notice(e, "recipient", e->mc->mc_rcpts[i].mr_addr, &v);
+	}
+}
+
+/* ------------------------------------------------------------ usage, log */
 
 static void
 count_usage(struct eom *e)
 {
-	struct usage_delta d = {
-		.messages = 1, .bytes = (int64_t)e->mc->mc_spool.sp_total,
-		.infected = e->res.verdict == VERDICT_INFECTED || e->res.verdict == VERDICT_REPAIRED,
-		.quarantined = e->quarantined, .rejected = e->rejected,
-	};
 	int64_t seen[MILTER_MAXSUBS];
 	int dirs[MILTER_MAXSUBS];
 	size_t n = 0, j;
+	time_t now = time(NULL);
 
 	for (size_t i = 0; i < e->mc->mc_nrcpts; i++) {
 		const struct milter_rcpt *r = &e->mc->mc_rcpts[i];
+		enum usage_dir dir = r->mr_outbound ? USAGE_OUT : USAGE_IN;
 
 		if (r->mr_sub == NULL)
 			continue;
@@ -618,7 +516,12 @@ count_usage(struct eom *e)
 			continue;
 		seen[n] = r->mr_sub->id;
 		dirs[n++] = r->mr_outbound;
-		usage_count(r->mr_sub->id, r->mr_outbound ? USAGE_OUT : USAGE_IN, &d);
+		if (usage_seen(e->mc->mc_msgid, r->mr_sub->id, dir, now)) {
+			log_mail(LOGL_INFO, e->mc->mc_qid, "subscriber %s: message already counted",
+			    r->mr_sub->name);
+			continue;
+		}
+		usage_count(r->mr_sub->id, dir, &e->d.usage);
 	}
 }
 
@@ -635,8 +538,8 @@ log_line(struct eom *e)
 	status_rcpt_list(rcpts, sizeof(rcpts), e->mc, ",", 1);
 	if (e->res.virus[0])
 		snprintf(extra, sizeof(extra), " virus=%s", e->res.virus);
-	else if (e->res.reason[0])
-		snprintf(extra, sizeof(extra), " reason=\"%s\"", e->res.reason);
+	else if (e->d.reason[0])
+		snprintf(extra, sizeof(extra), " reason=\"%s\"", e->d.reason);
 	if (e->files)
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), " files=\"%s\"", e->files);
 	if (e->en != NULL)
@@ -647,8 +550,93 @@ log_line(struct eom *e)
 	    "time=%.1fms scan=%.1fms wait=%.1fms wall=%.1fms",
 	    e->mc->mc_sender, rcpts, e->mc->mc_spool.sp_total, e->cc->cc_addr,
 	    e->sub ? e->sub->name : "-", e->pol ? e->pol->name : "-",
-	    verdict_name(e->res.verdict), extra, e->action, e->mc->mc_busy_ns / 1e6, e->scan_ms,
+	    verdict_name(e->d.verdict), extra, e->d.action, e->mc->mc_busy_ns / 1e6, e->scan_ms,
 	    e->wait_ms, wall / 1e6);
+}
+
+/* ------------------------------------------------------------ eom */
+
+/* Scans under the combined policy, up to the largest recipient limit
+ * (decide() applies the smallest). */
+static void
+scan(struct eom *e)
+{
+	struct policy p = *e->pol;
+	struct timespec a, b, c;
+
+	if (p.scan_mode == SCAN_NONE) {
+		e->res.verdict = VERDICT_UNSCANNED;
+		snprintf(e->res.reason, sizeof(e->res.reason), "policy %s: scan_mode none", p.name);
+		return;
+	}
+	if (e->mc->mc_scan_bytes > p.max_scan_bytes)
+		p.max_scan_bytes = e->mc->mc_scan_bytes;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	e->en = engine_acquire(e->ctx);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	e->wait_ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+	if (e->en == NULL) {
+		e->res.verdict = VERDICT_ERROR;
+		snprintf(e->res.reason, sizeof(e->res.reason), "no scan engine");
+		return;
+	}
+	scan_message(e->en, &e->mc->mc_spool, &p, &e->res);
+	clock_gettime(CLOCK_MONOTONIC, &c);
+	e->scan_ms = (c.tv_sec - b.tv_sec) * 1e3 + (c.tv_nsec - b.tv_nsec) / 1e6;
+}
+
+static enum decide_outcome
+outcome(int rc)
+{
+	return rc == 1 ? OUT_OK : rc == 0 ? OUT_NO : OUT_FAILED;
+}
+
+/* Runs decide() and the steps it asks for; each step once, so at most four
+ * rounds (quarantine, repair, the application of the changed message). */
+static void
+run_decision(struct eom *e)
+{
+	for (int round = 0; round < 4; round++) {
+		decide(&e->in, &e->d);
+		switch (e->d.step) {
+		case STEP_QUARANTINE:
+			e->in.quarantined = outcome(quarantine(e));
+			continue;
+		case STEP_REPAIR:
+			e->in.repaired = outcome(repair(e));
+			if (e->in.repaired == OUT_NO)
+				log_mail(LOGL_INFO, e->mc->mc_qid, "not repairable");
+			continue;
+		case STEP_DONE:
+			break;
+		}
+		if (e->d.final != FINAL_CONTINUE || e->in.applied != OUT_NOT_TRIED)
+			return;
+		if (e->d.notice && e->d.copy_notice != -1)
+			notify_in_copy(e);
+		if (e->out_fd == -1)
+			return;
+		if (apply_message(e, e->out_fd) == 0) {
+			e->in.applied = OUT_OK;
+			return;
+		}
+		/* Half-applied changes must not be delivered: decide again. */
+		log_mail(LOGL_WARN, e->mc->mc_qid, "could not replace the message body");
+		e->in.applied = OUT_FAILED;
+	}
+}
+
+static sfsistat
+smfis(enum decide_final f)
+{
+	switch (f) {
+	case FINAL_CONTINUE:	return SMFIS_CONTINUE;
+	case FINAL_ACCEPT:	return SMFIS_ACCEPT;
+	case FINAL_REJECT:	return SMFIS_REJECT;
+	case FINAL_DISCARD:	return SMFIS_DISCARD;
+	case FINAL_TEMPFAIL:	return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_TEMPFAIL;
 }
 
 int
@@ -656,7 +644,6 @@ action_eom(void *smfictx, struct milter_conn *cc, struct milter_msg *mc)
 {
 	struct eom e;
 	struct timespec t0, t1;
-	int notice;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&e, 0, sizeof(e));
@@ -665,96 +652,51 @@ action_eom(void *smfictx, struct milter_conn *cc, struct milter_msg *mc)
 	e.mc = mc;
 	e.out_fd = -1;
 	e.pol = mc->mc_policy;
-	e.rc = SMFIS_CONTINUE;
-	e.delivered = 1;
-	e.action = "pass";
 	for (size_t i = 0; i < mc->mc_nrcpts; i++)
-		if (mc->mc_rcpts[i].mr_policy == e.pol) {
+		if (mc->mc_rcpts[i].mr_sub != NULL) {
 			e.sub = mc->mc_rcpts[i].mr_sub;
 			break;
 		}
-
 	if (e.pol == NULL) {
-		/* Unserved only (unserved_action = pass): untouched. */
 		e.res.verdict = VERDICT_UNSCANNED;
 		snprintf(e.res.reason, sizeof(e.res.reason), "unserved");
-		if (cc->cc_threat)
-			add_headers(&e);
-		e.rc = cc->cc_threat ? SMFIS_CONTINUE : SMFIS_ACCEPT;
-		goto done;
-	}
-	if (e.pol->scan_mode == SCAN_NONE) {
-		e.res.verdict = VERDICT_UNSCANNED;
-		snprintf(e.res.reason, sizeof(e.res.reason), "policy %s: scan_mode none", e.pol->name);
 	} else {
-		struct timespec a, b, c;
-
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		e.en = engine_acquire(smfictx);
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		e.wait_ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
-		if (e.en == NULL) {
-			e.res.verdict = VERDICT_ERROR;
-			snprintf(e.res.reason, sizeof(e.res.reason), "no scan engine");
-		} else {
-			scan_message(e.en, &mc->mc_spool, e.pol, &e.res);
-			clock_gettime(CLOCK_MONOTONIC, &c);
-			e.scan_ms = (c.tv_sec - b.tv_sec) * 1e3 + (c.tv_nsec - b.tv_nsec) / 1e6;
-		}
+		scan(&e);
 	}
 
-	switch (e.res.verdict) {
-	case VERDICT_INFECTED:
-		act_infected(&e);
-		break;
-	case VERDICT_UNSCANNABLE:
-		act_unscannable(&e);
-		break;
-	case VERDICT_ERROR:
-		act_error(&e);
-		break;
-	default:
-		break;
-	}
-	/* A tempfailed message comes back: notices and counts wait for the
-	 * attempt that ends it (a failed body replacement included). */
-	notice = e.res.verdict == VERDICT_INFECTED || e.res.verdict == VERDICT_REPAIRED;
-	if (notice && e.rc != SMFIS_TEMPFAIL)
-		notify(&e, 1);
-	if (e.delivered && e.rc == SMFIS_CONTINUE) {
-		if (e.out_fd != -1 && apply_message(&e, e.out_fd) == -1) {
-			/* Half-applied changes must not be delivered: retry later. */
-			log_mail(LOGL_WARN, mc->mc_qid, "could not replace the message body");
-			tempfail(&e, "body replacement failed");
-		} else {
-			add_headers(&e);
-		}
-	}
-	if (notice && e.rc != SMFIS_TEMPFAIL)
-		notify(&e, 0);
-	switch (e.res.verdict) {
-	case VERDICT_INFECTED:
-	case VERDICT_REPAIRED:
-		action_event(&e, EV_MAIL_INFECTED, SEV_WARNING);
-		if (e.quarantined || e.rc == SMFIS_DISCARD || e.res.verdict == VERDICT_REPAIRED)
-			action_event(&e, EV_MAIL_ACTION, SEV_NOTICE);
-		break;
-	case VERDICT_UNSCANNABLE:
-		action_event(&e, EV_MAIL_UNSCANNABLE, SEV_NOTICE);
-		break;
-	case VERDICT_ERROR:
-		action_event(&e, EV_MAIL_SCAN_ERROR, SEV_WARNING);
-		break;
-	default:
-		break;
-	}
-	if (e.rc != SMFIS_TEMPFAIL)
+	e.in.verdict = e.res.verdict;
+	e.in.virus = e.res.virus;
+	e.in.reason = e.res.reason;
+	e.in.pol = e.pol;
+	e.in.size = mc->mc_spool.sp_total;
+	e.in.rcpts = mc->mc_rcpts;
+	e.in.nrcpts = mc->mc_nrcpts;
+	e.in.threat = cc->cc_threat != 0;
+	e.in.has_sender = mc->mc_sender[0] != '\0';
+	e.in.has_subject = mc->mc_subject != NULL;
+	e.in.quarantine_configured = milter_cf->quarantine != NULL;
+	e.in.old_scanned = mc->mc_nscanned_hdr;
+	e.in.old_status = mc->mc_nstatus_hdr;
+	e.in.old_threat = mc->mc_nthreat_hdr;
+	if (e.res.verdict == VERDICT_INFECTED)
+		e.in.forged = notify_forged(e.res.virus, milter_cf->forged_senders);
+	run_decision(&e);
+
+	if (e.d.final == FINAL_CONTINUE)
+		add_headers(&e);
+	if (e.d.code != NULL)
+		smfi_setreply(e.ctx, (char *)e.d.code, (char *)e.d.xcode, e.d.text);
+	if (e.d.notice)
+		notify_separate(&e);
+	for (int i = 0; i < 2 && e.d.event[i] != NULL; i++)
+		action_event(&e, e.d.event[i], e.d.event_sev[i]);
+	if (e.d.count)
 		count_usage(&e);
-done:
+
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	mc->mc_busy_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
 	    (uint64_t)(t1.tv_nsec - t0.tv_nsec);
 	log_line(&e);
 	eom_free(&e);
-	return e.rc;
+	return smfis(e.d.final);
 }

@@ -413,6 +413,32 @@ refused_event(struct milter_conn *cc, const char *rcpt, const struct subscriber 
 	event_emit(EV_MAIL_REFUSED, SEV_NOTICE, sub ? sub->id : 0, cc->cc_addr, jbuf_end(&j));
 }
 
+/*
+ * mixed_recipients = defer: a recipient whose policy differs from the first
+ * accepted recipient's gets 452 (RFC 5321 4.5.3.1.10: the client sends the
+ * rest in a later transaction), so each transaction carries one policy.
+ * Either side's policy saying defer is enough: the first recipient's
+ * subscriber asked for its mail to travel alone, or the new one's did.  An
+ * unserved recipient has no policy, which differs from any.  Refused
+ * recipients (suspended, unserved refused) are refused, not deferred, and
+ * the first accepted recipient always passes, so every attempt delivers at
+ * least one recipient and the client's retries end.
+ */
+static int
+rcpt_defer(const struct milter_msg *mc, const struct rcpt_decision *d)
+{
+	const struct policy *p = d->status == RCPT_SERVED ? d->policy : NULL;
+	const struct policy *f = mc->mc_first;
+
+	if (!mc->mc_first_set || d->status == RCPT_SUSPENDED ||
+	    (d->status == RCPT_UNSERVED && milter_cf->unserved_action == UNSERVED_REJECT))
+		return 0;
+	if (p == f || (p != NULL && f != NULL && p->id == f->id))
+		return 0;
+	return (p != NULL && p->mixed_recipients == MIXED_DEFER) ||
+	    (f != NULL && f->mixed_recipients == MIXED_DEFER);
+}
+
 static sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -441,6 +467,13 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	if (milter_policy_rcpt(mc->mc_snap, cc->cc_addr, mc->mc_sender_domain, addr, &d) == -1) {
 		smfi_setreply(ctx, "451", "4.3.0", "Temporary policy lookup failure");
 		log_mail(LOGL_WARN, qid_of(cc), "to=<%s>: policy lookup failed: tempfail", addr);
+		return SMFIS_TEMPFAIL;
+	}
+	if (rcpt_defer(mc, &d)) {
+		reply_text(text, sizeof(text), "<%s>: other policy, send separately%s", addr, "");
+		smfi_setreply(ctx, "452", "4.5.3", text);
+		log_mail(LOGL_INFO, qid_of(cc), "from=<%s> to=<%s> deferred: mixed policies",
+		    mc->mc_sender, addr);
 		return SMFIS_TEMPFAIL;
 	}
 	switch (d.status) {
@@ -481,11 +514,23 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	if ((r->mr_addr = strdup(addr)) == NULL)
 		return SMFIS_TEMPFAIL;
 	mc->mc_nrcpts++;
+	if (!mc->mc_first_set) {
+		mc->mc_first_set = 1;
+		mc->mc_first = d.status == RCPT_SERVED ? d.policy : NULL;
+	}
 	if (d.status == RCPT_SERVED) {
 		r->mr_sub = d.sub;
 		r->mr_policy = d.policy;
 		r->mr_outbound = d.outbound;
-		mc->mc_policy = policy_stricter(mc->mc_policy, d.policy);
+		/* Combined on every dimension (policy_combine); the scan goes
+		 * as far as the largest limit of a policy that scans. */
+		if (mc->mc_policy == NULL)
+			mc->mc_comb = *d.policy;
+		else
+			policy_combine(&mc->mc_comb, d.policy);
+		mc->mc_policy = &mc->mc_comb;
+		if (d.policy->scan_mode != SCAN_NONE && d.policy->max_scan_bytes > mc->mc_scan_bytes)
+			mc->mc_scan_bytes = d.policy->max_scan_bytes;
 	}
 	return SMFIS_CONTINUE;
 }
@@ -508,6 +553,22 @@ spool_crlf(struct spool *sp, const char *s)
 	return p > s ? spool_write(sp, s, (size_t)(p - s)) : 0;
 }
 
+/* The usage key of a message (usage_seen): FNV-1a over its Message-ID
+ * (blanks ignored) and sender; never 0. */
+static uint64_t
+msgid_key(const char *id, const char *sender)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *id; id++)
+		if (*id != ' ' && *id != '\t' && *id != '\r' && *id != '\n')
+			h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (; sender != NULL && *sender; sender++)
+		h = (h ^ (unsigned char)*sender) * 1099511628211ULL;
+	return h | 1;
+}
+
 static sfsistat
 mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -525,6 +586,10 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 		mc->mc_nscanned_hdr++;
 	else if (strcasecmp(name, "X-Moat-Status") == 0)
 		mc->mc_nstatus_hdr++;
+	else if (strcasecmp(name, "X-Moat-Threat") == 0)
+		mc->mc_nthreat_hdr++;
+	else if (mc->mc_msgid == 0 && strcasecmp(name, "Message-ID") == 0)
+		mc->mc_msgid = msgid_key(value, mc->mc_sender);
 	(void)(spool_write(&mc->mc_spool, name, strlen(name)) == -1 ||
 	    spool_write(&mc->mc_spool, ":", 1) == -1 ||
 	    spool_crlf(&mc->mc_spool, value) == -1 ||

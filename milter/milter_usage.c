@@ -252,6 +252,43 @@ usage_count(int64_t sub, enum usage_dir dir, const struct usage_delta *d)
 	pthread_mutex_unlock(&us.mtx);
 }
 
+/*
+ * Messages already counted: a direct-mapped table of (key, subscriber,
+ * direction) hashes with the time counted.  A collision forgets the older
+ * entry (counted again: never a message lost from billing because of the
+ * table); a retry within the day finds its entry.  Holds no pointers.
+ */
+#define SEEN_SLOTS 8192
+#define SEEN_TTL   86400
+
+static struct {
+	pthread_mutex_t mtx;
+	uint64_t        h[SEEN_SLOTS];
+	time_t          t[SEEN_SLOTS];
+} seen = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+int
+usage_seen(uint64_t key, int64_t sub, enum usage_dir dir, time_t now)
+{
+	uint64_t h;
+	size_t i;
+	int hit;
+
+	if (key == 0)
+		return 0;
+	h = (key ^ ((uint64_t)sub * 0x9e3779b97f4a7c15ULL) ^
+	    (((uint64_t)dir + 1) * 0xc2b2ae3d27d4eb4fULL)) | 1;
+	i = (size_t)(h % SEEN_SLOTS);
+	pthread_mutex_lock(&seen.mtx);
+	hit = seen.h[i] == h && now - seen.t[i] < SEEN_TTL && now >= seen.t[i];
+	if (!hit) {
+		seen.h[i] = h;
+		seen.t[i] = now;
+	}
+	pthread_mutex_unlock(&seen.mtx);
+	return hit;
+}
+
 void
 usage_stop(void)
 {

@@ -81,6 +81,29 @@ main(void)
 	}
 	usage_table_free(t);
 	usage_table_free(NULL);
+
+	/* usage_seen: a retried message (same key, subscriber, direction)
+	 * within a day is counted once. */
+	struct { const char *name; uint64_t key; int64_t sub; enum usage_dir dir; time_t now;
+	    int want; } sc[] = {
+		{ "first attempt", 0x1234, 7, USAGE_IN, 1000, 0 },
+		{ "retry after a 451", 0x1234, 7, USAGE_IN, 1060, 1 },
+		{ "other subscriber", 0x1234, 8, USAGE_IN, 1060, 0 },
+		{ "other direction", 0x1234, 7, USAGE_OUT, 1060, 0 },
+		{ "other message", 0x5678, 7, USAGE_IN, 1060, 0 },
+		{ "no Message-ID never matches", 0, 7, USAGE_IN, 1060, 0 },
+		{ "no Message-ID again", 0, 7, USAGE_IN, 1061, 0 },
+		{ "a day later counts again", 0x1234, 7, USAGE_IN, 1000 + 86400, 0 },
+	};
+	for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++) {
+		int got = usage_seen(sc[i].key, sc[i].sub, sc[i].dir, sc[i].now);
+
+		if (got != sc[i].want) {
+			fprintf(stderr, "FAIL usage_seen %s: got %d, want %d\n", sc[i].name, got,
+			    sc[i].want);
+			fails++;
+		}
+	}
 	printf("milter_usage_test: %s\n", fails ? "FAIL" : "ok");
 	return fails != 0;
 }
