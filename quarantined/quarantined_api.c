@@ -239,8 +239,11 @@ submit_begin(struct hreq *r, struct MHD_Connection *c)
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "%s", why);
 		return;
 	}
-	snprintf(r->meta.hold, sizeof(r->meta.hold), "%s",
-	    submit_hold(r->meta.hold, r->meta.viruses));
+	{
+		const char *hold = submit_hold(r->meta.hold, r->meta.viruses);
+		if (hold != r->meta.hold)
+			snprintf(r->meta.hold, sizeof(r->meta.hold), "%s", hold);
+	}
 	st = index_get(r->qd->pool);
 	if (r->meta.subscriber > 0 && index_subscriber_exists(st, r->meta.subscriber) != 1)
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown subscriber %lld",
