@@ -60,8 +60,9 @@ struct qd {
 	pthread_mutex_t     job_lock;      /* one rescan/purge/digest at a time */
 };
 
-/* Who asks: the UNIX socket and "*" tokens are admins; a subscriber token
- * sees only that subscriber's items. */
+/* Who asks: the UNIX socket and "*" tokens are admins (operators); a
+ * subscriber token sees only that subscriber's items and releases only
+ * their 'virus' holds, to their own recipients (quarantined_release.c). */
 struct qauth {
 	int      admin;
 	int64_t  subscriber;

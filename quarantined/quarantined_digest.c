@@ -6,7 +6,10 @@
  * sends one message to the subscriber's contact address; digest_to =
  * recipients sends one message to each recipient address (of the
  * subscriber's own domains) of the held items, listing only the items
- * addressed to it.  Each lists held items not yet digested, with the
+ * addressed to it and naming no other recipient of them (the envelope may
+ * hold Bcc recipients).  A subscriber digest names an item's recipients
+ * except any at another subscriber's domain (items are split by
+ * subscriber at submission; older rows may not be).  Each lists held items not yet digested, with the
  * command that releases each, sent over SMTP to the re-injection port.
  * Subject and opening text come from the operator-editable 'digest'
  * template ({subscriber}, {date}).  Items are marked digested only after
