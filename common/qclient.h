@@ -9,7 +9,9 @@
  *                               queue_id, subscriber (id), sender, rcpt (repeated:
  *                               a recipient of `subscriber`), rcpt_of (repeated:
  *                               "SUBSCRIBER_ID:address", 0 = no subscriber), virus
- *                               (repeated), client, policy (id), hold
+ *                               (repeated), client, policy (id: the policy that
+ *                               decided, kept on the item of `subscriber`; the other
+ *                               items follow their own subscriber's policy), hold
  *                               (virus|heuristic|unscannable), scan (the scan
  *                               settings as JSON, common/scanopts.h)
  *                               -> 201 {"id":N,"sha256":"..","size":N,

@@ -133,7 +133,10 @@ index_insert_group(struct store *st, const struct submit_meta *m, struct submit_
 	sqlite3_bind_text(stmt, 5, rcpts, -1, SQLITE_TRANSIENT);
 	if (m->client[0] != '\0')
 		sqlite3_bind_text(stmt, 6, m->client, -1, SQLITE_TRANSIENT);
-	if (m->policy > 0)
+	/* The deciding policy belongs to the deciding subscriber's item; the
+	 * others follow their own subscriber's policy (retention, automatic
+	 * release), never a neighbour's. */
+	if (m->policy > 0 && g->subscriber == m->subscriber)
 		sqlite3_bind_int64(stmt, 7, m->policy);
 	sqlite3_bind_text(stmt, 8, viruses, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 9, size);

@@ -147,7 +147,7 @@ def test_bad_scan_settings_and_hold_refused(qd):
 def test_one_file_one_item_per_subscriber(qd):
     q = qd()
     data = message(40)
-    j = submit(q, data, [("queue_id", "4SPLIT1"), ("policy", "1"),
+    j = submit(q, data, [("queue_id", "4SPLIT1"), ("policy", "1"), ("subscriber", "1"),
                          ("rcpt_of", "1:a@alpha.example"), ("rcpt_of", "2:B@Beta.Example"),
                          ("rcpt_of", "0:x@example.net"), ("rcpt_of", "1:c@alpha.example"),
                          ("rcpt_of", "1:A@alpha.example"), ("virus", "Eicar-Test-Signature"),
@@ -160,6 +160,8 @@ def test_one_file_one_item_per_subscriber(qd):
         (1, ["a@alpha.example", "c@alpha.example"]), (2, ["b@beta.example"]),
         (None, ["x@example.net"])]
     assert len({(sha, path) for _, _, sha, path, _ in rows}) == 1
+    # the deciding policy is the deciding subscriber's item's only
+    assert q.sql("SELECT policy_id FROM quarantine ORDER BY id") == [(1,), (None,), (None,)]
     assert q.content_files() == [hashlib.sha256(data).hexdigest()]
     # release of one item goes to its own recipients only
     _, r = q.json("POST", "/v1/items/%d/release" % items[1], b"", want=200)
