@@ -16,6 +16,7 @@
 #define EV_QUARANTINE_RELEASED  "quarantine.released"
 #define EV_QUARANTINE_DELETED   "quarantine.deleted"
 #define EV_QUARANTINE_RESCAN    "quarantine.rescan"
+#define EV_QUARANTINE_DENIED    "quarantine.release_denied"  /* a caller's release refused */
 #define EV_UPDATE_DENIED        "update.denied"
 #define EV_UPDATE_DOWNLOAD      "update.download"
 #define EV_DECOY_CONNECT        "decoy.connect"

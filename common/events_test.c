@@ -328,8 +328,8 @@ test_kinds(void)
 	for (; event_kinds[n] != NULL; n++)
 		if (!event_kind_known(event_kinds[n]))
 			FAIL("event_kind_known(%s) = 0\n", event_kinds[n]);
-	if (n != 18)
-		FAIL("event_kinds: %zu kinds, want 18 (update this test when adding one)\n", n);
+	if (n != 19)
+		FAIL("event_kinds: %zu kinds, want 19 (update this test when adding one)\n", n);
 	if (event_kind_known("mail.infected.x") || event_kind_known("") ||
 	    event_kind_known(NULL) || event_kind_known("MAIL.INFECTED"))
 		FAIL("event_kind_known accepts unknown kinds\n");

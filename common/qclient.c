@@ -244,21 +244,35 @@ qclient_submit(const char *endpoint, const char *token, const struct qmeta *m,
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
-	int bad = qc_arg(esc, q, qlen, "queue_id", m->queue_id) == -1 ||
-	    qc_arg(esc, q, qlen, "sender", m->sender != NULL ? m->sender : "") == -1 ||
-	    qc_arg(esc, q, qlen, "client", m->client_addr) == -1;
+	int bad = qc_arg(esc, q, qlen, QARG_QUEUE_ID, m->queue_id) == -1 ||
+	    qc_arg(esc, q, qlen, QARG_SENDER, m->sender != NULL ? m->sender : "") == -1 ||
+	    qc_arg(esc, q, qlen, QARG_CLIENT, m->client_addr) == -1 ||
+	    qc_arg(esc, q, qlen, QARG_HOLD, m->hold) == -1 ||
+	    qc_arg(esc, q, qlen, QARG_SCAN, m->scan_settings) == -1;
 	if (m->subscriber_id > 0) {
 		snprintf(num, sizeof(num), "%lld", (long long)m->subscriber_id);
-		bad |= qc_arg(esc, q, qlen, "subscriber", num) == -1;
+		bad |= qc_arg(esc, q, qlen, QARG_SUBSCRIBER, num) == -1;
 	}
 	if (m->policy_id > 0) {
 		snprintf(num, sizeof(num), "%lld", (long long)m->policy_id);
-		bad |= qc_arg(esc, q, qlen, "policy", num) == -1;
+		bad |= qc_arg(esc, q, qlen, QARG_POLICY, num) == -1;
 	}
-	for (size_t i = 0; i < m->nrcpts; i++)
-		bad |= qc_arg(esc, q, qlen, "rcpt", m->rcpts[i]) == -1;
+	for (size_t i = 0; i < m->nrcpts && !bad; i++) {
+		char *pair = NULL;
+		if (m->rcpt_subscribers == NULL) {
+			bad |= qc_arg(esc, q, qlen, QARG_RCPT, m->rcpts[i]) == -1;
+			continue;
+		}
+		if (asprintf(&pair, "%lld:%s", (long long)(m->rcpt_subscribers[i] > 0 ?
+		    m->rcpt_subscribers[i] : 0), m->rcpts[i]) == -1) {
+			bad = 1;
+			break;
+		}
+		bad |= qc_arg(esc, q, qlen, QARG_RCPT_OF, pair) == -1;
+		free(pair);
+	}
 	for (size_t i = 0; i < m->nviruses; i++)
-		bad |= qc_arg(esc, q, qlen, "virus", m->viruses[i]) == -1;
+		bad |= qc_arg(esc, q, qlen, QARG_VIRUS, m->viruses[i]) == -1;
 	if (bad) {
 		snprintf(err, errlen, "metadata too large");
 		ret = 0;

@@ -5,18 +5,32 @@
  *
  * API (HTTP/1.1 over a UNIX socket, or TCP+TLS with "Authorization: Bearer"):
  *   POST   /v1/items            body = raw message (Content-Type: message/rfc822),
- *                               metadata in the query string:
- *                               queue_id, subscriber (id), sender, rcpt (repeated),
- *                               virus (repeated), client, policy (id)
- *                               -> 201 {"id":N,"sha256":"..","size":N}
+ *                               metadata in the query string (QARG_* below):
+ *                               queue_id, subscriber (id), sender, rcpt (repeated:
+ *                               a recipient of `subscriber`), rcpt_of (repeated:
+ *                               "SUBSCRIBER_ID:address", 0 = no subscriber), virus
+ *                               (repeated), client, policy (id: the policy that
+ *                               decided, kept on the item of `subscriber`; the other
+ *                               items follow their own subscriber's policy), hold
+ *                               (virus|heuristic|unscannable), scan (the scan
+ *                               settings as JSON, common/scanopts.h)
+ *                               -> 201 {"id":N,"sha256":"..","size":N,
+ *                                       "items":[{"id":N,"subscriber":N|null},..]}
+ *                               One stored file; one item per subscriber among the
+ *                               recipients, each listing only that subscriber's
+ *                               recipients (recipients of no subscriber: an item
+ *                               with subscriber null, seen by operators only).
  *                               The 201 is sent only after the bytes are fsync'd,
- *                               renamed, the directory fsync'd and the row committed.
+ *                               renamed, the directory fsync'd and the rows committed.
  *   GET    /v1/items?subscriber=&status=&since=&until=&virus=&sender=&recipient=&limit=&offset=
  *                               -> 200 {"items":[...],"total":N}
  *   GET    /v1/items/ID         -> 200 {item}
  *   GET    /v1/items/ID/raw     -> 200 message/rfc822
  *   POST   /v1/items/ID/release body optional {"recipients":["a@b",..]}
  *                               -> 200 {"id":N,"reply":"250 ..."} | 409 already released | 502 {"error":..}
+ *                               A subscriber token: 404 for an item not its own, 403
+ *                               for a heuristic or unscannable hold (operators only)
+ *                               and for any recipient not among the item's own.
  *   DELETE /v1/items/ID         -> 200
  *   POST   /v1/rescan           -> 200 {"rescanned":N,"clean":N,"released":N}
  *   POST   /v1/purge            -> 200 {"purged":N}
@@ -32,6 +46,25 @@
 
 #define QUARANTINE_API_PREFIX "/v1"
 
+/* Submission metadata: query parameters of POST /v1/items. */
+#define QARG_QUEUE_ID    "queue_id"
+#define QARG_SUBSCRIBER  "subscriber"
+#define QARG_POLICY      "policy"
+#define QARG_SENDER      "sender"
+#define QARG_CLIENT      "client"
+#define QARG_RCPT        "rcpt"        /* a recipient of QARG_SUBSCRIBER */
+#define QARG_RCPT_OF     "rcpt_of"     /* "SUBSCRIBER_ID:address", 0 = none */
+#define QARG_VIRUS       "virus"
+#define QARG_HOLD        "hold"
+#define QARG_SCAN        "scan"
+
+/* Why an item is held (quarantine.hold).  Only a 'virus' hold is ever
+ * released automatically or by a subscriber; heuristic alerts and
+ * unscannable content are released by an operator. */
+#define QHOLD_VIRUS       "virus"
+#define QHOLD_HEURISTIC   "heuristic"
+#define QHOLD_UNSCANNABLE "unscannable"
+
 struct qmeta {
 	const char  *queue_id;
 	int64_t      subscriber_id;   /* 0 = none */
@@ -39,7 +72,12 @@ struct qmeta {
 	const char  *sender;
 	const char  *client_addr;
 	const char *const *rcpts;     size_t nrcpts;
+	/* Each recipient's subscriber (0 = none), parallel to rcpts; NULL: all
+	 * recipients are subscriber_id's (sent as QARG_RCPT). */
+	const int64_t *rcpt_subscribers;
 	const char *const *viruses;   size_t nviruses;
+	const char  *hold;            /* QHOLD_*, NULL: the server infers it from the names */
+	const char  *scan_settings;   /* scanopts_encode() text, NULL = not sent */
 };
 
 /*

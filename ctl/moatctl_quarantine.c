@@ -197,13 +197,21 @@ qctl_list(struct qctl *q, int argc, char **argv)
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 		qctl_join(json_object_get(it, "recipients"), rcpts, sizeof(rcpts));
 		qctl_join(json_object_get(it, "viruses"), viruses, sizeof(viruses));
-		printf("%-6lld %-16s %-8s %-4lld %-28s %-28s %-24s %lld%s\n",
+		/* The subscriber, "-" for recipients of none (operators only);
+		 * a hold other than 'virus' is released by an operator only. */
+		const char *hold = json_string_value(json_object_get(it, "hold"));
+		char sub[24] = "-";
+		if (json_integer_value(json_object_get(it, "subscriber_id")) > 0)
+			snprintf(sub, sizeof(sub), "%lld",
+			    (long long)json_integer_value(json_object_get(it, "subscriber_id")));
+		printf("%-6lld %-16s %-8s %-4s %-28s %-28s %-24s %lld%s%s%s\n",
 		    (long long)json_integer_value(json_object_get(it, "id")), when,
-		    json_string_value(json_object_get(it, "status")),
-		    (long long)json_integer_value(json_object_get(it, "subscriber_id")),
+		    json_string_value(json_object_get(it, "status")), sub,
 		    sender != NULL && *sender ? sender : "<>", rcpts, viruses,
 		    (long long)json_integer_value(json_object_get(it, "size")),
-		    json_integer_value(json_object_get(it, "fp_candidate")) ? " fp?" : "");
+		    json_integer_value(json_object_get(it, "fp_candidate")) ? " fp?" : "",
+		    hold != NULL && strcmp(hold, "virus") != 0 ? " hold=" : "",
+		    hold != NULL && strcmp(hold, "virus") != 0 ? hold : "");
 	}
 	if (!q->ctl->quiet)
 		printf("(%zu of %lld)\n", json_array_size(items),

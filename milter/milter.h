@@ -30,6 +30,7 @@
 
 #include "milter_conf.h"
 #include "policy.h"
+#include "scanopts.h"
 
 #define MILTER_NAME     "moat-milter"
 #define MILTER_MAXRCPT  1000   /* Postfix's smtpd_recipient_limit default */
@@ -71,6 +72,7 @@ struct engine {
 	struct cl_engine *en_cl;
 	unsigned int      en_sigs;
 	unsigned int      en_generation;
+	struct scanopts   en_so;     /* limits and parse mode it scans with */
 };
 /* Loads the first engine, as root (before the drop to user, who will own
  * the scan temporary directory).  Returns 0, or -1 with err set. */
@@ -107,6 +109,11 @@ void   scan_engine_setup(struct cl_engine *cl);
  * milter_scan.c).  Always fills res; returns 0. */
 int    scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
            struct scan_result *res);
+/* The settings scan_message() uses with engine en under policy pol: the
+ * engine's limits and parse mode, the policy's heuristics, scan mode and
+ * size limit (sent with a quarantine submission, so a rescan repeats them). */
+void   scan_settings(const struct engine *en, const struct policy *pol,
+           struct scanopts *so);
 /* Scans one buffer (repair callback).  1 infected (*virus malloc'd), 0 clean,
  * -1 error. */
 int    scan_buffer(struct engine *en, const void *data, size_t len,

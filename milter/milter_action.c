@@ -34,6 +34,7 @@
 #include "milter.h"
 #include "milter_decide.h"
 #include "milter_mime.h"
+#include "milter_quarantine.h"
 #include "qclient.h"
 
 struct eom {
@@ -43,6 +44,7 @@ struct eom {
 	const struct policy     *pol;        /* combined, or NULL (unserved only) */
 	const struct subscriber *sub;        /* the first served recipient's */
 	struct engine           *en;
+	struct policy            scanned;    /* what scan() ran with (pol, largest limit) */
 	struct scan_result       res;
 	struct decide_in         in;
 	struct decision          d;
@@ -102,41 +104,17 @@ action_event(struct eom *e, const char *kind, enum event_severity sev)
 static int
 quarantine(struct eom *e)
 {
-	const char **rcpts, *virus = e->res.virus[0] ? e->res.virus : e->res.reason;
-	struct qmeta m;
-	struct spool *sp = &e->mc->mc_spool;
-	int rc, fd = -1;
+	int rc;
 
 	if (e->quarantined)
 		return 1;
-	if (milter_cf->quarantine == NULL) {
-		snprintf(e->err, sizeof(e->err), "no quarantine configured");
-		return 0;
-	}
-	if ((rcpts = calloc(e->mc->mc_nrcpts + 1, sizeof(*rcpts))) == NULL)
-		return -1;
-	for (size_t i = 0; i < e->mc->mc_nrcpts; i++)
-		rcpts[i] = e->mc->mc_rcpts[i].mr_addr;
-	memset(&m, 0, sizeof(m));
-	m.queue_id = e->mc->mc_qid;
-	m.subscriber_id = e->sub ? e->sub->id : 0;
-	m.policy_id = e->pol->id;
-	m.sender = e->mc->mc_sender;
-	m.client_addr = e->cc->cc_addr;
-	m.rcpts = rcpts;
-	m.nrcpts = e->mc->mc_nrcpts;
-	m.viruses = &virus;
-	m.nviruses = 1;
-	if (sp->sp_fd != -1 && (fd = spool_fd(sp)) != -1)
-		lseek(fd, 0, SEEK_SET);
-	rc = qclient_submit(milter_cf->quarantine, milter_cf->quarantine_token, &m, fd,
-	    fd == -1 ? sp->sp_mem : NULL, fd == -1 ? sp->sp_len : 0,
-	    (int)milter_cf->quarantine_timeout * 1000, &e->qid_store, e->err, sizeof(e->err));
-	free(rcpts);
+	/* The settings the scan ran with, so a rescan repeats them. */
+	rc = quarantine_submit(e->cc, e->mc, e->en != NULL ? &e->scanned : e->pol, e->sub, e->en,
+	    &e->res, &e->qid_store, e->err, sizeof(e->err));
 	if (rc == 1) {
 		e->quarantined = 1;
 		log_mail(LOGL_INFO, e->mc->mc_qid, "quarantined as id %lld", (long long)e->qid_store);
-	} else {
+	} else if (milter_cf->quarantine != NULL) {
 		log_mail(LOGL_WARN, e->mc->mc_qid, "quarantine %s: %s",
 		    rc == 0 ? "refused" : "failed", e->err);
 	}
@@ -580,6 +558,7 @@ scan(struct eom *e)
 		snprintf(e->res.reason, sizeof(e->res.reason), "no scan engine");
 		return;
 	}
+	e->scanned = p;
 	scan_message(e->en, &e->mc->mc_spool, &p, &e->res);
 	clock_gettime(CLOCK_MONOTONIC, &c);
 	e->scan_ms = (c.tv_sec - b.tv_sec) * 1e3 + (c.tv_nsec - b.tv_nsec) / 1e6;

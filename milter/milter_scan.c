@@ -184,16 +184,13 @@ scan_engine_setup(struct cl_engine *cl)
 	cl_engine_set_clcb_vba(cl, scan_vba);
 }
 
-static void
-scan_options(struct cl_scan_options *o, int heuristics)
+void
+scan_settings(const struct engine *en, const struct policy *pol, struct scanopts *so)
 {
-	memset(o, 0, sizeof(*o));
-	o->general = CL_SCAN_GENERAL_HEURISTICS;
-	o->parse = ~0u;
-	o->heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
-	if (heuristics)
-		o->heuristic |= CL_SCAN_HEURISTIC_MACROS | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
-		    CL_SCAN_HEURISTIC_ENCRYPTED_DOC | CL_SCAN_HEURISTIC_BROKEN;
+	*so = en->en_so;
+	so->heuristics = pol->heuristics;
+	so->scan_mode = pol->scan_mode;
+	so->max_scan_bytes = pol->max_scan_bytes;
 }
 
 /* Maps one libclamav result into res. */
@@ -316,6 +313,7 @@ scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
 {
 	struct scan_ctx sc;
 	struct cl_scan_options opts;
+	struct scanopts so;
 	const char *msg;
 	size_t len;
 	void *map = NULL;
@@ -347,8 +345,9 @@ scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
 	} else {
 		msg = map;
 	}
-	scan_options(&opts, pol->heuristics);
-	walked = milter_cf == NULL || milter_cf->mime_walk;
+	scan_settings(en, pol, &so);
+	scanopts_cl_options(&so, &opts);
+	walked = so.mime_walk;
 	if (walked && scan_walked(en, msg, len, &opts, &sc, res) == PARTS_FALLBACK) {
 		/* Start again from nothing: libclamav reads it all. */
 		walked = 0;
@@ -382,11 +381,14 @@ scan_buffer(struct engine *en, const void *data, size_t len, const char *filenam
 {
 	struct scan_ctx sc;
 	struct cl_scan_options opts;
+	struct scanopts so;
 	struct scan_result r;
 
 	memset(&sc, 0, sizeof(sc));
 	*virus = NULL;
-	scan_options(&opts, heuristics);
+	so = en->en_so;
+	so.heuristics = heuristics;
+	scanopts_cl_options(&so, &opts);
 	scan_mem(en, data, len, filename, &opts, &sc, &r);
 	switch (r.verdict) {
 	case VERDICT_CLEAN:

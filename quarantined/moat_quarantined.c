@@ -11,7 +11,12 @@
  * Does not trust: message content (stored and handed to libclamav, never
  * interpreted), request metadata and bodies (validated before use; bound as
  * SQL parameters), ids (integers only; no path is ever built from client
- * text), TCP clients (bearer tokens, subscriber-scoped).
+ * text), TCP clients (bearer tokens, subscriber-scoped: a subscriber sees
+ * only its own items -- another's is 404, never 403 -- and releases only a
+ * 'virus' hold, only to that item's own recipients; heuristic and
+ * unscannable holds are released by operators only).  A message for
+ * several subscribers is one file and one item per subscriber, each
+ * listing only that subscriber's recipients.
  * Privileges: the socket is bound, the spool directory and the TLS key are
  * opened as root; then the daemon runs as common.user.
  */

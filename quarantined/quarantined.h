@@ -60,8 +60,9 @@ struct qd {
 	pthread_mutex_t     job_lock;      /* one rescan/purge/digest at a time */
 };
 
-/* Who asks: the UNIX socket and "*" tokens are admins; a subscriber token
- * sees only that subscriber's items. */
+/* Who asks: the UNIX socket and "*" tokens are admins (operators); a
+ * subscriber token sees only that subscriber's items and releases only
+ * their 'virus' holds, to their own recipients (quarantined_release.c). */
 struct qauth {
 	int      admin;
 	int64_t  subscriber;
@@ -97,15 +98,36 @@ int  parse_mode(const char *s, unsigned *out);
 
 /* ---- quarantined_spool.c ---- */
 
+/* The recipients of one subscriber: one item (row) of a submission. */
+struct submit_group {
+	int64_t  subscriber;               /* 0 = none (operators see it only) */
+	json_t  *rcpts;                    /* array of strings, owned */
+	int64_t  id;                       /* set by the commit */
+};
+
 struct submit_meta {
 	char     queue_id[QD_QUEUE_ID_MAX + 1];
-	int64_t  subscriber;               /* 0 = none */
+	int64_t  subscriber;               /* 0 = none: the subscriber of `rcpt` */
 	int64_t  policy;                   /* 0 = none */
 	char     sender[QD_ADDR_MAX + 1];  /* "" = null sender */
 	char     client[QD_CLIENT_MAX + 1];
-	json_t  *rcpts;                    /* array of strings, owned */
+	json_t  *rcpts;                    /* `rcpt`: array of strings, owned */
+	json_t  *rcpt_of;                  /* `rcpt_of`: array of [sub, addr], owned */
 	json_t  *viruses;                  /* array of strings, owned */
+	char     hold[16];                 /* QHOLD_*, "" until submit_begin decides */
+	char    *scan;                     /* canonical scan settings, malloc'd, or NULL */
+	struct submit_group *groups;       /* one per subscriber, in order of first recipient */
+	size_t   ngroups;
 };
+
+/* Frees what a submit_meta owns (not the struct itself). */
+void submit_meta_free(struct submit_meta *m);
+/* Groups m's recipients by subscriber (rcpt and rcpt_of).  0, or -1 with
+ * err set (an address given for two subscribers, no memory). */
+int  submit_meta_group(struct submit_meta *m, char *err, size_t errlen);
+/* The hold kind of a submission: the milter's word, never weaker than what
+ * the names say (a Heuristics.* name is at least a heuristic hold). */
+const char *submit_hold(const char *given, json_t *viruses);
 
 struct spool_upload {
 	int      fd;                       /* -1 when none */
@@ -139,10 +161,12 @@ int  spool_upload_finish(struct spool_upload *up);
 void spool_upload_abort(struct spool *sp, struct spool_upload *up);
 
 /* Moves the finished upload into XX/SHA256 (or drops it when that content
- * is stored already), fsyncs the directory and inserts the row, batched
- * with concurrent submissions.  Returns 0 with *id, -1 on a storage or SQL
- * error (nothing left behind), -2 when the row was refused (bad reference:
- * unknown subscriber or policy).  The upload is consumed either way. */
+ * is stored already), fsyncs the directory and inserts the rows (one per
+ * group of m, ids set in m->groups), batched with concurrent submissions.
+ * A submission's rows are committed all or none.  Returns 0 with *id (the
+ * first row's), -1 on a storage or SQL error (nothing left behind), -2
+ * when a row was refused (bad reference: unknown subscriber or policy).
+ * The upload is consumed either way. */
 int  spool_commit(struct spool *sp, struct spool_upload *up,
     const struct submit_meta *m, int64_t *id);
 
@@ -163,6 +187,7 @@ void spool_drop_unreferenced(struct spool *sp, struct store *st, const char *sha
 struct qrow {
 	int64_t  id, subscriber, policy, received, size;
 	char     status[16];
+	char     hold[16];                 /* virus | heuristic | unscannable */
 	char     sha256[QD_SHA256_HEX];
 	char     path[80];
 	char     sender[QD_ADDR_MAX + 1];
@@ -208,6 +233,7 @@ enum release_rc {
 	REL_NOTFOUND,      /* 404 */
 	REL_CONFLICT,      /* 409: not held, or being released */
 	REL_SMTP,          /* 502: the server refused or was unreachable */
+	REL_FORBIDDEN,     /* 403: not for this caller (hold kind, recipients) */
 	REL_ERROR,         /* 500 */
 };
 enum release_rc release_item(struct qd *qd, int64_t id, const struct qauth *who,
@@ -233,7 +259,7 @@ int  release_smtp_send(const struct qd_conf *c, const char *from,
 int  purge_delete_item(struct qd *qd, int64_t id, const struct qauth *who,
     char *err, size_t errlen);
 int  purge_run(struct qd *qd, int64_t *purged);
-struct rescan_result { int64_t rescanned, clean, released, infected; };
+struct rescan_result { int64_t rescanned, clean, released, infected, changed, errors; };
 int  rescan_run(struct qd *qd, struct rescan_result *res, char *err, size_t errlen);
 int  digest_run(struct qd *qd, int64_t *sent);
 /* Shared template expansion of {subscriber} and {date}; malloc'd. */

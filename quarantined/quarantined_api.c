@@ -17,6 +17,8 @@
 #include "events.h"
 #include "log.h"
 #include "net.h"
+#include "qclient.h"
+#include "scanopts.h"
 #include "quarantined_api.h"
 
 static enum MHD_Result
@@ -53,9 +55,42 @@ submit_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *valu
 	} else if (strcmp(key, "rcpt") == 0) {
 		char a[QD_ADDR_MAX + 1];
 		if (addr_normalize(v, a, sizeof(a)) == -1 || !parse_addr_ok(a) ||
-		    json_array_size(m->rcpts) >= QD_MAX_RCPTS)
+		    json_array_size(m->rcpts) + json_array_size(m->rcpt_of) >= QD_MAX_RCPTS)
 			goto bad;
 		json_array_append_new(m->rcpts, json_string(a));
+	} else if (strcmp(key, QARG_RCPT_OF) == 0) {
+		/* "SUBSCRIBER_ID:address": digits, a colon, the address. */
+		char a[QD_ADDR_MAX + 1], num[24];
+		const char *colon = strchr(v, ':');
+		int64_t sub;
+		json_t *pair;
+		if (colon == NULL || colon == v || (size_t)(colon - v) >= sizeof(num))
+			goto bad;
+		memcpy(num, v, (size_t)(colon - v));
+		num[colon - v] = '\0';
+		if (parse_uint(num, &sub) == -1 || addr_normalize(colon + 1, a, sizeof(a)) == -1 ||
+		    !parse_addr_ok(a) ||
+		    json_array_size(m->rcpt_of) + json_array_size(m->rcpts) >= QD_MAX_RCPTS)
+			goto bad;
+		if ((pair = json_pack("[I, s]", (json_int_t)sub, a)) == NULL ||
+		    json_array_append_new(m->rcpt_of, pair) == -1)
+			goto bad;
+	} else if (strcmp(key, QARG_HOLD) == 0) {
+		if (strcmp(v, QHOLD_VIRUS) != 0 && strcmp(v, QHOLD_HEURISTIC) != 0 &&
+		    strcmp(v, QHOLD_UNSCANNABLE) != 0)
+			goto bad;
+		snprintf(m->hold, sizeof(m->hold), "%s", v);
+	} else if (strcmp(key, QARG_SCAN) == 0) {
+		struct scanopts so;
+		char why[160];
+		if (m->scan != NULL || scanopts_decode(v, &so, why, sizeof(why)) == -1) {
+			hreq_fail(r, MHD_HTTP_BAD_REQUEST, "invalid scan: %s",
+			    m->scan != NULL ? "given twice" : why);
+			r->meta_bad = 1;
+			return MHD_NO;
+		}
+		if ((m->scan = scanopts_encode(&so)) == NULL)
+			goto bad;
 	} else if (strcmp(key, "virus") == 0) {
 		/* Names, or the milter's reason for unscannable mail (spaces). */
 		if (!parse_text_ok(v, QD_VIRUS_MAX) || json_array_size(m->viruses) >= QD_MAX_VIRUSES)
@@ -73,6 +108,100 @@ bad:
 	return MHD_NO;
 }
 
+void
+submit_meta_free(struct submit_meta *m)
+{
+	json_decref(m->rcpts);
+	json_decref(m->rcpt_of);
+	json_decref(m->viruses);
+	free(m->scan);
+	for (size_t i = 0; i < m->ngroups; i++)
+		json_decref(m->groups[i].rcpts);
+	free(m->groups);
+	m->rcpts = m->rcpt_of = m->viruses = NULL;
+	m->scan = NULL;
+	m->groups = NULL;
+	m->ngroups = 0;
+}
+
+/* Adds addr to the group of sub.  0, or -1 with err set. */
+static int
+submit_group_add(struct submit_meta *m, int64_t sub, const char *addr, char *err,
+    size_t errlen)
+{
+	struct submit_group *g = NULL;
+	json_t *v;
+	size_t i, k;
+
+	for (i = 0; i < m->ngroups; i++) {
+		json_array_foreach(m->groups[i].rcpts, k, v)
+			if (strcmp(json_string_value(v), addr) == 0) {
+				if (m->groups[i].subscriber == sub)
+					return 0;          /* a repeated recipient */
+				snprintf(err, errlen, "recipient %.80s given for two subscribers",
+				    addr);
+				return -1;
+			}
+		if (m->groups[i].subscriber == sub)
+			g = &m->groups[i];
+	}
+	if (g == NULL) {
+		/* At most QD_MAX_RCPTS groups: each has a recipient. */
+		struct submit_group *ng = reallocarray(m->groups, m->ngroups + 1, sizeof(*ng));
+		if (ng == NULL)
+			goto nomem;
+		m->groups = ng;
+		g = &m->groups[m->ngroups];
+		g->subscriber = sub;
+		g->id = 0;
+		if ((g->rcpts = json_array()) == NULL)
+			goto nomem;
+		m->ngroups++;
+	}
+	if (json_array_append_new(g->rcpts, json_string(addr)) == 0)
+		return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+int
+submit_meta_group(struct submit_meta *m, char *err, size_t errlen)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(m->rcpts, i, v)
+		if (submit_group_add(m, m->subscriber, json_string_value(v), err, errlen) == -1)
+			return -1;
+	json_array_foreach(m->rcpt_of, i, v)
+		if (submit_group_add(m, (int64_t)json_integer_value(json_array_get(v, 0)),
+		    json_string_value(json_array_get(v, 1)), err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+const char *
+submit_hold(const char *given, json_t *viruses)
+{
+	const char *hold = given != NULL && *given != '\0' ? given : QHOLD_VIRUS;
+	json_t *v;
+	size_t i;
+
+	if (strcmp(hold, QHOLD_VIRUS) != 0)
+		return hold;
+	json_array_foreach(viruses, i, v) {
+		const char *s = json_string_value(v);
+		if (s == NULL || strncmp(s, "Heuristics.", 11) != 0)
+			continue;
+		if (strncmp(s, "Heuristics.Encrypted.", 21) == 0 ||
+		    strncmp(s, "Heuristics.Limits.Exceeded", 26) == 0)
+			return QHOLD_UNSCANNABLE;
+		hold = QHOLD_HEURISTIC;
+	}
+	return hold;
+}
+
 /* First call of POST /v1/items: metadata, size, temporary file. */
 void
 submit_begin(struct hreq *r, struct MHD_Connection *c)
@@ -86,8 +215,9 @@ submit_begin(struct hreq *r, struct MHD_Connection *c)
 	r->max_upload = conf->q.max_upload;
 	qd_conf_put(r->qd, conf);
 	r->meta.rcpts = json_array();
+	r->meta.rcpt_of = json_array();
 	r->meta.viruses = json_array();
-	if (r->meta.rcpts == NULL || r->meta.viruses == NULL) {
+	if (r->meta.rcpts == NULL || r->meta.rcpt_of == NULL || r->meta.viruses == NULL) {
 		hreq_fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 		return;
 	}
@@ -99,15 +229,31 @@ submit_begin(struct hreq *r, struct MHD_Connection *c)
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, submit_arg, r);
 	if (r->status != 0)
 		return;
-	if (json_array_size(r->meta.rcpts) == 0) {
+	if (json_array_size(r->meta.rcpts) + json_array_size(r->meta.rcpt_of) == 0) {
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "at least one rcpt is required");
 		return;
+	}
+	if (submit_meta_group(&r->meta, r->err, sizeof(r->err)) == -1) {
+		char why[sizeof(r->err)];
+		memcpy(why, r->err, sizeof(why));
+		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "%s", why);
+		return;
+	}
+	{
+		const char *hold = submit_hold(r->meta.hold, r->meta.viruses);
+		if (hold != r->meta.hold)
+			snprintf(r->meta.hold, sizeof(r->meta.hold), "%s", hold);
 	}
 	st = index_get(r->qd->pool);
 	if (r->meta.subscriber > 0 && index_subscriber_exists(st, r->meta.subscriber) != 1)
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown subscriber %lld",
 		    (long long)r->meta.subscriber);
-	else if (r->meta.policy > 0 && index_policy_exists(st, r->meta.policy) != 1)
+	for (size_t i = 0; i < r->meta.ngroups && r->status == 0; i++)
+		if (r->meta.groups[i].subscriber > 0 &&
+		    index_subscriber_exists(st, r->meta.groups[i].subscriber) != 1)
+			hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown subscriber %lld",
+			    (long long)r->meta.groups[i].subscriber);
+	if (r->status == 0 && r->meta.policy > 0 && index_policy_exists(st, r->meta.policy) != 1)
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown policy %lld",
 		    (long long)r->meta.policy);
 	index_put(r->qd->pool, st);
@@ -158,6 +304,7 @@ submit_end(struct hreq *r, struct MHD_Connection *c)
 	uint64_t size = r->up.size;
 	char sha[QD_SHA256_HEX];
 	int64_t id = 0;
+	json_t *items;
 	int rc;
 
 	if (r->up.size == 0) {
@@ -177,18 +324,28 @@ submit_end(struct hreq *r, struct MHD_Connection *c)
 	if (rc == -1)
 		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "cannot store the message (see the daemon's log)");
-	log_mail(LOGL_INFO, r->meta.queue_id[0] ? r->meta.queue_id : NULL,
-	    "quarantined as item %lld: size=%llu sha256=%s", (long long)id,
-	    (unsigned long long)size, sha);
-	jbuf_init(&j, buf, sizeof(buf));
-	jbuf_int(&j, "id", id);
-	jbuf_str(&j, "queue_id", r->meta.queue_id[0] ? r->meta.queue_id : NULL);
-	jbuf_str(&j, "sha256", sha);
-	jbuf_int(&j, "size", (long long)size);
-	event_emit(EV_QUARANTINE_STORED, SEV_NOTICE, r->meta.subscriber,
-	    r->meta.client[0] ? r->meta.client : NULL, jbuf_end(&j));
-	return http_json(c, MHD_HTTP_CREATED, json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id,
-	    "sha256", sha, "size", (json_int_t)size));
+	if ((items = json_array()) == NULL)
+		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	for (size_t i = 0; i < r->meta.ngroups; i++) {
+		const struct submit_group *g = &r->meta.groups[i];
+
+		log_mail(LOGL_INFO, r->meta.queue_id[0] ? r->meta.queue_id : NULL,
+		    "quarantined as item %lld: subscriber=%lld recipients=%zu hold=%s "
+		    "size=%llu sha256=%s", (long long)g->id, (long long)g->subscriber,
+		    json_array_size(g->rcpts), r->meta.hold, (unsigned long long)size, sha);
+		jbuf_init(&j, buf, sizeof(buf));
+		jbuf_int(&j, "id", g->id);
+		jbuf_str(&j, "queue_id", r->meta.queue_id[0] ? r->meta.queue_id : NULL);
+		jbuf_str(&j, "sha256", sha);
+		jbuf_int(&j, "size", (long long)size);
+		jbuf_str(&j, "hold", r->meta.hold);
+		event_emit(EV_QUARANTINE_STORED, SEV_NOTICE, g->subscriber,
+		    r->meta.client[0] ? r->meta.client : NULL, jbuf_end(&j));
+		json_array_append_new(items, json_pack("{s:I, s:o}", "id", (json_int_t)g->id,
+		    "subscriber", g->subscriber > 0 ? json_integer(g->subscriber) : json_null()));
+	}
+	return http_json(c, MHD_HTTP_CREATED, json_pack("{s:I, s:s, s:I, s:o}", "id",
+	    (json_int_t)id, "sha256", sha, "size", (json_int_t)size, "items", items));
 }
 
 /* ---------------------------------------------------------- other routes */
@@ -323,11 +480,12 @@ api_release(struct hreq *r, struct MHD_Connection *c)
 	static const unsigned status[] = {
 		[REL_OK] = MHD_HTTP_OK, [REL_NOTFOUND] = MHD_HTTP_NOT_FOUND,
 		[REL_CONFLICT] = MHD_HTTP_CONFLICT, [REL_SMTP] = MHD_HTTP_BAD_GATEWAY,
+		[REL_FORBIDDEN] = MHD_HTTP_FORBIDDEN,
 		[REL_ERROR] = MHD_HTTP_INTERNAL_SERVER_ERROR,
 	};
-	json_t *body = NULL, *rcpts = NULL, *v;
+	json_t *body = NULL, *rcpts = NULL, *canon = NULL, *v, *w;
 	json_error_t jerr;
-	char reply[512], by[80];
+	char reply[768], by[80], a[QD_ADDR_MAX + 1];
 	const char *s;
 	enum release_rc rc;
 	size_t i;
@@ -348,13 +506,30 @@ api_release(struct hreq *r, struct MHD_Connection *c)
 			json_decref(body);
 			return http_error(c, MHD_HTTP_BAD_REQUEST, "recipients must be an array");
 		}
-		json_array_foreach(rcpts, i, v)
-			if ((s = json_string_value(v)) == NULL || !parse_addr_ok(s)) {
+		/* Each in the canonical form the rows keep (so a spelling with
+		 * another case or a trailing dot is the same address), once. */
+		if ((canon = json_array()) == NULL) {
+			json_decref(body);
+			return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		}
+		json_array_foreach(rcpts, i, v) {
+			size_t k;
+			int dup = 0;
+			if ((s = json_string_value(v)) == NULL || strlen(s) != json_string_length(v) ||
+			    !parse_addr_ok(s) || addr_normalize(s, a, sizeof(a)) == -1 ||
+			    !parse_addr_ok(a)) {
+				json_decref(canon);
 				json_decref(body);
 				return http_error(c, MHD_HTTP_BAD_REQUEST, "invalid recipient");
 			}
+			json_array_foreach(canon, k, w)
+				dup |= strcmp(json_string_value(w), a) == 0;
+			if (!dup)
+				json_array_append_new(canon, json_string(a));
+		}
 		if ((v = json_object_get(body, "by")) != NULL) {
 			if ((s = json_string_value(v)) == NULL || !parse_token_ok(s, 64)) {
+				json_decref(canon);
 				json_decref(body);
 				return http_error(c, MHD_HTTP_BAD_REQUEST, "invalid \"by\"");
 			}
@@ -362,7 +537,8 @@ api_release(struct hreq *r, struct MHD_Connection *c)
 				snprintf(by, sizeof(by), "%s", s);
 		}
 	}
-	rc = release_item(r->qd, r->id, &r->auth, by, rcpts, reply, sizeof(reply));
+	rc = release_item(r->qd, r->id, &r->auth, by, canon, reply, sizeof(reply));
+	json_decref(canon);
 	json_decref(body);
 	if (rc == REL_OK)
 		return http_json(c, MHD_HTTP_OK, json_pack("{s:I, s:s}", "id",
@@ -396,9 +572,11 @@ api_job(struct hreq *r, struct MHD_Connection *c)
 	switch (r->route) {
 	case R_RESCAN:
 		if ((rc = rescan_run(r->qd, &res, err, sizeof(err))) == 0)
-			o = json_pack("{s:I, s:I, s:I, s:I}", "rescanned", (json_int_t)res.rescanned,
-			    "clean", (json_int_t)res.clean, "released", (json_int_t)res.released,
-			    "infected", (json_int_t)res.infected);
+			o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "rescanned",
+			    (json_int_t)res.rescanned, "clean", (json_int_t)res.clean,
+			    "released", (json_int_t)res.released,
+			    "infected", (json_int_t)res.infected, "changed", (json_int_t)res.changed,
+			    "errors", (json_int_t)res.errors);
 		break;
 	case R_PURGE:
 		snprintf(err, sizeof(err), "purge failed (see the daemon's log)");

@@ -6,7 +6,10 @@
  * sends one message to the subscriber's contact address; digest_to =
  * recipients sends one message to each recipient address (of the
  * subscriber's own domains) of the held items, listing only the items
- * addressed to it.  Each lists held items not yet digested, with the
+ * addressed to it and naming no other recipient of them (the envelope may
+ * hold Bcc recipients).  A subscriber digest names an item's recipients
+ * except any at another subscriber's domain (items are split by
+ * subscriber at submission; older rows may not be).  Each lists held items not yet digested, with the
  * command that releases each, sent over SMTP to the re-injection port.
  * Subject and opening text come from the operator-editable 'digest'
  * template ({subscriber}, {date}).  Items are marked digested only after
@@ -50,6 +53,16 @@ static const char sql_rcpts[] =
     "    (substr(d.domain, 1, 1) = '.' AND ('.' || substr(lower(j.value),"
     "      instr(j.value, '@') + 1)) LIKE '%' || d.domain)))"
     " ORDER BY 1 LIMIT 1000";
+/* The recipients of item ?1 that a digest of subscriber ?2 may show: all
+ * but those at another subscriber's domain (rows written before items were
+ * split by subscriber could hold them). */
+static const char sql_item_rcpts[] =
+    "SELECT j.value FROM quarantine q, json_each(q.recipients) j WHERE q.id = ?1"
+    " AND NOT EXISTS (SELECT 1 FROM subscriber_domains d WHERE d.subscriber_id <> ?2 AND"
+    "   (substr(lower(j.value), instr(j.value, '@') + 1) = d.domain OR"
+    "    (substr(d.domain, 1, 1) = '.' AND ('.' || substr(lower(j.value),"
+    "      instr(j.value, '@') + 1)) LIKE '%' || d.domain)))"
+    " ORDER BY j.key LIMIT 1000";
 static const char sql_mark[] =
     "UPDATE quarantine SET digested = 1 WHERE subscriber_id = ?1 AND status = 'held'"
     " AND digested = 0 AND id <= ?2";
@@ -147,6 +160,31 @@ digest_join(struct dbuf *b, const char *json)
 	json_decref(a);
 }
 
+/* The "to:" list of item id in a digest of subscriber sub. */
+static void
+digest_item_rcpts(struct store *st, struct dbuf *b, int64_t id, int64_t sub)
+{
+	sqlite3_stmt *stmt;
+	int rc, n = 0;
+
+	if ((stmt = store_prepare(st, sql_item_rcpts)) == NULL) {
+		dbuf_add(b, "?", 1);
+		return;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, sub);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(stmt, 0);
+		if (n++ > 0)
+			dbuf_add(b, ", ", 2);
+		dbuf_add(b, a != NULL ? a : "?", a != NULL ? strlen(a) : 1);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		log_warnx("%s: digest recipients of %lld: %s", st->path, (long long)id,
+		    sqlite3_errmsg(st->db));
+}
+
 /* Builds and sends one digest to `contact` of the subscriber's pending
  * items up to maxid (only those addressed to rcpt when it is not NULL).
  * 1 sent, 0 nothing to send, -1 failed (logged).  Marking is the caller's. */
@@ -202,7 +240,13 @@ digest_one(struct store *st, const struct qd_conf *c, int64_t sub, const char *n
 		    (long long)id, when, (long long)sqlite3_column_int64(stmt, 5),
 		    sqlite3_column_text(stmt, 2)[0] ? (const char *)sqlite3_column_text(stmt, 2) :
 		    "<>");
-		digest_join(&b, (const char *)sqlite3_column_text(stmt, 3));
+		/* Never one recipient's address in another's digest: a
+		 * per-recipient digest names its own recipient only (the
+		 * envelope may hold Bcc recipients). */
+		if (rcpt != NULL)
+			dbuf_add(&b, rcpt, strlen(rcpt));
+		else
+			digest_item_rcpts(st, &b, id, sub);
 		dbuf_add(&b, "\r\n  virus: ", 11);
 		digest_join(&b, (const char *)sqlite3_column_text(stmt, 4));
 		dbuf_printf(&b, "\r\n  release: moatctl quarantine release %lld\r\n\r\n",

@@ -408,8 +408,7 @@ http_completed(void *cls, struct MHD_Connection *c, void **ctx,
 	    r->meta.rcpts != NULL)
 		log_info("submission%s%s: connection ended before the reply: nothing stored",
 		    r->meta.queue_id[0] ? " " : "", r->meta.queue_id);
-	json_decref(r->meta.rcpts);
-	json_decref(r->meta.viruses);
+	submit_meta_free(&r->meta);
 	free(r->body);
 	free(r);
 	*ctx = NULL;

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the HTTP layer's pure parts: routing of decoded paths
  * (ids that are malformed, negative, overflowing or try to escape) and
- * percent-decoding.  Table-driven, named cases, got/want messages.
+ * percent-decoding; the hold kind of a submission and the grouping of its
+ * recipients by subscriber.  Table-driven, named cases, got/want messages.
  */
 #include <stdio.h>
 #include <string.h>
@@ -80,11 +81,93 @@ test_unescape(void)
 	}
 }
 
+/* The hold kind of a submission: the milter's word, never weaker than the
+ * names say. */
+static void
+test_submit_hold(void)
+{
+	static const struct { const char *name, *given, *virus, *want; } t[] = {
+		{ "signature", "", "Eicar-Test-Signature", "virus" },
+		{ "given virus", "virus", "Win.Test.A", "virus" },
+		{ "heuristic name", "", "Heuristics.Broken.Executable", "heuristic" },
+		{ "virus said, heuristic name", "virus", "Heuristics.OLE2.ContainsMacros",
+		  "heuristic" },
+		{ "encrypted name", "", "Heuristics.Encrypted.Zip", "unscannable" },
+		{ "limits name", "virus", "Heuristics.Limits.Exceeded.MaxFileSize", "unscannable" },
+		{ "given unscannable", "unscannable", "over size limit (5 > 1 bytes)",
+		  "unscannable" },
+		{ "given heuristic kept", "heuristic", "Win.Test.A", "heuristic" },
+		{ "case matters (a signature)", "", "heuristics.encrypted.zip", "virus" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		json_t *v = json_pack("[s]", t[i].virus);
+		const char *got = submit_hold(t[i].given, v);
+		if (strcmp(got, t[i].want) != 0) {
+			failures++;
+			fprintf(stderr, "FAIL hold %s: got %s want %s\n", t[i].name, got, t[i].want);
+		}
+		json_decref(v);
+	}
+}
+
+/* Recipients grouped by subscriber: order of first appearance, repeats
+ * dropped, one address never under two subscribers. */
+static void
+test_submit_group(void)
+{
+	static const struct {
+		const char *name;
+		int64_t     subscriber;           /* of rcpt */
+		const char *rcpt, *rcpt_of;       /* JSON arrays */
+		int         rc;
+		const char *want;                 /* JSON [[sub, [addrs]], ...] */
+	} t[] = {
+		{ "legacy rcpt only", 1, "[\"a@x\",\"b@x\"]", "[]", 0, "[[1,[\"a@x\",\"b@x\"]]]" },
+		{ "legacy without subscriber", 0, "[\"a@x\"]", "[]", 0, "[[0,[\"a@x\"]]]" },
+		{ "split", 0, "[]", "[[1,\"a@x\"],[2,\"b@y\"],[0,\"c@z\"],[1,\"d@x\"]]", 0,
+		  "[[1,[\"a@x\",\"d@x\"]],[2,[\"b@y\"]],[0,[\"c@z\"]]]" },
+		{ "repeat dropped", 0, "[]", "[[1,\"a@x\"],[1,\"a@x\"]]", 0, "[[1,[\"a@x\"]]]" },
+		{ "mixed forms", 2, "[\"b@y\"]", "[[1,\"a@x\"],[2,\"c@y\"]]", 0,
+		  "[[2,[\"b@y\",\"c@y\"]],[1,[\"a@x\"]]]" },
+		{ "two subscribers", 0, "[]", "[[1,\"a@x\"],[2,\"a@x\"]]", -1, NULL },
+		{ "rcpt and rcpt_of disagree", 1, "[\"a@x\"]", "[[2,\"a@x\"]]", -1, NULL },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct submit_meta m;
+		char err[256];
+		json_t *got = json_array(), *want = NULL;
+		int rc;
+
+		memset(&m, 0, sizeof(m));
+		m.subscriber = t[i].subscriber;
+		m.rcpts = json_loads(t[i].rcpt, 0, NULL);
+		m.rcpt_of = json_loads(t[i].rcpt_of, 0, NULL);
+		rc = submit_meta_group(&m, err, sizeof(err));
+		for (size_t k = 0; rc == 0 && k < m.ngroups; k++)
+			json_array_append_new(got, json_pack("[I, O]",
+			    (json_int_t)m.groups[k].subscriber, m.groups[k].rcpts));
+		if (t[i].want != NULL)
+			want = json_loads(t[i].want, 0, NULL);
+		if (rc != t[i].rc || (rc == 0 && !json_equal(got, want))) {
+			char *g = json_dumps(got, JSON_COMPACT);
+			failures++;
+			fprintf(stderr, "FAIL group %s: got rc %d %s (%s) want %d %s\n", t[i].name,
+			    rc, g, rc == -1 ? err : "", t[i].rc, t[i].want ? t[i].want : "");
+			free(g);
+		}
+		json_decref(got);
+		json_decref(want);
+		submit_meta_free(&m);
+	}
+}
+
 int
 main(void)
 {
 	test_route();
 	test_unescape();
+	test_submit_hold();
+	test_submit_group();
 	if (failures > 0) {
 		fprintf(stderr, "%d failure(s)\n", failures);
 		return 1;

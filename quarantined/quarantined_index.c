@@ -105,45 +105,87 @@ index_step_done(struct store *st, sqlite3_stmt *stmt, const char *what)
 
 static const char sql_insert[] =
     "INSERT INTO quarantine (received, subscriber_id, queue_id, sender, recipients,"
-    " client_addr, policy_id, viruses, size, sha256, path)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    " client_addr, policy_id, viruses, size, sha256, path, hold, scan_settings)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+static const char sql_savepoint[] = "SAVEPOINT submission";
+static const char sql_release_sp[] = "RELEASE submission";
+static const char sql_rollback_sp[] = "ROLLBACK TO submission";
 
-int
-index_insert(struct store *st, const struct submit_meta *m, const char *sha,
-    int64_t size, const char *rel, int64_t now, int64_t *id)
+/* One row: group g of m. */
+static int
+index_insert_group(struct store *st, const struct submit_meta *m, struct submit_group *g,
+    const char *viruses, const char *sha, int64_t size, const char *rel, int64_t now)
 {
 	sqlite3_stmt *stmt;
-	char *rcpts = NULL, *viruses = NULL;
+	char *rcpts;
 	int rc = -1;
 
 	if ((stmt = store_prepare(st, sql_insert)) == NULL)
 		return -1;
-	rcpts = json_dumps(m->rcpts, JSON_COMPACT);
-	viruses = json_dumps(m->viruses, JSON_COMPACT);
-	if (rcpts == NULL || viruses == NULL)
-		goto done;
+	if ((rcpts = json_dumps(g->rcpts, JSON_COMPACT)) == NULL)
+		return -1;
 	sqlite3_bind_int64(stmt, 1, now);
-	if (m->subscriber > 0)
-		sqlite3_bind_int64(stmt, 2, m->subscriber);
+	if (g->subscriber > 0)
+		sqlite3_bind_int64(stmt, 2, g->subscriber);
 	if (m->queue_id[0] != '\0')
 		sqlite3_bind_text(stmt, 3, m->queue_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(stmt, 4, m->sender, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(stmt, 5, rcpts, -1, SQLITE_TRANSIENT);
 	if (m->client[0] != '\0')
 		sqlite3_bind_text(stmt, 6, m->client, -1, SQLITE_TRANSIENT);
-	if (m->policy > 0)
+	/* The deciding policy belongs to the deciding subscriber's item; the
+	 * others follow their own subscriber's policy (retention, automatic
+	 * release), never a neighbour's. */
+	if (m->policy > 0 && g->subscriber == m->subscriber)
 		sqlite3_bind_int64(stmt, 7, m->policy);
 	sqlite3_bind_text(stmt, 8, viruses, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 9, size);
 	sqlite3_bind_text(stmt, 10, sha, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(stmt, 11, rel, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 12, m->hold[0] != '\0' ? m->hold : "virus", -1,
+	    SQLITE_TRANSIENT);
+	if (m->scan != NULL)
+		sqlite3_bind_text(stmt, 13, m->scan, -1, SQLITE_TRANSIENT);
 	if (index_step_done(st, stmt, "insert quarantine row") == 0) {
-		*id = sqlite3_last_insert_rowid(st->db);
+		g->id = sqlite3_last_insert_rowid(st->db);
 		rc = 0;
 	}
-done:
 	free(rcpts);
+	return rc;
+}
+
+static int
+index_run(struct store *st, const char *sql)
+{
+	sqlite3_stmt *stmt = store_prepare(st, sql);
+
+	return stmt == NULL ? -1 : index_step_done(st, stmt, sql);
+}
+
+int
+index_insert(struct store *st, const struct submit_meta *m, const char *sha,
+    int64_t size, const char *rel, int64_t now, int64_t *id)
+{
+	char *viruses;
+	int rc = 0;
+
+	if (m->ngroups == 0 || (viruses = json_dumps(m->viruses, JSON_COMPACT)) == NULL)
+		return -1;
+	/* All of a submission's rows or none, inside the batch's transaction. */
+	if (index_run(st, sql_savepoint) == -1) {
+		free(viruses);
+		return -1;
+	}
+	for (size_t i = 0; i < m->ngroups && rc == 0; i++)
+		rc = index_insert_group(st, m, &m->groups[i], viruses, sha, size, rel, now);
+	if (rc == -1) {
+		index_run(st, sql_rollback_sp);
+		for (size_t i = 0; i < m->ngroups; i++)
+			m->groups[i].id = 0;
+	}
+	index_run(st, sql_release_sp);
 	free(viruses);
+	*id = m->groups[0].id;
 	return rc;
 }
 
@@ -151,7 +193,7 @@ done:
 #define ITEM_COLS \
     "id, received, subscriber_id, queue_id, sender, recipients, client_addr," \
     " policy_id, viruses, size, sha256, status, fp_candidate, digested," \
-    " released_at, release_reply"
+    " released_at, release_reply, hold, scan_settings"
 
 static json_t *
 index_col_json(sqlite3_stmt *stmt, int i)
@@ -178,7 +220,8 @@ index_item_of(sqlite3_stmt *stmt)
 	for (int i = 0; i < sqlite3_column_count(stmt); i++) {
 		const char *name = sqlite3_column_name(stmt, i);
 		json_t *v = NULL;
-		if ((strcmp(name, "recipients") == 0 || strcmp(name, "viruses") == 0) &&
+		if ((strcmp(name, "recipients") == 0 || strcmp(name, "viruses") == 0 ||
+		    strcmp(name, "scan_settings") == 0) &&
 		    sqlite3_column_type(stmt, i) == SQLITE_TEXT)
 			v = json_loads((const char *)sqlite3_column_text(stmt, i), 0, NULL);
 		if (v == NULL)
@@ -219,8 +262,8 @@ index_item_json(struct store *st, int64_t id, int64_t sub, json_t **out)
 
 static const char sql_row[] =
     "SELECT id, coalesce(subscriber_id, 0), coalesce(policy_id, 0), received, size,"
-    " status, sha256, path, coalesce(sender, ''), coalesce(queue_id, ''), recipients"
-    " FROM quarantine WHERE id = ?1 AND (?2 = 0 OR subscriber_id = ?2)";
+    " status, sha256, path, coalesce(sender, ''), coalesce(queue_id, ''), recipients,"
+    " hold FROM quarantine WHERE id = ?1 AND (?2 = 0 OR subscriber_id = ?2)";
 
 static void
 index_copy(char *dst, size_t len, const unsigned char *src)
@@ -251,6 +294,7 @@ index_row(struct store *st, int64_t id, int64_t sub, struct qrow *r)
 		index_copy(r->path, sizeof(r->path), sqlite3_column_text(stmt, 7));
 		index_copy(r->sender, sizeof(r->sender), sqlite3_column_text(stmt, 8));
 		index_copy(r->queue_id, sizeof(r->queue_id), sqlite3_column_text(stmt, 9));
+		index_copy(r->hold, sizeof(r->hold), sqlite3_column_text(stmt, 11));
 		r->rcpts = json_loads((const char *)sqlite3_column_text(stmt, 10), 0, NULL);
 		if (r->rcpts == NULL || !json_is_array(r->rcpts)) {
 			log_warnx("%s: item %lld: recipients are not a JSON array",

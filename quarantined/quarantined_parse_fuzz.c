@@ -1,7 +1,8 @@
 /*
  * quarantined_parse_fuzz - libFuzzer target for moat-quarantined's parsers
  * of outside input: request paths (percent-decoding, routing, ids), query
- * values (ids, times, addresses, tokens) and stored paths.  The input is
+ * values (ids, times, addresses, tokens), stored paths and scan settings
+ * (common/scanopts.h).  The input is
  * split at newlines; each piece goes through every parser.  Seed corpus:
  * fuzz/corpus/quarantine/.  Built by quarantined/parse_fuzz.cmake.
  */
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "quarantined_api.h"
+#include "scanopts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,6 +37,22 @@ fuzz_one(char *s)
 	if (http_route(s, &r, &v) == 0 && r >= R_ITEM && r <= R_RELEASE && v <= 0)
 		abort();                    /* an item route without a valid id */
 	sha256_hex(s, strlen(s), sha);
+	/* Scan settings (the milter's submission, an operator's edit): what
+	 * decodes re-encodes to a form that decodes to the same settings. */
+	{
+		struct scanopts a, b;
+		char err[256], *enc, *again = NULL;
+		if (scanopts_decode(s, &a, err, sizeof(err)) == 0) {
+			if ((enc = scanopts_encode(&a)) == NULL)
+				return;
+			/* The encoding is canonical: equal settings, equal text. */
+			if (scanopts_decode(enc, &b, err, sizeof(err)) == -1 ||
+			    (again = scanopts_encode(&b)) == NULL || strcmp(enc, again) != 0)
+				abort();            /* the wire form does not round-trip */
+			free(enc);
+			free(again);
+		}
+	}
 }
 
 int

@@ -231,6 +231,59 @@ release_event(const struct qrow *r, const char *by, const char *reply)
 	event_emit(EV_QUARANTINE_RELEASED, SEV_NOTICE, r->subscriber, NULL, jbuf_end(&j));
 }
 
+/* A refused release: logged and recorded, the reason in reply. */
+static void
+release_denied(const struct qrow *r, const char *by, const char *reply)
+{
+	char buf[1024];
+	struct jbuf j;
+
+	log_mail(LOGL_WARN, r->queue_id[0] ? r->queue_id : NULL,
+	    "quarantine release %lld by %s refused: %s", (long long)r->id, by, reply);
+	jbuf_init(&j, buf, sizeof(buf));
+	jbuf_int(&j, "id", r->id);
+	jbuf_str(&j, "by", by);
+	jbuf_str(&j, "reason", reply);
+	event_emit(EV_QUARANTINE_DENIED, SEV_WARNING, r->subscriber, NULL, jbuf_end(&j));
+}
+
+/*
+ * What a caller may do with row r: an operator anything; a subscriber (the
+ * row is its own, index_row saw to that) only a 'virus' hold, and only to
+ * the item's own recipients -- every address of override (canonical and
+ * deduplicated by the API) must be one of them.  REL_OK or REL_FORBIDDEN
+ * with reply set.
+ */
+static enum release_rc
+release_allowed(const struct qrow *r, const struct qauth *who, json_t *override,
+    char *reply, size_t replylen)
+{
+	json_t *v, *w;
+	size_t i, k;
+
+	if (who->admin)
+		return REL_OK;
+	if (strcmp(r->hold, "virus") != 0) {
+		snprintf(reply, replylen, "item %lld is held as %s content: only an operator "
+		    "can release it", (long long)r->id, r->hold);
+		return REL_FORBIDDEN;
+	}
+	json_array_foreach(override, i, v) {
+		int mine = 0;
+		json_array_foreach(r->rcpts, k, w)
+			if (json_string_value(w) != NULL &&
+			    strcmp(json_string_value(w), json_string_value(v)) == 0)
+				mine = 1;
+		if (!mine) {
+			snprintf(reply, replylen, "%.320s is not a recipient of item %lld: a "
+			    "subscriber releases only to the item's own recipients",
+			    json_string_value(v), (long long)r->id);
+			return REL_FORBIDDEN;
+		}
+	}
+	return REL_OK;
+}
+
 enum release_rc
 release_item(struct qd *qd, int64_t id, const struct qauth *who, const char *by,
     json_t *override, char *reply, size_t replylen)
@@ -248,6 +301,19 @@ release_item(struct qd *qd, int64_t id, const struct qauth *who, const char *by,
 	enum release_rc ret = REL_ERROR;
 
 	memset(&row, 0, sizeof(row));
+	if (!who->admin) {
+		/* Another subscriber's item is absent, busy or not: ids are not
+		 * probed through 409s. */
+		st = index_get(qd->pool);
+		rc = index_row(st, id, who->subscriber, &row);
+		index_put(qd->pool, st);
+		index_row_free(&row);
+		if (rc != 1) {
+			snprintf(reply, replylen, rc == 0 ? "no item %lld" : "store error",
+			    (long long)id);
+			return rc == 0 ? REL_NOTFOUND : REL_ERROR;
+		}
+	}
 	if (!release_busy_claim(qd, id)) {
 		snprintf(reply, replylen, "item %lld is being released or deleted right now",
 		    (long long)id);
@@ -271,6 +337,11 @@ release_item(struct qd *qd, int64_t id, const struct qauth *who, const char *by,
 		ret = REL_CONFLICT;
 		goto done;
 	}
+	if ((ret = release_allowed(&row, who, override, reply, replylen)) != REL_OK) {
+		release_denied(&row, by, reply);
+		goto done;
+	}
+	ret = REL_ERROR;
 	list = override != NULL && json_array_size(override) > 0 ? override : row.rcpts;
 	n = json_array_size(list);
 	if (n == 0 || (rcpts = calloc(n, sizeof(*rcpts))) == NULL) {

@@ -276,7 +276,7 @@ spool_commit_batch(struct spool *sp, struct commit_req *batch)
 		if (r->rc != 0)
 			continue;
 		snprintf(rel, sizeof(rel), "%.2s/%s", r->up->sha256, r->up->sha256);
-		/* A refused row (constraint) rolls back that statement only. */
+		/* A refused row (constraint) rolls back that submission only. */
 		if (index_insert(st, r->meta, r->up->sha256, (int64_t)r->up->size, rel,
 		    now, &r->id) == -1)
 			r->rc = -2;
