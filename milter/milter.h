@@ -160,7 +160,7 @@ struct milter_msg {
 	char                     mc_qid[32];
 	char                    *mc_sender;   /* normalized, "" for <> */
 	char                     mc_sender_domain[256];
-	char                     mc_login[POLICY_LOGIN_MAX + 1];  /* {auth_authen}, lower case; "" */
+	char                     mc_login[POLICY_LOGIN_MAX + 1];  /* {auth_authen} as sent, "" */
 	struct milter_rcpt      *mc_rcpts;
 	size_t                   mc_nrcpts, mc_rcptcap;
 	size_t                   mc_unserved;  /* recipients passed untouched */

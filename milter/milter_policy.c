@@ -20,8 +20,9 @@
  * served: a login is a secret that one subscriber was given, while a
  * sender domain is a claim and a network may be shared (NAT, a hosting
  * provider); the authenticated subscriber is also the one accountable for
- * the mail it sends.  A login the snapshot does not know (removed, or not
- * loaded yet) proves nothing either: the client address decides then.
+ * the mail it sends.  A login the snapshot does not know (removed, not
+ * loaded yet, or not a login at all) proves nothing either: the client
+ * address decides then.
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,13 +62,13 @@ client_subscriber(const struct policy_snapshot *snap, const char *client_ip,
 {
 	int r;
 
-	if (login != NULL && login[0] != '\0') {
-		if ((r = policy_subscriber_by_login(snap, login, sub)) == -1)
-			return -1;
-		if (r == 1) {
-			*via = RCPT_VIA_LOGIN;
-			return 1;
-		}
+	/* A login that cannot be a stored one (-1: too long, a space or a
+	 * control character; only a SASL backend other than the store's could
+	 * pass it) proves nothing, like an unknown one. */
+	if (login != NULL && login[0] != '\0' &&
+	    policy_subscriber_by_login(snap, login, sub) == 1) {
+		*via = RCPT_VIA_LOGIN;
+		return 1;
 	}
 	if (client_ip != NULL && client_ip[0] != '\0') {
 		if ((r = policy_subscriber_by_addr(snap, client_ip, sub)) == -1)
