@@ -46,6 +46,11 @@ struct tmpl_entry {
 	char *name, *subject, *body;
 };
 
+struct login_entry {
+	char                    *login;    /* lower case, as stored */
+	const struct subscriber *sub;
+};
+
 struct policy_snapshot {
 	atomic_int           refs;
 	int64_t              generation;
@@ -64,6 +69,8 @@ struct policy_snapshot {
 	struct domset       *threat_names; /* data: struct threat_entry * */
 	struct tmpl_entry   *tmpls;
 	size_t               ntmpls, captmpls;
+	struct login_entry  *logins;       /* sorted by login */
+	size_t               nlogins, caplogins;
 };
 
 const char *const policy_scan_mode_names[] = {
@@ -112,6 +119,11 @@ static const char sql_rcpts[] =
     "SELECT rowid, address, policy_id FROM recipient_policies";
 static const char sql_threats[] =
     "SELECT id, kind, value, reason, expires FROM threat_sources";
+/* Password credentials with a login: SMTP AUTH names (Dovecot checks the
+ * secret; the snapshot only maps an authenticated name to its subscriber). */
+static const char sql_logins[] =
+    "SELECT rowid, login, subscriber_id FROM subscriber_credentials"
+    " WHERE kind = 'password' AND login IS NOT NULL";
 static const char sql_templates[] =
     "SELECT rowid, name, subject, body FROM templates";
 
@@ -204,6 +216,9 @@ snapshot_free(struct policy_snapshot *s)
 		free(s->tmpls[i].body);
 	}
 	free(s->tmpls);
+	for (i = 0; i < s->nlogins; i++)
+		free(s->logins[i].login);
+	free(s->logins);
 	free(s);
 }
 
@@ -531,6 +546,80 @@ fail:
 	return -1;
 }
 
+static int
+login_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct login_entry *)a)->login,
+	    ((const struct login_entry *)b)->login);
+}
+
+/* Lower-cases a login into buf; -1 when it is empty, longer than
+ * POLICY_LOGIN_MAX or holds a control character or space (no such login
+ * can be stored: schema CHECK, moatctl). */
+static int
+login_canon(const char *login, char *buf, size_t len)
+{
+	size_t	n = 0;
+
+	if (login == NULL || login[0] == '\0')
+		return -1;
+	for (; login[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)login[n];
+
+		if (n >= POLICY_LOGIN_MAX || n + 1 >= len || c <= 0x20 || c == 0x7f)
+			return -1;
+		buf[n] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+static int
+load_logins(struct store *st, struct policy_snapshot *s)
+{
+	sqlite3_stmt		*stmt;
+	struct login_entry	*e;
+	char			 buf[POLICY_LOGIN_MAX + 1];
+	const char		*login;
+	int64_t			 rowid, sid;
+	int			 r;
+
+	if ((stmt = store_prepare(st, sql_logins)) == NULL)
+		return -1;
+	while ((r = step(st, stmt, "subscriber_credentials")) == 1) {
+		rowid = sqlite3_column_int64(stmt, 0);
+		login = col_text(stmt, 1);
+		sid = sqlite3_column_int64(stmt, 2);
+		if (login_canon(login, buf, sizeof(buf)) == -1 ||
+		    strcmp(buf, login) != 0) {
+			log_warnx("subscriber_credentials row %lld: invalid login "
+			    "\"%s\"; skipped", (long long)rowid, login);
+			continue;
+		}
+		if (grow(&s->logins, &s->caplogins, s->nlogins, sizeof(*e)) == -1)
+			goto fail;
+		e = &s->logins[s->nlogins];
+		if ((e->sub = find_subscriber(s, sid)) == NULL) {
+			log_warnx("subscriber_credentials row %lld (%s): subscriber "
+			    "%lld was not loaded; skipped", (long long)rowid, buf,
+			    (long long)sid);
+			continue;
+		}
+		if ((e->login = strdup(buf)) == NULL) {
+			log_warn("policy snapshot");
+			goto fail;
+		}
+		s->nlogins++;
+	}
+	sqlite3_reset(stmt);
+	if (s->nlogins > 1)
+		qsort(s->logins, s->nlogins, sizeof(*s->logins), login_cmp);
+	return r;
+fail:
+	sqlite3_reset(stmt);
+	return -1;
+}
+
 /*
  * The width that orders threat entries from broad to specific: the prefix
  * length of an address entry, the label count of a name.  Also validates:
@@ -808,6 +897,7 @@ policy_load(struct store *st, struct policy_snapshot **out)
 	    load_subscriber_keys(st, s, 1) == -1 ||
 	    load_subscriber_keys(st, s, 0) == -1 ||
 	    load_recipients(st, s) == -1 ||
+	    load_logins(st, s) == -1 ||
 	    load_threats(st, s) == -1 ||
 	    load_templates(st, s) == -1) {
 		store_rollback(st);
@@ -875,6 +965,25 @@ policy_by_recipient(const struct policy_snapshot *s, const char *address,
 	if (e == NULL)
 		return 0;
 	*out = e->policy;
+	return 1;
+}
+
+int
+policy_subscriber_by_login(const struct policy_snapshot *s, const char *login,
+    const struct subscriber **out)
+{
+	struct login_entry	 key, *e;
+	char			 buf[POLICY_LOGIN_MAX + 1];
+
+	if (login_canon(login, buf, sizeof(buf)) == -1)
+		return -1;
+	if (s->nlogins == 0)
+		return 0;
+	key.login = buf;
+	e = bsearch(&key, s->logins, s->nlogins, sizeof(*s->logins), login_cmp);
+	if (e == NULL)
+		return 0;
+	*out = e->sub;
 	return 1;
 }
 

@@ -1,7 +1,7 @@
 /*
  * policy - the refcounted, immutable in-memory snapshot of everything the mail
- * path decides by: subscribers, their domains and networks, policies,
- * per-recipient overrides, threat sources.  Built from the store in one read
+ * path decides by: subscribers, their domains, networks and SMTP AUTH logins,
+ * policies, per-recipient overrides, threat sources.  Built from the store in one read
  * transaction; swapped whole when meta.policy_generation changes (operators'
  * edits take effect within the watcher's poll interval, no restart, no SQL on
  * the hot path).  Readers take a reference, use it for a whole message, and
@@ -63,6 +63,10 @@ struct threat {
 
 struct policy_snapshot;
 
+/* The longest login the store accepts (schema CHECK on
+ * subscriber_credentials.login). */
+#define POLICY_LOGIN_MAX 320
+
 /* Builds a snapshot from the store.  Rows that do not parse (a bad CIDR, an
  * unknown enum text) are skipped with a warning naming table and row, never
  * fatal.  Returns 0, or -1 on an SQL error (*out NULL). */
@@ -83,6 +87,11 @@ int  policy_subscriber_by_domain(const struct policy_snapshot *s, const char *do
 int  policy_subscriber_by_addr(const struct policy_snapshot *s, const char *ip,
          const struct subscriber **out);
 int  policy_subscriber_by_id(const struct policy_snapshot *s, int64_t id,
+         const struct subscriber **out);
+/* The subscriber an SMTP AUTH login (the milter's {auth_authen}) belongs
+ * to; compared case-insensitively.  -1 when login cannot be a login (empty,
+ * longer than POLICY_LOGIN_MAX, a space or control character). */
+int  policy_subscriber_by_login(const struct policy_snapshot *s, const char *login,
          const struct subscriber **out);
 int  policy_by_recipient(const struct policy_snapshot *s, const char *address,
          const struct policy **out);

@@ -36,6 +36,8 @@ static const char usage_text[] =
     "  subscriber set NAME status active|suspended | contact ADDR | policy NAME | name NEW\n"
     "  domain add DOMAIN SUBSCRIBER | list [SUBSCRIBER] | remove DOMAIN\n"
     "  network add CIDR SUBSCRIBER | list [SUBSCRIBER] | remove CIDR\n"
+    "  login add LOGIN SUBSCRIBER [--password-stdin | --password-file FILE]\n"
+    "  login list [SUBSCRIBER] | remove LOGIN | passwd LOGIN [--password-stdin | ...]\n"
     "  policy add NAME [--KEY VALUE ...] | list | show NAME | remove NAME | keys\n"
     "  policy set NAME KEY VALUE [KEY VALUE ...]\n"
     "  policy assign SUBSCRIBER POLICY | recipient ADDRESS POLICY|--remove\n"
@@ -542,6 +544,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "subscriber", moatctl_subscriber, 1 },
 	{ "domain",     moatctl_domain,     1 },
 	{ "network",    moatctl_network,    1 },
+	{ "login",      moatctl_login,      0 },   /* reads the secret, then opens */
 	{ "policy",     moatctl_policy,     1 },
 	{ "threat",     moatctl_threat,     1 },
 	{ "usage",      moatctl_usage,      1 },

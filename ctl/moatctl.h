@@ -85,6 +85,8 @@ int moatctl_db(struct ctl *ctl, int argc, char **argv);
 int moatctl_subscriber(struct ctl *ctl, int argc, char **argv);
 int moatctl_domain(struct ctl *ctl, int argc, char **argv);
 int moatctl_network(struct ctl *ctl, int argc, char **argv);
+/* Opens the store itself, after reading the secret (moatctl_login.c). */
+int moatctl_login(struct ctl *ctl, int argc, char **argv);
 int moatctl_policy(struct ctl *ctl, int argc, char **argv);
 int moatctl_threat(struct ctl *ctl, int argc, char **argv);
 int moatctl_usage(struct ctl *ctl, int argc, char **argv);

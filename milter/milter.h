@@ -128,16 +128,23 @@ int    scan_alert_unscannable(const char *virname);
 /* ------------------------------------------------------------ policy */
 
 enum rcpt_status { RCPT_SERVED, RCPT_SUSPENDED, RCPT_UNSERVED };
+/* Why a recipient is served as the sender's outbound mail. */
+enum rcpt_via { RCPT_VIA_NONE, RCPT_VIA_NETWORK, RCPT_VIA_LOGIN };
 struct rcpt_decision {
 	enum rcpt_status         status;
 	const struct subscriber *sub;       /* SERVED, SUSPENDED */
 	const struct policy     *policy;    /* SERVED: override, subscriber's, or default */
-	int                      outbound;  /* served through sender domain or client address */
+	int                      outbound;  /* served as the client's subscriber's outbound mail */
+	enum rcpt_via            via;       /* outbound: SMTP AUTH login or client network */
 };
-/* Decides one recipient.  Returns 0, or -1 when a lookup failed (callers
- * tempfail). */
+/* Decides one recipient from the client's address (text, "" when not IP)
+ * and its SMTP AUTH login ({auth_authen}; NULL or "" when none) — never
+ * from the sender address (milter_policy.c).  Returns 0, or -1 when a
+ * lookup failed (callers tempfail). */
 int    milter_policy_rcpt(const struct policy_snapshot *snap, const char *client_ip,
-           const char *sender_domain, const char *rcpt, struct rcpt_decision *out);
+           const char *login, const char *rcpt, struct rcpt_decision *out);
+/* "login", "network", "none". */
+const char *milter_policy_via_name(enum rcpt_via via);
 /* Threat source check of one of the connection's names or its address:
  * returns 1 (*out set), 0, -1 (bad address). */
 int    milter_policy_threat_addr(const struct policy_snapshot *snap, const char *ip,
@@ -161,6 +168,7 @@ struct milter_msg {
 	char                     mc_qid[32];
 	char                    *mc_sender;   /* normalized, "" for <> */
 	char                     mc_sender_domain[256];
+	char                     mc_login[POLICY_LOGIN_MAX + 1];  /* {auth_authen} as sent, "" */
 	struct milter_rcpt      *mc_rcpts;
 	size_t                   mc_nrcpts, mc_rcptcap;
 	size_t                   mc_unserved;  /* recipients passed untouched */

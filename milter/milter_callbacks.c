@@ -338,6 +338,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	struct milter_msg *mc;
 	const struct milter_hit *first;
 	enum addr_status as;
+	const char *auth;
 	char buf[ADDR_MAX + 1], text[1024], raw[120];
 
 	if (cc == NULL)
@@ -372,6 +373,14 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	}
 	if (as == ADDR_OK && addr_domain(buf, mc->mc_sender_domain, sizeof(mc->mc_sender_domain)) == -1)
 		mc->mc_sender_domain[0] = '\0';         /* a local part alone */
+	/* The SMTP AUTH login Postfix's SASL server verified, sent at MAIL
+	 * (milter_mail_macros); empty when the session did not authenticate.
+	 * One longer than any stored login proves nothing. */
+	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL && auth[0] != '\0' &&
+	    snprintf(mc->mc_login, sizeof(mc->mc_login), "%s", auth) >= (int)sizeof(mc->mc_login)) {
+		log_mail(LOGL_WARN, qid_of(cc), "SMTP AUTH login of %zu bytes ignored", strlen(auth));
+		mc->mc_login[0] = '\0';
+	}
 	/* This MAIL's hits replace the previous one's. */
 	cc->cc_nthreats = cc->cc_nthreats_helo;
 	conn_threat_name(cc, mc->mc_snap, "sender domain", mc->mc_sender_domain);
@@ -464,7 +473,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		refused_event(cc, raw, NULL, addr_status_text(as));
 		return SMFIS_REJECT;
 	}
-	if (milter_policy_rcpt(mc->mc_snap, cc->cc_addr, mc->mc_sender_domain, addr, &d) == -1) {
+	if (milter_policy_rcpt(mc->mc_snap, cc->cc_addr, mc->mc_login, addr, &d) == -1) {
 		smfi_setreply(ctx, "451", "4.3.0", "Temporary policy lookup failure");
 		log_mail(LOGL_WARN, qid_of(cc), "to=<%s>: policy lookup failed: tempfail", addr);
 		return SMFIS_TEMPFAIL;
@@ -481,8 +490,9 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		reply_text(text, sizeof(text), "<%s>: service for this %s is suspended", addr,
 		    d.outbound ? "sender" : "recipient");
 		smfi_setreply(ctx, "550", "5.7.1", text);
-		log_mail(LOGL_INFO, qid_of(cc), "from=<%s> to=<%s> subscriber=%s refused: suspended",
-		    mc->mc_sender, addr, d.sub->name);
+		log_mail(LOGL_INFO, qid_of(cc), "from=<%s> to=<%s> subscriber=%s%s%s refused: suspended",
+		    mc->mc_sender, addr, d.sub->name, d.outbound ? " via=" : "",
+		    d.outbound ? milter_policy_via_name(d.via) : "");
 		refused_event(cc, addr, d.sub, "suspended");
 		return SMFIS_REJECT;
 	case RCPT_UNSERVED:
@@ -497,6 +507,11 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		mc->mc_unserved++;
 		break;
 	case RCPT_SERVED:
+		if (d.outbound)
+			log_mail(LOGL_INFO, qid_of(cc), "from=<%s> to=<%s> client=%s login=%s "
+			    "outbound for subscriber=%s via=%s", mc->mc_sender, addr, cc->cc_addr,
+			    mc->mc_login[0] ? mc->mc_login : "-", d.sub->name,
+			    milter_policy_via_name(d.via));
 		break;
 	}
 	if (mc->mc_nrcpts == mc->mc_rcptcap) {

@@ -6,11 +6,23 @@
  *   inbound   its domain belongs to a subscriber: active -> served with the
  *             recipient's override policy or the subscriber's; suspended ->
  *             refused (that recipient only);
- *   outbound  otherwise, the sender domain or the client address belongs to
- *             a subscriber: active -> served with that subscriber's policy
- *             (the sender's organization pays for and configures outbound
- *             scanning); suspended -> refused;
+ *   outbound  otherwise, the client proved it is one of a subscriber's:
+ *             the SMTP session authenticated ({auth_authen}) as a login of
+ *             that subscriber, or else the client address is in that
+ *             subscriber's networks.  Active -> served with that
+ *             subscriber's policy (its organization pays for and configures
+ *             outbound scanning); suspended -> refused;
  *   unserved  otherwise (the caller applies milter.unserved_action).
+ *
+ * The sender domain is not an argument: MAIL FROM is whatever the client
+ * typed and proves nothing (issue 8, hole 3).  When the login's subscriber
+ * differs from the sender domain's, or from the network's, the login's is
+ * served: a login is a secret that one subscriber was given, while a
+ * sender domain is a claim and a network may be shared (NAT, a hosting
+ * provider); the authenticated subscriber is also the one accountable for
+ * the mail it sends.  A login the snapshot does not know (removed, not
+ * loaded yet, or not a login at all) proves nothing either: the client
+ * address decides then.
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,13 +54,41 @@ sub_policy(const struct subscriber *s)
 	return s->policy != NULL ? s->policy : &default_policy;
 }
 
+/* The subscriber the client proved to be, and how: 1 found, 0 none, -1
+ * lookup error. */
+static int
+client_subscriber(const struct policy_snapshot *snap, const char *client_ip,
+    const char *login, const struct subscriber **sub, enum rcpt_via *via)
+{
+	int r;
+
+	/* A login that cannot be a stored one (-1: too long, a space or a
+	 * control character; only a SASL backend other than the store's could
+	 * pass it) proves nothing, like an unknown one. */
+	if (login != NULL && login[0] != '\0' &&
+	    policy_subscriber_by_login(snap, login, sub) == 1) {
+		*via = RCPT_VIA_LOGIN;
+		return 1;
+	}
+	if (client_ip != NULL && client_ip[0] != '\0') {
+		if ((r = policy_subscriber_by_addr(snap, client_ip, sub)) == -1)
+			return -1;
+		if (r == 1) {
+			*via = RCPT_VIA_NETWORK;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int
 milter_policy_rcpt(const struct policy_snapshot *snap, const char *client_ip,
-    const char *sender_domain, const char *rcpt, struct rcpt_decision *out)
+    const char *login, const char *rcpt, struct rcpt_decision *out)
 {
 	char domain[256], addr[512];
 	const struct subscriber *sub = NULL;
 	const struct policy *ovr = NULL;
+	enum rcpt_via via = RCPT_VIA_NONE;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -65,21 +105,12 @@ milter_policy_rcpt(const struct policy_snapshot *snap, const char *client_ip,
 		out->policy = policy_by_recipient(snap, addr, &ovr) == 1 ? ovr : sub_policy(sub);
 		return 0;
 	}
-	/* Outbound: the sender's organization. */
-	sub = NULL;
-	if (sender_domain != NULL && sender_domain[0] != '\0' &&
-	    policy_subscriber_by_domain(snap, sender_domain, &sub) == 1) {
-		/* found by sender domain */
-	} else if (client_ip != NULL && client_ip[0] != '\0') {
-		if ((r = policy_subscriber_by_addr(snap, client_ip, &sub)) == -1)
-			return -1;
-		if (r == 0)
-			sub = NULL;
-	}
-	if (sub == NULL)
-		return 0;
+	/* Outbound: only for a client that proved whose it is. */
+	if ((r = client_subscriber(snap, client_ip, login, &sub, &via)) != 1)
+		return r;
 	out->sub = sub;
 	out->outbound = 1;
+	out->via = via;
 	if (!sub->active) {
 		out->status = RCPT_SUSPENDED;
 		return 0;
@@ -87,6 +118,16 @@ milter_policy_rcpt(const struct policy_snapshot *snap, const char *client_ip,
 	out->status = RCPT_SERVED;
 	out->policy = sub_policy(sub);
 	return 0;
+}
+
+const char *
+milter_policy_via_name(enum rcpt_via via)
+{
+	switch (via) {
+	case RCPT_VIA_LOGIN:   return "login";
+	case RCPT_VIA_NETWORK: return "network";
+	default:               return "none";
+	}
 }
 
 int

@@ -1,8 +1,9 @@
 /*
  * milter_policy_test - who a recipient is served for, on the demo seed plus
- * a few rows: inbound, outbound by sender domain and by client address,
- * suspended, unserved, recipient overrides, the strictest policy of a
- * message, and threat sources by address and name.
+ * a few rows: inbound, outbound by client network and by SMTP AUTH login
+ * (never by the sender domain), both, neither, suspended, unserved,
+ * recipient overrides, the strictest policy of a message, and threat
+ * sources by address and name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include "milter.h"
 #include "store.h"
 
+/* Logins as moatctl writes them (lower case; the hash is never read by the
+ * milter).  Gamma (suspended) gets a network and a login too. */
 static const char extra_rows[] =
     "INSERT INTO policies (name, scan_mode, on_infected) VALUES ('lenient', 'none', 'tag');"
     "INSERT INTO recipient_policies (address, policy_id)"
@@ -21,31 +24,79 @@ static const char extra_rows[] =
     "INSERT INTO subscribers (name, status) VALUES ('Delta', 'active');"
     "INSERT INTO subscriber_domains (domain, subscriber_id)"
     "  SELECT '.delta.example', id FROM subscribers WHERE name = 'Delta';"
+    "INSERT INTO subscriber_networks (cidr, subscriber_id)"
+    "  SELECT '127.0.0.4/32', id FROM subscribers WHERE name = 'Gamma';"
+    "INSERT INTO subscriber_credentials (subscriber_id, kind, secret_hash, login)"
+    "  SELECT id, 'password', '$y$x', 'alice@alpha.example' FROM subscribers WHERE name = 'Alpha';"
+    "INSERT INTO subscriber_credentials (subscriber_id, kind, secret_hash, login)"
+    "  SELECT id, 'password', '$y$x', 'beta-relay' FROM subscribers WHERE name = 'Beta';"
+    "INSERT INTO subscriber_credentials (subscriber_id, kind, secret_hash, login)"
+    "  SELECT id, 'password', '$y$x', 'gamma-relay' FROM subscribers WHERE name = 'Gamma';"
+    "INSERT INTO subscriber_credentials (subscriber_id, kind, secret_hash, login)"
+    "  SELECT id, 'token', 'tok', NULL FROM subscribers WHERE name = 'Beta';"
     "INSERT INTO threat_sources (kind, value, reason) VALUES"
     "  ('suspect_domain', 'sus.example', 'tag me');";
 
+/* 127.0.0.1 is Alpha's network, 127.0.0.3 Beta's, 127.0.0.4 Gamma's;
+ * 127.0.0.2 is nobody's (an outside client). */
+#define OUT "127.0.0.2"
+#define LONG_LOGIN \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+    "a"                                 /* 321 bytes: one past the schema's limit */
+
 struct rcase {
-	const char *name, *client, *sender_domain, *rcpt;
+	const char *name, *client, *login, *rcpt;
+	int want_err;                           /* milter_policy_rcpt returns -1 */
 	enum rcpt_status want;
 	const char *want_sub, *want_policy;     /* NULL: none / default */
-	int want_outbound;
+	enum rcpt_via want_via;                 /* RCPT_VIA_NONE: not outbound */
 };
 
 static const struct rcase rcases[] = {
-	{ "inbound alpha", "127.0.0.2", "example.net", "<u@alpha.example>", RCPT_SERVED, "Alpha", "strict", 0 },
-	{ "inbound case-folded", "127.0.0.2", "", "<U@ALPHA.Example>", RCPT_SERVED, "Alpha", "strict", 0 },
-	{ "inbound beta", "127.0.0.2", "example.net", "<u@beta.example>", RCPT_SERVED, "Beta", "executables-reject", 0 },
-	{ "recipient override", "127.0.0.2", "example.net", "<ceo@beta.example>", RCPT_SERVED, "Beta", "strict", 0 },
-	{ "override to lenient", "127.0.0.2", "", "<intern@alpha.example>", RCPT_SERVED, "Alpha", "lenient", 0 },
-	{ "suspended gamma", "127.0.0.2", "example.net", "<u@gamma.example>", RCPT_SUSPENDED, "Gamma", NULL, 0 },
-	{ "suspended even from a subscriber", "127.0.0.1", "alpha.example", "<u@gamma.example>", RCPT_SUSPENDED, "Gamma", NULL, 0 },
-	{ "unserved", "127.0.0.2", "example.net", "<u@example.org>", RCPT_UNSERVED, NULL, NULL, 0 },
-	{ "unserved null sender", "127.0.0.2", "", "<u@example.org>", RCPT_UNSERVED, NULL, NULL, 0 },
-	{ "outbound by sender domain", "127.0.0.2", "beta.example", "<u@example.org>", RCPT_SERVED, "Beta", "executables-reject", 1 },
-	{ "outbound by client address", "127.0.0.1", "example.net", "<u@example.org>", RCPT_SERVED, "Alpha", "strict", 1 },
-	{ "outbound from suspended", "127.0.0.2", "gamma.example", "<u@example.org>", RCPT_SUSPENDED, "Gamma", NULL, 1 },
-	{ "subdomain entry", "127.0.0.2", "", "<u@mx.delta.example>", RCPT_SERVED, "Delta", NULL, 0 },
-	{ "no policy row: default", "127.0.0.2", "", "<u@delta.example>", RCPT_SERVED, "Delta", NULL, 0 },
+	/* Inbound: the recipient's domain decides, whoever the client is. */
+	{ "inbound alpha", OUT, NULL, "<u@alpha.example>", 0, RCPT_SERVED, "Alpha", "strict", RCPT_VIA_NONE },
+	{ "inbound case-folded", OUT, "", "<U@ALPHA.Example>", 0, RCPT_SERVED, "Alpha", "strict", RCPT_VIA_NONE },
+	{ "inbound beta", OUT, NULL, "<u@beta.example>", 0, RCPT_SERVED, "Beta", "executables-reject", RCPT_VIA_NONE },
+	{ "recipient override", OUT, NULL, "<ceo@beta.example>", 0, RCPT_SERVED, "Beta", "strict", RCPT_VIA_NONE },
+	{ "override to lenient", OUT, NULL, "<intern@alpha.example>", 0, RCPT_SERVED, "Alpha", "lenient", RCPT_VIA_NONE },
+	{ "inbound beats login", OUT, "beta-relay", "<u@alpha.example>", 0, RCPT_SERVED, "Alpha", "strict", RCPT_VIA_NONE },
+	{ "inbound beats network", "127.0.0.3", NULL, "<u@alpha.example>", 0, RCPT_SERVED, "Alpha", "strict", RCPT_VIA_NONE },
+	{ "suspended gamma", OUT, NULL, "<u@gamma.example>", 0, RCPT_SUSPENDED, "Gamma", NULL, RCPT_VIA_NONE },
+	{ "suspended even from a subscriber", "127.0.0.1", "alice@alpha.example", "<u@gamma.example>", 0, RCPT_SUSPENDED, "Gamma", NULL, RCPT_VIA_NONE },
+	{ "subdomain entry", OUT, NULL, "<u@mx.delta.example>", 0, RCPT_SERVED, "Delta", NULL, RCPT_VIA_NONE },
+	{ "no policy row: default", OUT, NULL, "<u@delta.example>", 0, RCPT_SERVED, "Delta", NULL, RCPT_VIA_NONE },
+	/* Neither network nor login: unserved, whatever MAIL FROM said (the
+	 * sender is no input: a forged subscriber domain buys nothing). */
+	{ "neither: forged sender domain", OUT, NULL, "<u@example.org>", 0, RCPT_UNSERVED, NULL, NULL, RCPT_VIA_NONE },
+	{ "neither: empty login", OUT, "", "<u@example.org>", 0, RCPT_UNSERVED, NULL, NULL, RCPT_VIA_NONE },
+	{ "neither: unknown login", OUT, "mallory", "<u@example.org>", 0, RCPT_UNSERVED, NULL, NULL, RCPT_VIA_NONE },
+	{ "neither: token is no login", OUT, "tok", "<u@example.org>", 0, RCPT_UNSERVED, NULL, NULL, RCPT_VIA_NONE },
+	{ "neither: not an IP client", "", NULL, "<u@example.org>", 0, RCPT_UNSERVED, NULL, NULL, RCPT_VIA_NONE },
+	/* Network. */
+	{ "network alpha", "127.0.0.1", NULL, "<u@example.org>", 0, RCPT_SERVED, "Alpha", "strict", RCPT_VIA_NETWORK },
+	{ "network beta", "127.0.0.3", NULL, "<u@example.org>", 0, RCPT_SERVED, "Beta", "executables-reject", RCPT_VIA_NETWORK },
+	{ "network, unknown login", "127.0.0.1", "mallory", "<u@example.org>", 0, RCPT_SERVED, "Alpha", "strict", RCPT_VIA_NETWORK },
+	/* Login. */
+	{ "login alpha from outside", OUT, "alice@alpha.example", "<u@example.org>", 0, RCPT_SERVED, "Alpha", "strict", RCPT_VIA_LOGIN },
+	{ "login case-insensitive", OUT, "Alice@ALPHA.example", "<u@example.org>", 0, RCPT_SERVED, "Alpha", "strict", RCPT_VIA_LOGIN },
+	{ "login beta from outside", OUT, "beta-relay", "<u@example.org>", 0, RCPT_SERVED, "Beta", "executables-reject", RCPT_VIA_LOGIN },
+	/* Both: the login's subscriber is served. */
+	{ "both, same subscriber", "127.0.0.1", "alice@alpha.example", "<u@example.org>", 0, RCPT_SERVED, "Alpha", "strict", RCPT_VIA_LOGIN },
+	{ "both, login wins over network", "127.0.0.1", "beta-relay", "<u@example.org>", 0, RCPT_SERVED, "Beta", "executables-reject", RCPT_VIA_LOGIN },
+	/* Suspended: refused, by either proof. */
+	{ "suspended by network", "127.0.0.4", NULL, "<u@example.org>", 0, RCPT_SUSPENDED, "Gamma", NULL, RCPT_VIA_NETWORK },
+	{ "suspended by login", OUT, "gamma-relay", "<u@example.org>", 0, RCPT_SUSPENDED, "Gamma", NULL, RCPT_VIA_LOGIN },
+	{ "suspended login from alpha's network", "127.0.0.1", "gamma-relay", "<u@example.org>", 0, RCPT_SUSPENDED, "Gamma", NULL, RCPT_VIA_LOGIN },
+	{ "active login from suspended network", "127.0.0.4", "beta-relay", "<u@example.org>", 0, RCPT_SERVED, "Beta", "executables-reject", RCPT_VIA_LOGIN },
+	/* Bad input: a login that cannot be stored proves nothing; a client
+	 * address that is no address is a lookup error (the milter tempfails). */
+	{ "login past the limit", OUT, LONG_LOGIN, "<u@example.org>", 0, RCPT_UNSERVED, NULL, NULL, RCPT_VIA_NONE },
+	{ "login with a space", OUT, "alice @alpha.example", "<u@example.org>", 0, RCPT_UNSERVED, NULL, NULL, RCPT_VIA_NONE },
+	{ "bad login, alpha's network", "127.0.0.1", "alice\r\n@alpha.example", "<u@example.org>", 0, RCPT_SERVED, "Alpha", "strict", RCPT_VIA_NETWORK },
+	{ "client not an address", "not-an-ip", NULL, "<u@example.org>", 1, RCPT_UNSERVED, NULL, NULL, RCPT_VIA_NONE },
 };
 
 static int
@@ -90,29 +141,60 @@ main(void)
 		const struct rcase *c = &rcases[i];
 		const char *got_sub, *got_pol;
 
-		if (milter_policy_rcpt(snap, c->client, c->sender_domain, c->rcpt, &d) == -1) {
-			fprintf(stderr, "FAIL %s: lookup error\n", c->name);
-			fails++;
+		int r = milter_policy_rcpt(snap, c->client, c->login, c->rcpt, &d);
+
+		if (r == -1 || c->want_err) {
+			if ((r == -1) != c->want_err) {
+				fprintf(stderr, "FAIL %s: got return %d, want %d\n", c->name, r,
+				    c->want_err ? -1 : 0);
+				fails++;
+			}
 			continue;
 		}
 		got_sub = d.sub ? d.sub->name : NULL;
 		got_pol = d.policy == NULL ? NULL :
 		    d.policy == milter_policy_default() ? NULL : d.policy->name;
-		if (d.status != c->want || d.outbound != c->want_outbound ||
+		if (d.status != c->want || d.via != c->want_via ||
+		    d.outbound != (c->want_via != RCPT_VIA_NONE) ||
 		    (got_sub == NULL) != (c->want_sub == NULL) ||
 		    (got_sub && strcmp(got_sub, c->want_sub) != 0) ||
 		    (got_pol == NULL) != (c->want_policy == NULL) ||
 		    (got_pol && strcmp(got_pol, c->want_policy) != 0)) {
-			fprintf(stderr, "FAIL %s: got status %d sub %s policy %s outbound %d; "
-			    "want %d %s %s %d\n", c->name, d.status, got_sub ? got_sub : "-",
-			    got_pol ? got_pol : "-", d.outbound, c->want,
+			fprintf(stderr, "FAIL %s: got status %d sub %s policy %s via %s; "
+			    "want %d %s %s %s\n", c->name, d.status, got_sub ? got_sub : "-",
+			    got_pol ? got_pol : "-", milter_policy_via_name(d.via), c->want,
 			    c->want_sub ? c->want_sub : "-", c->want_policy ? c->want_policy : "-",
-			    c->want_outbound);
+			    milter_policy_via_name(c->want_via));
 			fails++;
 		}
 		if (d.status == RCPT_SERVED && d.policy == NULL) {
 			fprintf(stderr, "FAIL %s: served without a policy\n", c->name);
 			fails++;
+		}
+	}
+
+	/* The snapshot's login map directly: tri-state. */
+	{
+		const struct subscriber *sub = NULL;
+		struct { const char *name, *login; int want; const char *want_sub; } lc[] = {
+			{ "stored", "beta-relay", 1, "Beta" },
+			{ "upper case", "BETA-RELAY", 1, "Beta" },
+			{ "absent", "beta-relay2", 0, NULL },
+			{ "prefix only", "beta", 0, NULL },
+			{ "empty", "", -1, NULL },
+			{ "NULL", NULL, -1, NULL },
+			{ "control character", "beta\r\nrelay", -1, NULL },
+			{ "too long", LONG_LOGIN, -1, NULL },
+		};
+		for (size_t i = 0; i < sizeof(lc) / sizeof(lc[0]); i++) {
+			int r = policy_subscriber_by_login(snap, lc[i].login, &sub);
+
+			if (r != lc[i].want || (r == 1 && strcmp(sub->name, lc[i].want_sub) != 0)) {
+				fprintf(stderr, "FAIL login %s: got %d %s, want %d %s\n", lc[i].name,
+				    r, r == 1 ? sub->name : "-", lc[i].want,
+				    lc[i].want_sub ? lc[i].want_sub : "-");
+				fails++;
+			}
 		}
 	}
 
@@ -125,7 +207,7 @@ main(void)
 			struct policy p;
 
 			for (size_t i = 0; i < 3; i++) {
-				milter_policy_rcpt(snap, "127.0.0.2", "", rc[order ? 2 - i : i], &d);
+				milter_policy_rcpt(snap, OUT, NULL, rc[order ? 2 - i : i], &d);
 				if (i == 0)
 					p = *d.policy;
 				else

@@ -47,6 +47,7 @@ _LOG_NAMES = {
     "postfix": "postfix", "milter": "moat-milter", "moat-milter": "moat-milter",
     "quarantined": "moat-quarantined", "moat-quarantined": "moat-quarantined",
     "sink": "moat-sink", "moat-sink": "moat-sink",
+    "dovecot": "dovecot",
 }
 _GROUP_DAEMONS = {
     "milter": ["moat-milter"], "quarantined": ["moat-quarantined"],
@@ -302,7 +303,7 @@ class Stack:
 
     def send(self, to, from_="sender@example.net", body=None, attach=None, headers=None,
              server=None, port=None, subject=None, data=None, helo=None, quit_after=None,
-             timeout=60, extra=None):
+             timeout=60, extra=None, auth=None, source=None):
         """Sends one message with swaks (default: through the stack's Postfix
         SMTP_PORT).
           to       address or list of addresses
@@ -314,6 +315,8 @@ class Stack:
                    body/headers/attach
           port     e.g. int(st.env["REINJECT_PORT"]); server default 127.0.0.1
           quit_after  swaks --quit-after (e.g. "RCPT")
+          auth     (login, password): SMTP AUTH PLAIN (the stack's Dovecot)
+          source   client address to send from (e.g. "127.0.0.77")
         Returns SendResult(rc, transcript, queue_id)."""
         tmp = tempfile.mkdtemp(prefix="moat-send-")
         try:
@@ -360,6 +363,11 @@ class Stack:
                         else:
                             args += ["--attach-type", "application/octet-stream",
                                      "--attach-name", os.path.basename(a), "--attach", "@" + a]
+            if auth is not None:
+                args += ["--auth", "PLAIN", "--auth-user", auth[0],
+                         "--auth-password", auth[1]]
+            if source is not None:
+                args += ["--local-interface", source]
             if quit_after:
                 args += ["--quit-after", quit_after]
             if extra:
@@ -498,6 +506,13 @@ class Stack:
         if check and r.returncode != 0:
             raise StackError("moatctl %s: rc %d\n%s%s" % (args, r.returncode, r.stdout, r.stderr))
         return r
+
+    def login_add(self, login, subscriber, password):
+        """moatctl login add, the password on stdin; raises on failure."""
+        r = _run([self.env["MOATCTL"], "-d", self.env["DB"], "login", "add", login,
+                  subscriber, "--password-stdin"], 60, input=(password + "\n").encode())
+        if r.returncode != 0:
+            raise StackError("moatctl login add %s: %s" % (login, r.stdout.decode()))
 
     def quarantine_api(self, method, path, body=None, timeout=30):
         """HTTP request to moat-quarantined over its UNIX socket with curl.
