@@ -130,6 +130,7 @@ wait_queue() {
 # cpu_ms PID: user+system CPU of the process (all its threads, live and
 # exited) so far, in ms.
 cpu_ms() {
+	[ -r "/proc/$1/stat" ] || { echo "milter process $1 is gone (see $LOG_DIR)" >&2; exit 1; }
 	echo $(( $(awk '{ print $14 + $15 }' "/proc/$1/stat") * 1000 / $(getconf CLK_TCK) ))
 }
 port_of() { case $1 in plain) echo "$REINJECT_PORT" ;; null) echo "$NULL_PORT" ;; moat) echo "$SMTP_PORT" ;; esac; }
