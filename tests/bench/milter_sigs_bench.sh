@@ -60,20 +60,7 @@ PY
 }
 
 say "generating $HASHES hash and $BODY body signatures"
-python3 - "$SIGS_DIR" "$HASHES" "$BODY" <<'PY'
-import os, sys
-d, n, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-with open(os.path.join(d, ".big.hdb"), "w") as f:
-    for i in range(n):
-        f.write("%s:%d:Moat.Bench.Hash-%d\n" % (os.urandom(16).hex(), 1000 + i % 100000, i))
-with open(os.path.join(d, ".big.ndb"), "w") as f:
-    for i in range(b):
-        f.write("Moat.Bench.Body-%d:0:*:%s\n" % (i, os.urandom(24).hex()))
-os.rename(os.path.join(d, ".big.hdb"), os.path.join(d, "big.hdb"))
-os.rename(os.path.join(d, ".big.ndb"), os.path.join(d, "big.ndb"))
-for x in ("big.hdb", "big.ndb"):
-    os.chmod(os.path.join(d, x), 0o644)
-PY
+python3 "$ROOT/tests/bench/gen_sigs.py" "$SIGS_DIR" "$HASHES" "$BODY"
 MLOG="$LOG_DIR/moat-milter.log"
 MPID=$(cat "$RUN_DIR/moat-milter.pid")
 BEFORE=$(rss "$MPID")
