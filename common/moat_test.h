@@ -1,0 +1,66 @@
+/*
+ * moat_test.h - the one harness of Moat's unit tests (after Postfix's
+ * Ptest): named table cases, got/want messages, one failure count.
+ *
+ *     static void case_parse(void) { ... TEST_FAIL("got %d, want %d", g, w); ... }
+ *     static const struct test_case cases[] = {
+ *             { "parse", case_parse },
+ *             { NULL, NULL }
+ *     };
+ *     int main(void) { return test_run(cases); }
+ *
+ * A case reports every mismatch with TEST_FAIL (printf-style, prefixed by the
+ * case name) or TEST_CHECK(cond, fmt, ...) and goes on, so one run shows all
+ * of them; test_run() prints "ok name" or "FAIL name (n)" per case and
+ * returns the exit status (0 when nothing failed).  A case that cannot go on
+ * (a fixture failed) reports with TEST_FAIL and returns.  Header only: each
+ * *_test.c is its own program.
+ */
+#ifndef MOAT_TEST_H
+#define MOAT_TEST_H
+
+#include <stdio.h>
+
+struct test_case {
+	const char  *name;
+	void       (*fn)(void);
+};
+
+/* The running case's name and the failures so far (all cases). */
+static const char *test_name = "";
+static int test_failures;
+
+#define TEST_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#define TEST_FAIL(...) do {						\
+	fprintf(stderr, "FAIL %s: ", test_name);			\
+	fprintf(stderr, __VA_ARGS__);					\
+	fputc('\n', stderr);						\
+	test_failures++;						\
+} while (0)
+
+#define TEST_CHECK(cond, ...) do {					\
+	if (!(cond))							\
+		TEST_FAIL(__VA_ARGS__);					\
+} while (0)
+
+/* Runs every case up to the { NULL, NULL } entry.  Returns 0 or 1. */
+static inline int
+test_run(const struct test_case *cases)
+{
+	for (const struct test_case *c = cases; c->name != NULL; c++) {
+		int before = test_failures;
+
+		test_name = c->name;
+		c->fn();
+		if (test_failures == before)
+			printf("ok %s\n", c->name);
+		else
+			printf("FAIL %s (%d)\n", c->name, test_failures - before);
+	}
+	test_name = "";
+	printf("%d failure%s\n", test_failures, test_failures == 1 ? "" : "s");
+	return test_failures != 0;
+}
+
+#endif
