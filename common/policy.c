@@ -98,8 +98,6 @@ static const char *const threat_kind_names[] = {
 	"ip", "cidr", "domain", "suspect_domain", NULL
 };
 
-static const char sql_begin[] = "BEGIN";
-static const char sql_end[] = "COMMIT";
 static const char sql_policies[] =
     "SELECT id, name, scan_mode, max_scan_bytes, on_infected, on_unscannable,"
     " on_error, repair, quarantine, heuristics, notify_sender,"
@@ -286,17 +284,10 @@ find_subscriber(const struct policy_snapshot *s, int64_t id)
 static int
 step(struct store *st, sqlite3_stmt *stmt, const char *table)
 {
-	int	rc = sqlite3_step(stmt);
+	char	what[64];
 
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	log_warnx("%s: reading %s: %s", st->path, table,
-	    (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ?
-	    "database is locked (temporary failure)" : sqlite3_errmsg(st->db));
-	sqlite3_reset(stmt);
-	return -1;
+	snprintf(what, sizeof(what), "reading %s", table);
+	return store_step(st, stmt, what);
 }
 
 #define ENUM_COL(field, names, col, what) do {				\
@@ -849,23 +840,6 @@ fail:
 	return -1;
 }
 
-static int
-run_simple(struct store *st, const char *sql)
-{
-	sqlite3_stmt	*stmt;
-	int		 rc;
-
-	if ((stmt = store_prepare(st, sql)) == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		log_warnx("%s: %s: %s", st->path, sql, sqlite3_errmsg(st->db));
-		return -1;
-	}
-	return 0;
-}
-
 int
 policy_load(struct store *st, struct policy_snapshot **out)
 {
@@ -887,7 +861,7 @@ policy_load(struct store *st, struct policy_snapshot **out)
 	}
 	/* One read transaction: the generation and every table come from the
 	 * same commit, whatever operators write meanwhile. */
-	if (run_simple(st, sql_begin) == -1) {
+	if (store_begin_read(st) == -1) {
 		snapshot_free(s);
 		return -1;
 	}
@@ -904,7 +878,7 @@ policy_load(struct store *st, struct policy_snapshot **out)
 		snapshot_free(s);
 		return -1;
 	}
-	if (run_simple(st, sql_end) == -1) {
+	if (store_commit(st) == -1) {
 		store_rollback(st);
 		snapshot_free(s);
 		return -1;

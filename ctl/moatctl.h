@@ -41,11 +41,12 @@ int  ctl_open(struct ctl *ctl, int flags);
 void ctl_close(struct ctl *ctl);
 /* Prints "moatctl: ..." on stderr; returns 1 (the exit status). */
 int  ctl_err(const char *fmt, ...) LOG_PRINTF(1, 2);
-/* Reports the store's last error for rc (locked: "try again"); returns 1. */
-int  ctl_sqlerr(struct ctl *ctl, int rc);
-/* Prints a store_*() err text, as "database is locked, try again" when it
- * was a lock timeout; returns 1. */
-int  ctl_store_err(struct ctl *ctl, const char *err);
+/* Reports the store's last failure by its kind (STORE_BUSY: "try again");
+ * returns 1. */
+int  ctl_sqlerr(struct ctl *ctl);
+/* Prints a store_*() err text, as "database is locked, try again" when kind
+ * is STORE_BUSY; returns 1. */
+int  ctl_store_err(struct ctl *ctl, enum store_kind kind, const char *err);
 /* Prints the usage text of a command group; returns CTL_USAGE. */
 int  ctl_usage(const char *text);
 /* Prints a confirmation on stdout unless -q. */
