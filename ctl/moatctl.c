@@ -421,44 +421,6 @@ done:
 	return status;
 }
 
-/* "N" or "N<suffix>" with one of suffixes (case-insensitive) scaling by
- * mults[]; -1 when malformed or absurdly large. */
-static long long
-ctl_parse_units(const char *text, const char *suffixes, const long long *mults)
-{
-	char *end;
-	long long v;
-	const char *s;
-
-	if (text == NULL || !isdigit((unsigned char)*text))
-		return -1;
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (*end == '\0')
-		return v;
-	if (end[1] != '\0' || (s = strchr(suffixes, tolower((unsigned char)*end))) == NULL)
-		return -1;
-	if (v > (1LL << 62) / mults[s - suffixes])
-		return -1;
-	return v * mults[s - suffixes];
-}
-
-long long
-ctl_parse_duration(const char *text)
-{
-	static const long long m[] = { 1, 60, 3600, 86400, 604800 };
-	return ctl_parse_units(text, "smhdw", m);
-}
-
-long long
-ctl_parse_size(const char *text)
-{
-	static const long long m[] = { 1, 1024, 1024 * 1024, 1024 * 1024 * 1024 };
-	return ctl_parse_units(text, "bkmg", m);
-}
-
 int
 ctl_canon_domain(const char *in, char *out, size_t len)
 {
@@ -478,49 +440,6 @@ ctl_canon_domain(const char *in, char *out, size_t len)
 	if (i > 1 && out[i - 1] == '.')
 		i--;
 	out[i] = '\0';
-	return 0;
-}
-
-/*
- * "192.0.2.0/24", "2001:DB8::/32" or a bare address, in the canonical text
- * inet_ntop gives ("2001:db8::/32"; a bare address gets /32 or /128), so one
- * network has one spelling in the store.  Host bits set under the mask are
- * refused: "10.0.0.1/8" is more likely a typo than a wish for 10.0.0.0/8.
- */
-int
-ctl_canon_cidr(const char *in, char *out, size_t len, char *why, size_t whylen)
-{
-	struct cidrset *c;
-	unsigned char a[16];
-	char buf[INET6_ADDRSTRLEN + 8], *slash, txt[INET6_ADDRSTRLEN];
-	int ok, af, bits, alen;
-
-	if ((c = cidrset_new()) == NULL)
-		return -1;
-	ok = cidrset_add(c, in, NULL) == 0;
-	cidrset_free(c);
-	if (!ok || strlen(in) >= sizeof(buf))
-		return -1;
-	strcpy(buf, in);
-	if ((slash = strchr(buf, '/')) != NULL)
-		*slash++ = '\0';
-	af = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
-	alen = af == AF_INET6 ? 16 : 4;
-	if (inet_pton(af, buf, a) != 1)
-		return -1;
-	bits = slash != NULL ? atoi(slash) : alen * 8;
-	for (int i = bits; i < alen * 8; i++)
-		if (a[i / 8] & (0x80 >> (i % 8))) {
-			for (int j = i; j < alen * 8; j++)
-				a[j / 8] &= (unsigned char)~(0x80 >> (j % 8));
-			inet_ntop(af, a, txt, sizeof(txt));
-			snprintf(why, whylen, "; host bits are set (did you mean %s/%d?)",
-			    txt, bits);
-			return -1;
-		}
-	if (inet_ntop(af, a, txt, sizeof(txt)) == NULL ||
-	    snprintf(out, len, "%s/%d", txt, bits) >= (int)len)
-		return -1;
 	return 0;
 }
 

@@ -70,17 +70,9 @@ int  ctl_end(struct ctl *ctl, int status);
 /* Prints the rows of a query; NULL shows as "-" (empty in CSV). 0 or 1. */
 int  ctl_print(struct ctl *ctl, enum ctl_format fmt, const char *sql, int nargs,
     const char *const args[]);
-/* "7d", "12h", "30m", "45s", "2w", "3600" -> seconds; -1 when malformed. */
-long long ctl_parse_duration(const char *text);
-/* "25M", "1024", "10K", "1G" -> bytes; -1 when malformed. */
-long long ctl_parse_size(const char *text);
 /* Lower-cased domain ("Example.COM." -> "example.com", ".example.com"
  * kept); 0, or -1 when not a valid name. */
 int  ctl_canon_domain(const char *in, char *out, size_t len);
-/* Canonical "addr/len" of a CIDR or bare address ("2001:DB8::/32" ->
- * "2001:db8::/32", "192.0.2.1" -> "192.0.2.1/32"); 0, or -1 with a hint
- * for the error message in why (may stay empty). */
-int  ctl_canon_cidr(const char *in, char *out, size_t len, char *why, size_t whylen);
 
 int moatctl_db(struct ctl *ctl, int argc, char **argv);
 int moatctl_subscriber(struct ctl *ctl, int argc, char **argv);

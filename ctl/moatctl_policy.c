@@ -13,6 +13,7 @@
 
 #include "moatctl.h"
 #include "net.h"
+#include "units.h"
 #include "policy.h"
 
 static const char pol_usage[] =
@@ -224,9 +225,11 @@ pol_parse(const char *key, const char *text, struct pol_val *v)
 	case PK_SIZE:
 	case PK_INT: {
 		char *end;
-		if (v->key->type == PK_SIZE)
-			v->num = ctl_parse_size(text);
-		else {
+		if (v->key->type == PK_SIZE) {
+			/* Sizes are never negative: "-1" is a typo, not a range. */
+			if (parse_size(text, &v->num) == -1 || v->num < 0)
+				goto bad;
+		} else {
 			errno = 0;
 			v->num = strtoll(text, &end, 10);
 			if (errno != 0 || end == text || *end != '\0')
