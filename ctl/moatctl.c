@@ -443,14 +443,6 @@ ctl_canon_domain(const char *in, char *out, size_t len)
 	return 0;
 }
 
-static int
-ctl_quarantine(struct ctl *ctl, int argc, char **argv)
-{
-	if (moatctl_quarantine == NULL)
-		return ctl_err("quarantine commands are not built");
-	return moatctl_quarantine(ctl, argc, argv);
-}
-
 struct ctl_cmd {
 	const char *name;
 	int (*fn)(struct ctl *, int, char **);
@@ -467,7 +459,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "threat",     moatctl_threat,     1 },
 	{ "usage",      moatctl_usage,      1 },
 	{ "config",     moatctl_config,     0 },   /* reads config files itself */
-	{ "quarantine", ctl_quarantine,     0 },
+	{ "quarantine", moatctl_quarantine, 0 },
 	{ NULL, NULL, 0 }
 };
 

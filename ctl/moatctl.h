@@ -84,8 +84,7 @@ int moatctl_policy(struct ctl *ctl, int argc, char **argv);
 int moatctl_threat(struct ctl *ctl, int argc, char **argv);
 int moatctl_usage(struct ctl *ctl, int argc, char **argv);
 int moatctl_config(struct ctl *ctl, int argc, char **argv);
-/* Written in moatctl_quarantine.c (talks to moat-quarantined's API); weak so
- * moatctl links, and says so, when that file is not built. */
-int moatctl_quarantine(struct ctl *ctl, int argc, char **argv) __attribute__((weak));
+/* Talks to moat-quarantined's API (moatctl_quarantine.c). */
+int moatctl_quarantine(struct ctl *ctl, int argc, char **argv);
 
 #endif
