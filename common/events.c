@@ -3,8 +3,9 @@
  *
  * Ownership: event_emit() copies everything into the ring; the writer thread
  * owns its own store connection (opened by events_start through store_open,
- * so a store on an old schema is refused) and the statement in its cache.  The ring is bounded so a
- * stalled disk can only cost events (counted), never block a mail thread.
+ * so a store on an old schema is refused) and the statement in its cache.
+ * The ring is bounded so a stalled disk can only cost events (counted),
+ * never block a mail thread.
  */
 #include <pthread.h>
 #include <stdio.h>

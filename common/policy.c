@@ -280,16 +280,6 @@ find_subscriber(const struct policy_snapshot *s, int64_t id)
 	    bsearch(&id, s->subs, s->nsubs, sizeof(*s->subs), cmp_id);
 }
 
-/* Steps stmt; 1 row, 0 done, -1 error (logged, statement reset). */
-static int
-step(struct store *st, sqlite3_stmt *stmt, const char *table)
-{
-	char	what[64];
-
-	snprintf(what, sizeof(what), "reading %s", table);
-	return store_step(st, stmt, what);
-}
-
 #define ENUM_COL(field, names, col, what) do {				\
 	int v_ = policy_enum_parse(names, col_text(stmt, col));		\
 	if (v_ == -1) {							\
@@ -309,7 +299,8 @@ load_policies(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_policies)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "policies")) == 1) {
+	while ((r = store_step(st, stmt, "reading policies")) ==
+	    STORE_STEP_ROW) {
 		if (grow(&s->policies, &s->cappolicies, s->npolicies,
 		    sizeof(*p)) == -1)
 			goto fail;
@@ -374,7 +365,8 @@ load_subscribers(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_subscribers)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "subscribers")) == 1) {
+	while ((r = store_step(st, stmt, "reading subscribers")) ==
+	    STORE_STEP_ROW) {
 		if (grow(&s->subs, &s->capsubs, s->nsubs, sizeof(*sub)) == -1)
 			goto fail;
 		sub = &s->subs[s->nsubs];
@@ -429,7 +421,8 @@ load_subscriber_keys(struct store *st, struct policy_snapshot *s, int domains)
 	stmt = store_prepare(st, domains ? sql_domains : sql_networks);
 	if (stmt == NULL)
 		return -1;
-	while ((r = step(st, stmt, table)) == 1) {
+	while ((r = store_step(st, stmt, domains ? "reading subscriber_domains" :
+	    "reading subscriber_networks")) == STORE_STEP_ROW) {
 		rowid = sqlite3_column_int64(stmt, 0);
 		key = col_text(stmt, 1);
 		sid = sqlite3_column_int64(stmt, 2);
@@ -489,7 +482,8 @@ load_recipients(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_rcpts)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "recipient_policies")) == 1) {
+	while ((r = store_step(st, stmt, "reading recipient_policies")) ==
+	    STORE_STEP_ROW) {
 		rowid = sqlite3_column_int64(stmt, 0);
 		pid = sqlite3_column_int64(stmt, 2);
 		text = col_text(stmt, 1);
@@ -577,7 +571,8 @@ load_logins(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_logins)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "subscriber_credentials")) == 1) {
+	while ((r = store_step(st, stmt, "reading subscriber_credentials")) ==
+	    STORE_STEP_ROW) {
 		rowid = sqlite3_column_int64(stmt, 0);
 		login = col_text(stmt, 1);
 		sid = sqlite3_column_int64(stmt, 2);
@@ -728,7 +723,8 @@ load_threats(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_threats)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "threat_sources")) == 1) {
+	while ((r = store_step(st, stmt, "reading threat_sources")) ==
+	    STORE_STEP_ROW) {
 		if (grow(&s->threats, &s->capthreats, s->nthreats,
 		    sizeof(*e)) == -1)
 			goto fail;
@@ -810,7 +806,8 @@ load_templates(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_templates)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "templates")) == 1) {
+	while ((r = store_step(st, stmt, "reading templates")) ==
+	    STORE_STEP_ROW) {
 		if (grow(&s->tmpls, &s->captmpls, s->ntmpls, sizeof(*e)) == -1)
 			goto fail;
 		e = &s->tmpls[s->ntmpls];
