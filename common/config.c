@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "units.h"
 #include "log.h"
 
 /* Every group any Moat program knows: a top-level name outside this list is
@@ -37,48 +38,6 @@ config_err(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-/* "25M" -> bytes; "30s"/"5m" -> seconds.  Suffix tables drive both. */
-struct unit { char suffix; long long mult; };
-static const struct unit size_units[] = {
-	{ 'b', 1 }, { 'k', 1024LL }, { 'm', 1024LL * 1024 }, { 'g', 1024LL * 1024 * 1024 }, { 0, 0 }
-};
-static const struct unit time_units[] = {
-	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 }, { 0, 0 }
-};
-
-/* Integer text with an optional unit suffix; an empty unit table means none
- * is allowed.  Returns 0, or -1 on bad syntax or overflow. */
-static int
-config_parse_units(const char *text, const struct unit *units, long long *out)
-{
-	const char *digits;
-	char *end;
-	long long v;
-
-	if (text == NULL)
-		return -1;
-	digits = *text == '-' || *text == '+' ? text + 1 : text;
-	if (!isdigit((unsigned char)*digits))
-		return -1;
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (*end != '\0') {
-		const struct unit *u;
-		for (u = units; u->suffix != 0; u++)
-			if (tolower((unsigned char)*end) == u->suffix)
-				break;
-		if (u->suffix == 0 || end[1] != '\0')
-			return -1;
-		if (v > LLONG_MAX / u->mult || v < LLONG_MIN / u->mult)
-			return -1;
-		v *= u->mult;
-	}
-	*out = v;
-	return 0;
 }
 
 static const char *
@@ -129,10 +88,9 @@ config_store(const struct cfg_opt *o, void *vals, const config_setting_t *s,
 	case CFG_DURATION:
 		if (s != NULL && (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64))
 			v = config_setting_get_int64(s);
-		else if (str == NULL || (o->type == CFG_INT ?
-		    config_parse_units(str, (const struct unit[]){ { 0, 0 } }, &v) :
-		    config_parse_units(str, o->type == CFG_SIZE ? size_units :
-		    time_units, &v)) == -1 || (s != NULL && o->type == CFG_INT))
+		else if (str == NULL || (o->type == CFG_INT ? parse_int(str, &v) :
+		    o->type == CFG_SIZE ? parse_size(str, &v) :
+		    parse_duration(str, &v)) == -1 || (s != NULL && o->type == CFG_INT))
 			return config_err(err, errlen, "%s: %s.%s: expected %s",
 			    where, gname, o->name, config_type_name(o->type));
 		if (config_bounds(o, v, where, gname, err, errlen) == -1)

@@ -2,11 +2,12 @@
  * events - the batched security-event writer (see events.h).
  *
  * Ownership: event_emit() copies everything into the ring; the writer thread
- * owns its own SQLite connection and the statement.  The ring is bounded so a
- * stalled disk can only cost events (counted), never block a mail thread.
+ * owns its own store connection (opened by events_start through store_open,
+ * so a store on an old schema is refused) and the statement in its cache.
+ * The ring is bounded so a stalled disk can only cost events (counted),
+ * never block a mail thread.
  */
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,11 @@
 #include "events.h"
 #include "jsonstr.h"
 #include "log.h"
+#include "store.h"
 
 #define EV_RING     8192
 #define EV_BATCH    256
+#define EV_BUSY_MS  5000
 
 struct ev {
 	time_t    ts;
@@ -36,8 +39,7 @@ static struct {
 	uint64_t        dropped;
 	int             drop_logged;
 	char           *daemon;
-	sqlite3        *db;
-	sqlite3_stmt   *ins;
+	struct store   *st;
 } ev = { .mtx = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 static const char ev_sql_insert[] =
@@ -53,46 +55,50 @@ ev_free(struct ev *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Inserts batch[0..n) in one transaction.  0, or -1 with SQLite's reason in
- * err (nothing committed). */
+/* Inserts batch[0..n) in one transaction.  0, or -1 with the reason in err
+ * (nothing committed).  The store connection is quiet: the writer reports a
+ * failing streak once, not every retry. */
 static int
 ev_write(struct ev *batch, size_t n, char *err, size_t errlen)
 {
-	size_t i;
+	sqlite3_stmt	*ins;
+	size_t		 i;
 
-	if (sqlite3_exec(ev.db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(ev.db));
-		return -1;
-	}
+	if (store_begin(ev.st) == -1)
+		goto fail;
+	if ((ins = store_prepare(ev.st, ev_sql_insert)) == NULL)
+		goto fail;
 	for (i = 0; i < n; i++) {
 		struct ev *e = &batch[i];
-		sqlite3_reset(ev.ins);
-		sqlite3_bind_int64(ev.ins, 1, (sqlite3_int64)e->ts);
-		sqlite3_bind_text(ev.ins, 2, ev.daemon, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ev.ins, 3, e->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int(ev.ins, 4, e->severity);
-		if (e->subscriber_id > 0)
-			sqlite3_bind_int64(ev.ins, 5, e->subscriber_id);
-		else
-			sqlite3_bind_null(ev.ins, 5);
-		sqlite3_bind_text(ev.ins, 6, e->src_ip, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ev.ins, 7, e->detail, -1, SQLITE_STATIC);
-		if (sqlite3_step(ev.ins) != SQLITE_DONE)
-			break;
+
+		if (sqlite3_bind_int64(ins, 1, (sqlite3_int64)e->ts) != SQLITE_OK ||
+		    sqlite3_bind_text(ins, 2, ev.daemon, -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_text(ins, 3, e->kind, -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_int(ins, 4, e->severity) != SQLITE_OK ||
+		    (e->subscriber_id > 0 ?
+		    sqlite3_bind_int64(ins, 5, e->subscriber_id) :
+		    sqlite3_bind_null(ins, 5)) != SQLITE_OK ||
+		    sqlite3_bind_text(ins, 6, e->src_ip, -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_text(ins, 7, e->detail, -1, SQLITE_STATIC) != SQLITE_OK) {
+			snprintf(err, errlen, "%s", store_errtext(ev.st));
+			sqlite3_reset(ins);
+			sqlite3_clear_bindings(ins);
+			store_rollback(ev.st);
+			return -1;
+		}
+		if (store_run_stmt(ev.st, ins, "insert event") == -1) {
+			sqlite3_clear_bindings(ins);
+			goto fail;
+		}
+		sqlite3_clear_bindings(ins);
 	}
-	if (i < n)      /* the step's error, before reset replaces it */
-		snprintf(err, errlen, "%s", sqlite3_errmsg(ev.db));
-	sqlite3_reset(ev.ins);
-	sqlite3_clear_bindings(ev.ins);
-	if (i == n && sqlite3_exec(ev.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(ev.db));
-		i = 0;
-	}
-	if (i < n) {
-		sqlite3_exec(ev.db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
+	if (store_commit(ev.st) == -1)
+		goto fail;
 	return 0;
+fail:
+	snprintf(err, errlen, "%s", store_errtext(ev.st));
+	store_rollback(ev.st);
+	return -1;
 }
 
 /* Attempts at writing a failing batch once events_stop() was called: the
@@ -160,15 +166,23 @@ ev_writer(void *arg)
 int
 events_start(const char *store_path, const char *daemon, char *err, size_t errlen)
 {
+	char	sub[512];
+
 	if (ev.running)
 		return 0;
-	if (sqlite3_open_v2(store_path, &ev.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(ev.db, 5000) != SQLITE_OK ||
-	    sqlite3_prepare_v2(ev.db, ev_sql_insert, -1, &ev.ins, NULL) != SQLITE_OK) {
+	/* Through store_open: the same pragmas and the schema check as every
+	 * other connection (a store on an old schema is refused, naming
+	 * `moatctl db migrate`). */
+	if (store_open(store_path, STORE_QUIET, EV_BUSY_MS, &ev.st, sub,
+	    sizeof(sub)) == -1) {
+		snprintf(err, errlen, "events: %s", sub);
+		return -1;
+	}
+	if (store_prepare(ev.st, ev_sql_insert) == NULL) {
 		snprintf(err, errlen, "%s: events: %s", store_path,
-		    ev.db ? sqlite3_errmsg(ev.db) : "out of memory");
-		sqlite3_close(ev.db);
-		ev.db = NULL;
+		    store_errtext(ev.st));
+		store_close(ev.st);
+		ev.st = NULL;
 		return -1;
 	}
 	ev.daemon = strdup(daemon != NULL ? daemon : "moat");
@@ -179,10 +193,9 @@ events_start(const char *store_path, const char *daemon, char *err, size_t errle
 	pthread_mutex_unlock(&ev.mtx);
 	if (ev.daemon == NULL || pthread_create(&ev.thr, NULL, ev_writer, NULL) != 0) {
 		snprintf(err, errlen, "events: cannot start the writer thread");
-		sqlite3_finalize(ev.ins);
-		sqlite3_close(ev.db);
+		store_close(ev.st);
 		free(ev.daemon);
-		ev.db = NULL;
+		ev.st = NULL;
 		ev.daemon = NULL;
 		return -1;
 	}
@@ -239,11 +252,9 @@ events_stop(void)
 	pthread_cond_signal(&ev.cv);
 	pthread_mutex_unlock(&ev.mtx);
 	pthread_join(ev.thr, NULL);
-	sqlite3_finalize(ev.ins);
-	sqlite3_close(ev.db);
+	store_close(ev.st);
 	free(ev.daemon);
-	ev.ins = NULL;
-	ev.db = NULL;
+	ev.st = NULL;
 	ev.daemon = NULL;
 	pthread_mutex_lock(&ev.mtx);
 	ev.running = 0;

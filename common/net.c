@@ -95,6 +95,48 @@ cidr_parse(const char *cidr, uint8_t key[16], int *bits)
 	return 0;
 }
 
+/*
+ * "192.0.2.0/24", "2001:DB8::/32" or a bare address, in the canonical text
+ * inet_ntop gives ("2001:db8::/32"; a bare address gets /32 or /128), so one
+ * network has one spelling in the store.  Host bits set under the mask are
+ * refused: "10.0.0.1/8" is more likely a typo than a wish for 10.0.0.0/8.
+ */
+int
+cidr_canon(const char *in, char *out, size_t len, char *why, size_t whylen)
+{
+	unsigned char	 a[16];
+	uint8_t		 key[16];
+	char		 buf[INET6_ADDRSTRLEN + 8], *slash, txt[INET6_ADDRSTRLEN];
+	int		 af, bits, alen, kbits;
+
+	if (whylen > 0)
+		why[0] = '\0';
+	/* cidr_parse owns the syntax rules (and the length bound of buf). */
+	if (cidr_parse(in, key, &kbits) == -1)
+		return -1;
+	strcpy(buf, in);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	af = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
+	alen = af == AF_INET6 ? 16 : 4;
+	if (inet_pton(af, buf, a) != 1)
+		return -1;
+	bits = slash != NULL ? atoi(slash) : alen * 8;
+	for (int i = bits; i < alen * 8; i++)
+		if (a[i / 8] & (0x80 >> (i % 8))) {
+			for (int j = i; j < alen * 8; j++)
+				a[j / 8] &= (unsigned char)~(0x80 >> (j % 8));
+			if (inet_ntop(af, a, txt, sizeof(txt)) != NULL)
+				snprintf(why, whylen, "; host bits are set (did "
+				    "you mean %s/%d?)", txt, bits);
+			return -1;
+		}
+	if (inet_ntop(af, a, txt, sizeof(txt)) == NULL ||
+	    snprintf(out, len, "%s/%d", txt, bits) >= (int)len)
+		return -1;
+	return 0;
+}
+
 int
 cidrset_add(struct cidrset *set, const char *cidr, void *data)
 {

@@ -21,6 +21,11 @@ int  cidrset_add(struct cidrset *set, const char *cidr, void *data);
 int  cidrset_match(const struct cidrset *set, const char *addr, void **data);
 int  cidrset_match_sa(const struct cidrset *set, const struct sockaddr *sa, void **data);
 size_t cidrset_count(const struct cidrset *set);
+/* The canonical "addr/len" of a CIDR or bare address, as cidrset_add accepts
+ * it ("2001:DB8::/32" -> "2001:db8::/32", "192.0.2.1" -> "192.0.2.1/32").
+ * Host bits set under the mask are refused.  0, or -1 with a hint for the
+ * error message in why (empty when there is none). */
+int  cidr_canon(const char *in, char *out, size_t len, char *why, size_t whylen);
 void cidrset_free(struct cidrset *set);
 
 struct domset;

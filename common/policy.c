@@ -98,8 +98,6 @@ static const char *const threat_kind_names[] = {
 	"ip", "cidr", "domain", "suspect_domain", NULL
 };
 
-static const char sql_begin[] = "BEGIN";
-static const char sql_end[] = "COMMIT";
 static const char sql_policies[] =
     "SELECT id, name, scan_mode, max_scan_bytes, on_infected, on_unscannable,"
     " on_error, repair, quarantine, heuristics, notify_sender,"
@@ -282,23 +280,6 @@ find_subscriber(const struct policy_snapshot *s, int64_t id)
 	    bsearch(&id, s->subs, s->nsubs, sizeof(*s->subs), cmp_id);
 }
 
-/* Steps stmt; 1 row, 0 done, -1 error (logged, statement reset). */
-static int
-step(struct store *st, sqlite3_stmt *stmt, const char *table)
-{
-	int	rc = sqlite3_step(stmt);
-
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	log_warnx("%s: reading %s: %s", st->path, table,
-	    (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ?
-	    "database is locked (temporary failure)" : sqlite3_errmsg(st->db));
-	sqlite3_reset(stmt);
-	return -1;
-}
-
 #define ENUM_COL(field, names, col, what) do {				\
 	int v_ = policy_enum_parse(names, col_text(stmt, col));		\
 	if (v_ == -1) {							\
@@ -318,7 +299,8 @@ load_policies(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_policies)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "policies")) == 1) {
+	while ((r = store_step(st, stmt, "reading policies")) ==
+	    STORE_STEP_ROW) {
 		if (grow(&s->policies, &s->cappolicies, s->npolicies,
 		    sizeof(*p)) == -1)
 			goto fail;
@@ -383,7 +365,8 @@ load_subscribers(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_subscribers)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "subscribers")) == 1) {
+	while ((r = store_step(st, stmt, "reading subscribers")) ==
+	    STORE_STEP_ROW) {
 		if (grow(&s->subs, &s->capsubs, s->nsubs, sizeof(*sub)) == -1)
 			goto fail;
 		sub = &s->subs[s->nsubs];
@@ -438,7 +421,8 @@ load_subscriber_keys(struct store *st, struct policy_snapshot *s, int domains)
 	stmt = store_prepare(st, domains ? sql_domains : sql_networks);
 	if (stmt == NULL)
 		return -1;
-	while ((r = step(st, stmt, table)) == 1) {
+	while ((r = store_step(st, stmt, domains ? "reading subscriber_domains" :
+	    "reading subscriber_networks")) == STORE_STEP_ROW) {
 		rowid = sqlite3_column_int64(stmt, 0);
 		key = col_text(stmt, 1);
 		sid = sqlite3_column_int64(stmt, 2);
@@ -498,7 +482,8 @@ load_recipients(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_rcpts)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "recipient_policies")) == 1) {
+	while ((r = store_step(st, stmt, "reading recipient_policies")) ==
+	    STORE_STEP_ROW) {
 		rowid = sqlite3_column_int64(stmt, 0);
 		pid = sqlite3_column_int64(stmt, 2);
 		text = col_text(stmt, 1);
@@ -586,7 +571,8 @@ load_logins(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_logins)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "subscriber_credentials")) == 1) {
+	while ((r = store_step(st, stmt, "reading subscriber_credentials")) ==
+	    STORE_STEP_ROW) {
 		rowid = sqlite3_column_int64(stmt, 0);
 		login = col_text(stmt, 1);
 		sid = sqlite3_column_int64(stmt, 2);
@@ -737,7 +723,8 @@ load_threats(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_threats)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "threat_sources")) == 1) {
+	while ((r = store_step(st, stmt, "reading threat_sources")) ==
+	    STORE_STEP_ROW) {
 		if (grow(&s->threats, &s->capthreats, s->nthreats,
 		    sizeof(*e)) == -1)
 			goto fail;
@@ -819,7 +806,8 @@ load_templates(struct store *st, struct policy_snapshot *s)
 
 	if ((stmt = store_prepare(st, sql_templates)) == NULL)
 		return -1;
-	while ((r = step(st, stmt, "templates")) == 1) {
+	while ((r = store_step(st, stmt, "reading templates")) ==
+	    STORE_STEP_ROW) {
 		if (grow(&s->tmpls, &s->captmpls, s->ntmpls, sizeof(*e)) == -1)
 			goto fail;
 		e = &s->tmpls[s->ntmpls];
@@ -849,23 +837,6 @@ fail:
 	return -1;
 }
 
-static int
-run_simple(struct store *st, const char *sql)
-{
-	sqlite3_stmt	*stmt;
-	int		 rc;
-
-	if ((stmt = store_prepare(st, sql)) == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		log_warnx("%s: %s: %s", st->path, sql, sqlite3_errmsg(st->db));
-		return -1;
-	}
-	return 0;
-}
-
 int
 policy_load(struct store *st, struct policy_snapshot **out)
 {
@@ -887,7 +858,7 @@ policy_load(struct store *st, struct policy_snapshot **out)
 	}
 	/* One read transaction: the generation and every table come from the
 	 * same commit, whatever operators write meanwhile. */
-	if (run_simple(st, sql_begin) == -1) {
+	if (store_begin_read(st) == -1) {
 		snapshot_free(s);
 		return -1;
 	}
@@ -904,7 +875,7 @@ policy_load(struct store *st, struct policy_snapshot **out)
 		snapshot_free(s);
 		return -1;
 	}
-	if (run_simple(st, sql_end) == -1) {
+	if (store_commit(st) == -1) {
 		store_rollback(st);
 		snapshot_free(s);
 		return -1;

@@ -278,17 +278,17 @@ qclient_submit(const char *endpoint, const char *token, const struct qmeta *m,
 		ret = 0;
 		goto done;
 	}
-	snprintf(path, qlen + 64, QUARANTINE_API_PREFIX "/items?%s", q);
+	snprintf(path, qlen + 64, QUARANTINE_API_PREFIX QPATH_ITEMS "?%s", q);
 	if (qc_perform(endpoint, token, "POST", path, &b, (curl_off_t)len, "message/rfc822",
 	    timeout_ms, &status, &r, err, errlen) == -1)
 		goto done;
 	o = json_loads(r.s, 0, NULL);
 	free(r.s);
-	if (status == 201 && o != NULL && json_integer_value(json_object_get(o, "id")) > 0) {
-		*id = (int64_t)json_integer_value(json_object_get(o, "id"));
+	if (status == 201 && o != NULL && json_integer_value(json_object_get(o, QJ_ID)) > 0) {
+		*id = (int64_t)json_integer_value(json_object_get(o, QJ_ID));
 		ret = 1;
 	} else {
-		const char *e = json_string_value(json_object_get(o, "error"));
+		const char *e = json_string_value(json_object_get(o, QJ_ERROR));
 		snprintf(err, errlen, "quarantine refused (HTTP %ld): %s", status,
 		    e != NULL ? e : "no reason given");
 		ret = 0;

@@ -58,6 +58,61 @@
 #define QARG_HOLD        "hold"
 #define QARG_SCAN        "scan"
 
+/* Filters: query parameters of GET /v1/items. */
+#define QLIST_SUBSCRIBER "subscriber"
+#define QLIST_STATUS     "status"       /* QSTATUS_* */
+#define QLIST_SINCE      "since"
+#define QLIST_UNTIL      "until"
+#define QLIST_VIRUS      "virus"
+#define QLIST_SENDER     "sender"
+#define QLIST_RECIPIENT  "recipient"
+#define QLIST_LIMIT      "limit"
+#define QLIST_OFFSET     "offset"
+
+/* An item's status (quarantine.status). */
+#define QSTATUS_HELD     "held"
+#define QSTATUS_RELEASED "released"
+#define QSTATUS_DELETED  "deleted"
+
+/* Paths under QUARANTINE_API_PREFIX. */
+#define QPATH_ITEMS      "/items"
+#define QPATH_RAW        "raw"          /* /items/ID/raw */
+#define QPATH_RELEASE    "release"      /* /items/ID/release */
+#define QPATH_RESCAN     "/rescan"
+#define QPATH_PURGE      "/purge"
+#define QPATH_DIGESTS    "/digests"
+#define QPATH_HEALTH     "/health"
+
+/* JSON member names of requests and replies.  An item's own members are its
+ * quarantine columns (quarantined_index.c); the ones clients read are here. */
+#define QJ_ERROR         "error"
+#define QJ_ID            "id"
+#define QJ_SHA256        "sha256"
+#define QJ_SIZE          "size"
+#define QJ_ITEMS         "items"
+#define QJ_TOTAL         "total"
+#define QJ_SUBSCRIBER    "subscriber"
+#define QJ_STATUS        "status"
+#define QJ_RECIPIENTS    "recipients"   /* release body; an item's recipients */
+#define QJ_BY            "by"           /* release body: who released */
+#define QJ_REPLY         "reply"
+#define QJ_RESCANNED     "rescanned"
+#define QJ_CLEAN         "clean"
+#define QJ_RELEASED      "released"
+#define QJ_INFECTED      "infected"
+#define QJ_CHANGED       "changed"
+#define QJ_ERRORS        "errors"
+#define QJ_PURGED        "purged"
+#define QJ_SENT          "sent"
+/* Item members (quarantine columns) that moatctl shows. */
+#define QJ_RECEIVED      "received"
+#define QJ_SENDER        "sender"
+#define QJ_VIRUSES       "viruses"
+#define QJ_HOLD          "hold"
+#define QJ_SUBSCRIBER_ID "subscriber_id"
+#define QJ_FP_CANDIDATE  "fp_candidate"
+#define QJ_QUEUE_ID      "queue_id"
+
 /* Why an item is held (quarantine.hold).  Only a 'virus' hold is ever
  * released automatically or by a subscriber; heuristic alerts and
  * unscannable content are released by an operator. */

@@ -21,8 +21,6 @@
 #include "log.h"
 #include "store.h"
 
-#define STORE_LOCKED_TEXT "database is locked (temporary failure)"
-
 struct store_stmt {
 	const char   *sql;       /* cache key: the caller's static SQL text */
 	sqlite3_stmt *stmt;
@@ -35,6 +33,7 @@ struct store_conn {
 };
 
 static const char sql_begin_immediate[] = "BEGIN IMMEDIATE";
+static const char sql_begin_read[] = "BEGIN";
 static const char sql_commit[] = "COMMIT";
 static const char sql_rollback[] = "ROLLBACK";
 static const char sql_has_meta[] =
@@ -56,12 +55,59 @@ store_rc_locked(int rc)
 	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
 
+/* The one mapping from SQLite's result codes to the kinds callers test. */
+static enum store_kind
+store_rc_kind(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return STORE_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_BUSY;
+	case SQLITE_CONSTRAINT:
+		return STORE_CONSTRAINT;
+	default:
+		return STORE_ERROR;
+	}
+}
+
+/* Records rc as the kind of st's last failure. */
+static void
+store_setkind(struct store *st, int rc)
+{
+	enum store_kind	k = store_rc_kind(rc);
+
+	/* A failure reported without a code (SQLite's was reset away) keeps
+	 * the kind its step recorded. */
+	if (k == STORE_OK)
+		k = st->kind != STORE_OK ? st->kind : STORE_ERROR;
+	st->kind = k;
+}
+
+enum store_kind
+store_kind(const struct store *st)
+{
+	return st->kind;
+}
+
+const char *
+store_errtext(const struct store *st)
+{
+	if (st->kind == STORE_BUSY)
+		return STORE_LOCKED_TEXT;
+	return sqlite3_errmsg(st->db);
+}
+
 /* "PATH: what: reason", where reason is the locked text for a lock timeout. */
 static void
 store_seterr(struct store *st, char *err, size_t errlen, int rc, const char *what)
 {
 	const char *why;
 
+	store_setkind(st, rc);
 	if (err == NULL || errlen == 0)
 		return;
 	if ((rc & 0xff) == SQLITE_NOTADB) {
@@ -79,6 +125,7 @@ store_errf(struct store *st, char *err, size_t errlen, const char *fmt, ...)
 	char	msg[512];
 	va_list	ap;
 
+	st->kind = STORE_ERROR;
 	if (err == NULL || errlen == 0)
 		return;
 	va_start(ap, fmt);
@@ -91,6 +138,9 @@ store_errf(struct store *st, char *err, size_t errlen, const char *fmt, ...)
 static void
 store_logerr(struct store *st, int rc, const char *what)
 {
+	store_setkind(st, rc);
+	if (st->flags & STORE_QUIET)
+		return;
 	if (store_rc_locked(rc))
 		log_warnx("%s: %s: %s", st->path, what, STORE_LOCKED_TEXT);
 	else
@@ -144,7 +194,36 @@ store_prepare(struct store *st, const char *sql)
 	return stmt;
 }
 
-/* Runs a cached statement that returns no rows of interest. */
+int
+store_step(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+	int	rc;
+
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		return STORE_STEP_ROW;
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(stmt);
+		return STORE_STEP_DONE;
+	}
+	/* Logged before the reset: the reset may replace the message. */
+	store_logerr(st, rc, what);
+	sqlite3_reset(stmt);
+	return STORE_STEP_ERROR;
+}
+
+int
+store_run_stmt(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+	int	r;
+
+	while ((r = store_step(st, stmt, what)) == STORE_STEP_ROW)
+		;
+	return r == STORE_STEP_DONE ? 0 : -1;
+}
+
+/* Runs a cached statement that returns no rows of interest; on failure *rcp
+ * is SQLite's code for the caller's message (the kind is set). */
 static int
 store_run(struct store *st, const char *sql, int *rcp)
 {
@@ -153,13 +232,16 @@ store_run(struct store *st, const char *sql, int *rcp)
 
 	if ((stmt = store_prepare(st, sql)) == NULL) {
 		*rcp = sqlite3_errcode(st->db);
+		store_setkind(st, *rcp);
 		return -1;
 	}
 	do
 		rc = sqlite3_step(stmt);
 	while (rc == SQLITE_ROW);
-	sqlite3_reset(stmt);
 	*rcp = rc;
+	if (rc != SQLITE_DONE)
+		store_setkind(st, rc);
+	sqlite3_reset(stmt);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -172,10 +254,9 @@ store_count(struct store *st, const char *sql, int64_t *out)
 
 	if ((stmt = store_prepare(st, sql)) == NULL)
 		return -1;
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW) {
-		store_logerr(st, rc, "query");
-		sqlite3_reset(stmt);
+	if ((rc = store_step(st, stmt, "query")) != STORE_STEP_ROW) {
+		if (rc == STORE_STEP_DONE)
+			st->kind = STORE_ERROR;   /* count(*) always has a row */
 		return -1;
 	}
 	*out = sqlite3_column_int64(stmt, 0);
@@ -204,11 +285,11 @@ store_meta_int(struct store *st, const char *key, int64_t *out)
 		store_logerr(st, SQLITE_ERROR, "bind");
 		return -1;
 	}
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE)
+	rc = store_step(st, stmt, "meta");
+	if (rc == STORE_STEP_DONE)
 		ret = 0;
-	else if (rc != SQLITE_ROW)
-		store_logerr(st, rc, "meta");
+	else if (rc == STORE_STEP_ERROR)
+		return -1;
 	else if (sqlite3_column_type(stmt, 0) == SQLITE_INTEGER) {
 		*out = sqlite3_column_int64(stmt, 0);
 		ret = 1;
@@ -321,11 +402,20 @@ int
 store_open(const char *path, int flags, int busy_ms, struct store **out,
     char *err, size_t errlen)
 {
+	return store_open_kind(path, flags, busy_ms, out, NULL, err, errlen);
+}
+
+int
+store_open_kind(const char *path, int flags, int busy_ms, struct store **out,
+    enum store_kind *kind, char *err, size_t errlen)
+{
 	struct store_conn	*c;
 	struct store		*st;
 	int			 oflags, rc;
 
 	*out = NULL;
+	if (kind != NULL)
+		*kind = STORE_ERROR;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->st.path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -334,6 +424,7 @@ store_open(const char *path, int flags, int busy_ms, struct store **out,
 	}
 	st = &c->st;
 	st->busy_ms = busy_ms;
+	st->flags = flags;
 
 	/* Only `moatctl db init` (STORE_NOCHECK) may create the file: a
 	 * daemon pointed at a wrong path must fail, not make an empty store. */
@@ -348,6 +439,8 @@ store_open(const char *path, int flags, int busy_ms, struct store **out,
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 		    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		if (kind != NULL && store_rc_kind(rc) == STORE_BUSY)
+			*kind = STORE_BUSY;
 		store_close(st);
 		return -1;
 	}
@@ -365,9 +458,14 @@ store_open(const char *path, int flags, int busy_ms, struct store **out,
 		goto fail;
 	if (store_pragma(st, "PRAGMA synchronous = NORMAL", err, errlen) == -1)
 		goto fail;
+	st->kind = STORE_OK;
 	*out = st;
+	if (kind != NULL)
+		*kind = STORE_OK;
 	return 0;
 fail:
+	if (kind != NULL && st->kind != STORE_OK)
+		*kind = st->kind;
 	store_close(st);
 	return -1;
 }
@@ -398,6 +496,18 @@ store_begin(struct store *st)
 	int	rc;
 
 	if (store_run(st, sql_begin_immediate, &rc) == -1) {
+		store_logerr(st, rc, "begin");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_begin_read(struct store *st)
+{
+	int	rc;
+
+	if (store_run(st, sql_begin_read, &rc) == -1) {
 		store_logerr(st, rc, "begin");
 		return -1;
 	}
@@ -442,6 +552,7 @@ store_exec_script(struct store *st, const char *sql, char *err, size_t errlen)
 		else
 			store_errf(st, err, errlen, "%s",
 			    msg ? msg : sqlite3_errstr(rc));
+		store_setkind(st, rc);
 		sqlite3_free(msg);
 		return -1;
 	}

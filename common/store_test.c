@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "store.h"
 
 #define STR_(x) #x
@@ -450,6 +451,125 @@ case_locked(const char *dir)
 	return 0;
 }
 
+/*
+ * The error kinds callers test instead of message text: a lock held by a
+ * second connection is STORE_BUSY for every way in (begin, a stepped
+ * statement, a script, open), a refused row STORE_CONSTRAINT, bad SQL
+ * STORE_ERROR; and events_start refuses a store on an old schema.
+ */
+static const char sql_kind_insert[] =
+    "INSERT INTO events (ts, daemon, kind) VALUES (1, 'test', 'test.kind')";
+static const char sql_kind_dup_policy[] =
+    "INSERT INTO policies (name, scan_mode) VALUES ('kinds', 'bogus')";
+
+static int
+case_kinds(const char *dir)
+{
+	struct store	*st, *st2;
+	sqlite3		*holder;
+	sqlite3_stmt	*stmt;
+	enum store_kind	 kind;
+	char		 path[4096], v1[4096], err[512] = "";
+	int		 r;
+
+	snprintf(path, sizeof(path), "%s/kinds.db", dir);
+	if (make_current(path) == -1)
+		FAIL("fixture");
+	if (store_open_kind(path, 0, 100, &st, &kind, err, sizeof(err)) == -1 ||
+	    kind != STORE_OK || store_kind(st) != STORE_OK)
+		FAIL("open: got kind %d (%s), want STORE_OK", (int)kind, err);
+
+	/* A refused row. */
+	if ((stmt = store_prepare(st, sql_kind_dup_policy)) == NULL)
+		FAIL("prepare the duplicate insert");
+	r = store_step(st, stmt, "duplicate");
+	if (r != STORE_STEP_ERROR || store_kind(st) != STORE_CONSTRAINT) {
+		store_close(st);
+		FAIL("duplicate key: got step %d kind %d, want %d and "
+		    "STORE_CONSTRAINT (%d)", r, (int)store_kind(st),
+		    STORE_STEP_ERROR, STORE_CONSTRAINT);
+	}
+	/* Plain SQL trouble is neither busy nor a constraint. */
+	r = store_exec_script(st, "SELECT nosuchcolumn FROM events", err,
+	    sizeof(err));
+	if (r != -1 || store_kind(st) != STORE_ERROR) {
+		store_close(st);
+		FAIL("bad SQL: got %d kind %d, want -1 STORE_ERROR (%d)", r,
+		    (int)store_kind(st), STORE_ERROR);
+	}
+
+	/* A second connection holds the write lock. */
+	if (sqlite3_open(path, &holder) != SQLITE_OK ||
+	    sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		store_close(st);
+		FAIL("holder: %s", sqlite3_errmsg(holder));
+	}
+	r = store_begin(st);
+	if (r != -1 || store_kind(st) != STORE_BUSY) {
+		sqlite3_close(holder);
+		store_close(st);
+		FAIL("store_begin while locked: got %d kind %d, want -1 "
+		    "STORE_BUSY (%d)", r, (int)store_kind(st), STORE_BUSY);
+	}
+	if ((stmt = store_prepare(st, sql_kind_insert)) == NULL) {
+		sqlite3_close(holder);
+		store_close(st);
+		FAIL("prepare the insert");
+	}
+	r = store_step(st, stmt, "insert");
+	if (r != STORE_STEP_ERROR || store_kind(st) != STORE_BUSY ||
+	    strcmp(store_errtext(st), STORE_LOCKED_TEXT) != 0) {
+		sqlite3_close(holder);
+		store_close(st);
+		FAIL("insert while locked: got step %d kind %d \"%s\", want "
+		    "%d STORE_BUSY \"" STORE_LOCKED_TEXT "\"", r,
+		    (int)store_kind(st), store_errtext(st), STORE_STEP_ERROR);
+	}
+	r = store_seed_demo(st, err, sizeof(err));
+	if (r != -1 || store_kind(st) != STORE_BUSY) {
+		sqlite3_close(holder);
+		store_close(st);
+		FAIL("seed while locked: got %d kind %d, want -1 STORE_BUSY", r,
+		    (int)store_kind(st));
+	}
+	/* Reading still works in WAL mode, and a success leaves the kind of
+	 * the last failure alone (it is only read after a failure). */
+	if (store_policy_generation(st) < 1) {
+		sqlite3_close(holder);
+		store_close(st);
+		FAIL("read while another writer holds the lock failed");
+	}
+	sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(holder);
+	if ((stmt = store_prepare(st, sql_kind_insert)) == NULL ||
+	    (r = store_run_stmt(st, stmt, "insert")) != 0) {
+		store_close(st);
+		FAIL("insert after the lock was released: got %d, want 0", r);
+	}
+	store_close(st);
+
+	/* Open: a missing file is an error, not busy. */
+	snprintf(v1, sizeof(v1), "%s/absent/kinds.db", dir);
+	st2 = NULL;
+	if (store_open_kind(v1, 0, 100, &st2, &kind, err, sizeof(err)) != -1 ||
+	    st2 != NULL || kind != STORE_ERROR)
+		FAIL("open of a missing file: got kind %d, want STORE_ERROR", (int)kind);
+
+	/* events opens through store_open: an old schema is refused. */
+	snprintf(v1, sizeof(v1), "%s/events-v1.db", dir);
+	if (make_v1(v1) == -1)
+		FAIL("v1 fixture");
+	err[0] = '\0';
+	if (events_start(v1, "test", err, sizeof(err)) != -1) {
+		events_stop();
+		FAIL("events_start on a v1 store: got 0, want -1");
+	}
+	if (strstr(err, "`moatctl db migrate`") == NULL)
+		FAIL("events_start on a v1 store: got \"%s\", want a message "
+		    "naming `moatctl db migrate`", err);
+	return 0;
+}
+
 static const char sql_two_rows[] = "SELECT 1 UNION ALL SELECT 2";
 static const char sql_param[] = "SELECT ?1";
 static const char sql_bad[] = "SELECT FROM nowhere";
@@ -557,6 +677,7 @@ static const struct {
 	{ "failed migration leaves the file",		case_migrate_conflict },
 	{ "migrate a file with no schema",		case_not_moat_migrate },
 	{ "locked database is a temporary failure",	case_locked },
+	{ "error kinds: busy, constraint, error",	case_kinds },
 	{ "statement cache",				case_prepare_cache },
 	{ "policy generation rises on edits",		case_generation },
 	{ "demo seed",					case_seed },

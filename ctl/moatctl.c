@@ -134,6 +134,7 @@ ctl_become_owner(const char *path)
 int
 ctl_open(struct ctl *ctl, int flags)
 {
+	enum store_kind kind;
 	char err[1024];
 
 	if (ctl->st != NULL)
@@ -145,15 +146,16 @@ ctl_open(struct ctl *ctl, int flags)
 		    "(%s does not exist)", ctl->conf_path);
 	if (ctl_become_owner(ctl->db_path) != 0)
 		return 1;
-	if (store_open(ctl->db_path, flags, CTL_BUSY_MS, &ctl->st, err, sizeof(err)) == -1)
-		return ctl_store_err(ctl, err);
+	if (store_open_kind(ctl->db_path, flags, CTL_BUSY_MS, &ctl->st, &kind,
+	    err, sizeof(err)) == -1)
+		return ctl_store_err(ctl, kind, err);
 	return 0;
 }
 
 int
-ctl_store_err(struct ctl *ctl, const char *err)
+ctl_store_err(struct ctl *ctl, enum store_kind kind, const char *err)
 {
-	if (strstr(err, "database is locked") != NULL)
+	if (kind == STORE_BUSY)
 		return ctl_err("%s: database is locked, try again", ctl->db_path);
 	return ctl_err("%s", err);
 }
@@ -179,16 +181,15 @@ ctl_bind(sqlite3_stmt *stmt, int nargs, const char *const args[])
 }
 
 int
-ctl_sqlerr(struct ctl *ctl, int rc)
+ctl_sqlerr(struct ctl *ctl)
 {
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
+	switch (store_kind(ctl->st)) {
+	case STORE_BUSY:
 		return ctl_err("%s: database is locked, try again", ctl->db_path);
-	case SQLITE_CONSTRAINT:
-		return ctl_err("refused by the store: %s", sqlite3_errmsg(ctl->st->db));
+	case STORE_CONSTRAINT:
+		return ctl_err("refused by the store: %s", store_errtext(ctl->st));
 	default:
-		return ctl_err("%s: %s", ctl->db_path, sqlite3_errmsg(ctl->st->db));
+		return ctl_err("%s: %s", ctl->db_path, store_errtext(ctl->st));
 	}
 }
 
@@ -198,9 +199,11 @@ ctl_stmt(struct ctl *ctl, const char *sql, int nargs, const char *const args[])
 {
 	sqlite3_stmt *stmt = store_prepare(ctl->st, sql);
 
-	if (stmt == NULL || ctl_bind(stmt, nargs, args) == -1) {
-		ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
-		return NULL;
+	if (stmt == NULL)
+		ctl_sqlerr(ctl);
+	else if (ctl_bind(stmt, nargs, args) == -1) {
+		ctl_err("%s: %s", ctl->db_path, sqlite3_errmsg(ctl->st->db));
+		stmt = NULL;
 	}
 	return stmt;
 }
@@ -209,15 +212,11 @@ int
 ctl_exec(struct ctl *ctl, const char *sql, int nargs, const char *const args[])
 {
 	sqlite3_stmt *stmt;
-	int rc;
 
 	if ((stmt = ctl_stmt(ctl, sql, nargs, args)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		;
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		ctl_sqlerr(ctl, rc);
+	if (store_run_stmt(ctl->st, stmt, "exec") == -1) {
+		ctl_sqlerr(ctl);
 		return -1;
 	}
 	return sqlite3_changes(ctl->st->db);
@@ -232,15 +231,15 @@ ctl_query_int(struct ctl *ctl, const char *sql, int nargs, const char *const arg
 
 	if ((stmt = ctl_stmt(ctl, sql, nargs, args)) == NULL)
 		return -1;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
+	rc = store_step(ctl->st, stmt, "query");
+	if (rc == STORE_STEP_ROW) {
 		*out = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_ROW)
+		sqlite3_reset(stmt);
 		return 1;
-	if (rc == SQLITE_DONE)
+	}
+	if (rc == STORE_STEP_DONE)
 		return 0;
-	ctl_sqlerr(ctl, rc);
+	ctl_sqlerr(ctl);
 	return -1;
 }
 
@@ -265,7 +264,7 @@ int
 ctl_begin(struct ctl *ctl)
 {
 	if (store_begin(ctl->st) == -1)
-		return ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
+		return ctl_sqlerr(ctl);
 	return 0;
 }
 
@@ -278,7 +277,7 @@ ctl_end(struct ctl *ctl, int status)
 	}
 	if (store_commit(ctl->st) == -1) {
 		/* Report before the rollback replaces the error text. */
-		status = ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
+		status = ctl_sqlerr(ctl);
 		store_rollback(ctl->st);
 		return status;
 	}
@@ -323,7 +322,7 @@ ctl_rows_read(struct ctl *ctl, sqlite3_stmt *stmt, struct ctl_rows *r)
 	int rc;
 
 	r->ncol = sqlite3_column_count(stmt);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((rc = store_step(ctl->st, stmt, "query")) == STORE_STEP_ROW) {
 		if (r->nrows == r->cap) {
 			size_t ncap = r->cap ? r->cap * 2 : 16;
 			char **n = reallocarray(r->cell, ncap * (size_t)r->ncol, sizeof(*n));
@@ -342,8 +341,8 @@ ctl_rows_read(struct ctl *ctl, sqlite3_stmt *stmt, struct ctl_rows *r)
 				return ctl_err("out of memory");
 		}
 	}
-	if (rc != SQLITE_DONE)
-		return ctl_sqlerr(ctl, rc);
+	if (rc != STORE_STEP_DONE)
+		return ctl_sqlerr(ctl);
 	return 0;
 }
 
@@ -422,44 +421,6 @@ done:
 	return status;
 }
 
-/* "N" or "N<suffix>" with one of suffixes (case-insensitive) scaling by
- * mults[]; -1 when malformed or absurdly large. */
-static long long
-ctl_parse_units(const char *text, const char *suffixes, const long long *mults)
-{
-	char *end;
-	long long v;
-	const char *s;
-
-	if (text == NULL || !isdigit((unsigned char)*text))
-		return -1;
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (*end == '\0')
-		return v;
-	if (end[1] != '\0' || (s = strchr(suffixes, tolower((unsigned char)*end))) == NULL)
-		return -1;
-	if (v > (1LL << 62) / mults[s - suffixes])
-		return -1;
-	return v * mults[s - suffixes];
-}
-
-long long
-ctl_parse_duration(const char *text)
-{
-	static const long long m[] = { 1, 60, 3600, 86400, 604800 };
-	return ctl_parse_units(text, "smhdw", m);
-}
-
-long long
-ctl_parse_size(const char *text)
-{
-	static const long long m[] = { 1, 1024, 1024 * 1024, 1024 * 1024 * 1024 };
-	return ctl_parse_units(text, "bkmg", m);
-}
-
 int
 ctl_canon_domain(const char *in, char *out, size_t len)
 {
@@ -482,57 +443,6 @@ ctl_canon_domain(const char *in, char *out, size_t len)
 	return 0;
 }
 
-/*
- * "192.0.2.0/24", "2001:DB8::/32" or a bare address, in the canonical text
- * inet_ntop gives ("2001:db8::/32"; a bare address gets /32 or /128), so one
- * network has one spelling in the store.  Host bits set under the mask are
- * refused: "10.0.0.1/8" is more likely a typo than a wish for 10.0.0.0/8.
- */
-int
-ctl_canon_cidr(const char *in, char *out, size_t len, char *why, size_t whylen)
-{
-	struct cidrset *c;
-	unsigned char a[16];
-	char buf[INET6_ADDRSTRLEN + 8], *slash, txt[INET6_ADDRSTRLEN];
-	int ok, af, bits, alen;
-
-	if ((c = cidrset_new()) == NULL)
-		return -1;
-	ok = cidrset_add(c, in, NULL) == 0;
-	cidrset_free(c);
-	if (!ok || strlen(in) >= sizeof(buf))
-		return -1;
-	strcpy(buf, in);
-	if ((slash = strchr(buf, '/')) != NULL)
-		*slash++ = '\0';
-	af = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
-	alen = af == AF_INET6 ? 16 : 4;
-	if (inet_pton(af, buf, a) != 1)
-		return -1;
-	bits = slash != NULL ? atoi(slash) : alen * 8;
-	for (int i = bits; i < alen * 8; i++)
-		if (a[i / 8] & (0x80 >> (i % 8))) {
-			for (int j = i; j < alen * 8; j++)
-				a[j / 8] &= (unsigned char)~(0x80 >> (j % 8));
-			inet_ntop(af, a, txt, sizeof(txt));
-			snprintf(why, whylen, "; host bits are set (did you mean %s/%d?)",
-			    txt, bits);
-			return -1;
-		}
-	if (inet_ntop(af, a, txt, sizeof(txt)) == NULL ||
-	    snprintf(out, len, "%s/%d", txt, bits) >= (int)len)
-		return -1;
-	return 0;
-}
-
-static int
-ctl_quarantine(struct ctl *ctl, int argc, char **argv)
-{
-	if (moatctl_quarantine == NULL)
-		return ctl_err("quarantine commands are not built");
-	return moatctl_quarantine(ctl, argc, argv);
-}
-
 struct ctl_cmd {
 	const char *name;
 	int (*fn)(struct ctl *, int, char **);
@@ -549,7 +459,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "threat",     moatctl_threat,     1 },
 	{ "usage",      moatctl_usage,      1 },
 	{ "config",     moatctl_config,     0 },   /* reads config files itself */
-	{ "quarantine", ctl_quarantine,     0 },
+	{ "quarantine", moatctl_quarantine, 0 },
 	{ NULL, NULL, 0 }
 };
 

@@ -41,11 +41,12 @@ int  ctl_open(struct ctl *ctl, int flags);
 void ctl_close(struct ctl *ctl);
 /* Prints "moatctl: ..." on stderr; returns 1 (the exit status). */
 int  ctl_err(const char *fmt, ...) LOG_PRINTF(1, 2);
-/* Reports the store's last error for rc (locked: "try again"); returns 1. */
-int  ctl_sqlerr(struct ctl *ctl, int rc);
-/* Prints a store_*() err text, as "database is locked, try again" when it
- * was a lock timeout; returns 1. */
-int  ctl_store_err(struct ctl *ctl, const char *err);
+/* Reports the store's last failure by its kind (STORE_BUSY: "try again");
+ * returns 1. */
+int  ctl_sqlerr(struct ctl *ctl);
+/* Prints a store_*() err text, as "database is locked, try again" when kind
+ * is STORE_BUSY; returns 1. */
+int  ctl_store_err(struct ctl *ctl, enum store_kind kind, const char *err);
 /* Prints the usage text of a command group; returns CTL_USAGE. */
 int  ctl_usage(const char *text);
 /* Prints a confirmation on stdout unless -q. */
@@ -69,17 +70,9 @@ int  ctl_end(struct ctl *ctl, int status);
 /* Prints the rows of a query; NULL shows as "-" (empty in CSV). 0 or 1. */
 int  ctl_print(struct ctl *ctl, enum ctl_format fmt, const char *sql, int nargs,
     const char *const args[]);
-/* "7d", "12h", "30m", "45s", "2w", "3600" -> seconds; -1 when malformed. */
-long long ctl_parse_duration(const char *text);
-/* "25M", "1024", "10K", "1G" -> bytes; -1 when malformed. */
-long long ctl_parse_size(const char *text);
 /* Lower-cased domain ("Example.COM." -> "example.com", ".example.com"
  * kept); 0, or -1 when not a valid name. */
 int  ctl_canon_domain(const char *in, char *out, size_t len);
-/* Canonical "addr/len" of a CIDR or bare address ("2001:DB8::/32" ->
- * "2001:db8::/32", "192.0.2.1" -> "192.0.2.1/32"); 0, or -1 with a hint
- * for the error message in why (may stay empty). */
-int  ctl_canon_cidr(const char *in, char *out, size_t len, char *why, size_t whylen);
 
 int moatctl_db(struct ctl *ctl, int argc, char **argv);
 int moatctl_subscriber(struct ctl *ctl, int argc, char **argv);
@@ -91,8 +84,7 @@ int moatctl_policy(struct ctl *ctl, int argc, char **argv);
 int moatctl_threat(struct ctl *ctl, int argc, char **argv);
 int moatctl_usage(struct ctl *ctl, int argc, char **argv);
 int moatctl_config(struct ctl *ctl, int argc, char **argv);
-/* Written in moatctl_quarantine.c (talks to moat-quarantined's API); weak so
- * moatctl links, and says so, when that file is not built. */
-int moatctl_quarantine(struct ctl *ctl, int argc, char **argv) __attribute__((weak));
+/* Talks to moat-quarantined's API (moatctl_quarantine.c). */
+int moatctl_quarantine(struct ctl *ctl, int argc, char **argv);
 
 #endif

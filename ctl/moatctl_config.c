@@ -3,32 +3,23 @@
  * knows (etc/moat.conf.sample is its output), and a check of a config file
  * against all of them that prints the effective settings.
  *
- * The daemons' groups are linked in when their config libraries are built
- * (ctl/CMakeLists.txt defines MOAT_HAVE_*_CONF), so the sample never lists an
- * option no program reads.
+ * Every daemon's group is linked in from its option-table library, so the
+ * sample lists exactly the options the programs read.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "moatctl.h"
-#ifdef MOAT_HAVE_MILTER_CONF
 #include "milter_conf.h"
-#endif
-#ifdef MOAT_HAVE_QUARANTINED_CONF
 #include "quarantined_conf.h"
-#endif
 
 static const char config_usage[] = "usage: moatctl config sample | check [-c FILE]\n";
 
 static const struct cfg_group *const config_groups[] = {
 	&common_cfg_group,
-#ifdef MOAT_HAVE_MILTER_CONF
 	&milter_cfg_group,
-#endif
-#ifdef MOAT_HAVE_QUARANTINED_CONF
 	&quarantined_cfg_group,
-#endif
 };
 #define CONFIG_NGROUPS (sizeof(config_groups) / sizeof(config_groups[0]))
 

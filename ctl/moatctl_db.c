@@ -29,7 +29,7 @@ db_seed(struct ctl *ctl)
 	char err[1024];
 
 	if (store_seed_demo(ctl->st, err, sizeof(err)) == -1)
-		return ctl_store_err(ctl, err);
+		return ctl_store_err(ctl, store_kind(ctl->st), err);
 	ctl_say(ctl, "demo data loaded");
 	return 0;
 }
@@ -42,7 +42,7 @@ db_init(struct ctl *ctl, int demo)
 	if (ctl_open(ctl, STORE_NOCHECK) != 0)
 		return 1;
 	if (store_init(ctl->st, err, sizeof(err)) == -1)
-		return ctl_store_err(ctl, err);
+		return ctl_store_err(ctl, store_kind(ctl->st), err);
 	ctl_say(ctl, "initialised %s at schema version %d", ctl->db_path,
 	    STORE_SCHEMA_VERSION);
 	return demo ? db_seed(ctl) : 0;
@@ -61,7 +61,7 @@ db_migrate(struct ctl *ctl)
 		    "not a Moat store; run `moatctl db init`" :
 		    "cannot read the schema version");
 	if ((n = store_migrate(ctl->st, err, sizeof(err))) == -1)
-		return ctl_store_err(ctl, err);
+		return ctl_store_err(ctl, store_kind(ctl->st), err);
 	if (n == 0)
 		ctl_say(ctl, "already at version %d", from);
 	else
@@ -88,17 +88,16 @@ db_check(struct ctl *ctl)
 		bad = 1;
 	}
 	if ((stmt = store_prepare(ctl->st, db_sql_integrity)) == NULL)
-		return ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		return ctl_sqlerr(ctl);
+	while ((rc = store_step(ctl->st, stmt, "integrity")) == STORE_STEP_ROW) {
 		const char *r = (const char *)sqlite3_column_text(stmt, 0);
 		if (r == NULL || strcmp(r, "ok") != 0) {
 			ctl_err("integrity: %s", r != NULL ? r : "?");
 			bad = 1;
 		}
 	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ctl_sqlerr(ctl, rc);
+	if (rc != STORE_STEP_DONE)
+		return ctl_sqlerr(ctl);
 	if (ctl_query_int(ctl, db_sql_fk, 0, NULL, &nfk) == -1)
 		return 1;
 	if (nfk > 0) {

@@ -13,6 +13,7 @@
 
 #include "moatctl.h"
 #include "net.h"
+#include "units.h"
 #include "policy.h"
 
 static const char pol_usage[] =
@@ -224,9 +225,11 @@ pol_parse(const char *key, const char *text, struct pol_val *v)
 	case PK_SIZE:
 	case PK_INT: {
 		char *end;
-		if (v->key->type == PK_SIZE)
-			v->num = ctl_parse_size(text);
-		else {
+		if (v->key->type == PK_SIZE) {
+			/* Sizes are never negative: "-1" is a typo, not a range. */
+			if (parse_size(text, &v->num) == -1 || v->num < 0)
+				goto bad;
+		} else {
 			errno = 0;
 			v->num = strtoll(text, &end, 10);
 			if (errno != 0 || end == text || *end != '\0')
@@ -259,7 +262,7 @@ pol_apply(struct ctl *ctl, const char *name, const struct pol_val *v)
 	int rc;
 
 	if ((stmt = store_prepare(ctl->st, v->key->sql_set)) == NULL)
-		return ctl_sqlerr(ctl, sqlite3_errcode(ctl->st->db));
+		return ctl_sqlerr(ctl);
 	rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
 	if (rc == SQLITE_OK) {
 		if (v->key->type == PK_ENUM || v->key->type == PK_ADDR)
@@ -269,11 +272,12 @@ pol_apply(struct ctl *ctl, const char *name, const struct pol_val *v)
 		else
 			rc = sqlite3_bind_int64(stmt, 2, v->num);
 	}
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ctl_sqlerr(ctl, rc);
+	if (rc != SQLITE_OK) {
+		sqlite3_reset(stmt);
+		return ctl_err("%s: %s", ctl->db_path, sqlite3_errmsg(ctl->st->db));
+	}
+	if (store_run_stmt(ctl->st, stmt, "policy set") == -1)
+		return ctl_sqlerr(ctl);
 	if (sqlite3_changes(ctl->st->db) != 1)
 		return ctl_err("no policy named '%s'", name);
 	return 0;

@@ -95,8 +95,8 @@ qctl_call(struct qctl *q, const char *method, const char *path, const char *body
 		return 0;
 	o = json_loads(*resp, 0, NULL);
 	ctl_err("%s %s: HTTP %ld: %s", method, path, status,
-	    json_string_value(json_object_get(o, "error")) != NULL ?
-	    json_string_value(json_object_get(o, "error")) : *resp);
+	    json_string_value(json_object_get(o, QJ_ERROR)) != NULL ?
+	    json_string_value(json_object_get(o, QJ_ERROR)) : *resp);
 	json_decref(o);
 	free(*resp);
 	*resp = NULL;
@@ -134,9 +134,10 @@ qctl_join(json_t *a, char *out, size_t len)
 static int
 qctl_list(struct qctl *q, int argc, char **argv)
 {
-	static const char *const keys[] = { "subscriber", "status", "since", "until",
-	    "virus", "sender", "recipient", "limit", "offset", NULL };
-	char path[4096] = "/v1/items", *resp;
+	static const char *const keys[] = { QLIST_SUBSCRIBER, QLIST_STATUS,
+	    QLIST_SINCE, QLIST_UNTIL, QLIST_VIRUS, QLIST_SENDER, QLIST_RECIPIENT,
+	    QLIST_LIMIT, QLIST_OFFSET, NULL };
+	char path[4096] = QUARANTINE_API_PREFIX QPATH_ITEMS, *resp;
 	size_t used = strlen(path);
 	int as_json = 0, first = 1, rc;
 	json_t *o, *items, *it;
@@ -182,7 +183,7 @@ qctl_list(struct qctl *q, int argc, char **argv)
 	}
 	o = json_loads(resp, 0, NULL);
 	free(resp);
-	if ((items = json_object_get(o, "items")) == NULL) {
+	if ((items = json_object_get(o, QJ_ITEMS)) == NULL) {
 		json_decref(o);
 		return ctl_err("unexpected reply from the quarantine");
 	}
@@ -190,32 +191,32 @@ qctl_list(struct qctl *q, int argc, char **argv)
 	    "SUB", "SENDER", "RECIPIENTS", "VIRUSES", "SIZE");
 	json_array_foreach(items, i, it) {
 		char when[32] = "-", rcpts[256], viruses[256];
-		time_t t = (time_t)json_integer_value(json_object_get(it, "received"));
+		time_t t = (time_t)json_integer_value(json_object_get(it, QJ_RECEIVED));
 		struct tm tm;
-		const char *sender = json_string_value(json_object_get(it, "sender"));
+		const char *sender = json_string_value(json_object_get(it, QJ_SENDER));
 		if (gmtime_r(&t, &tm) != NULL)
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-		qctl_join(json_object_get(it, "recipients"), rcpts, sizeof(rcpts));
-		qctl_join(json_object_get(it, "viruses"), viruses, sizeof(viruses));
+		qctl_join(json_object_get(it, QJ_RECIPIENTS), rcpts, sizeof(rcpts));
+		qctl_join(json_object_get(it, QJ_VIRUSES), viruses, sizeof(viruses));
 		/* The subscriber, "-" for recipients of none (operators only);
 		 * a hold other than 'virus' is released by an operator only. */
-		const char *hold = json_string_value(json_object_get(it, "hold"));
+		const char *hold = json_string_value(json_object_get(it, QJ_HOLD));
 		char sub[24] = "-";
-		if (json_integer_value(json_object_get(it, "subscriber_id")) > 0)
+		if (json_integer_value(json_object_get(it, QJ_SUBSCRIBER_ID)) > 0)
 			snprintf(sub, sizeof(sub), "%lld",
-			    (long long)json_integer_value(json_object_get(it, "subscriber_id")));
+			    (long long)json_integer_value(json_object_get(it, QJ_SUBSCRIBER_ID)));
 		printf("%-6lld %-16s %-8s %-4s %-28s %-28s %-24s %lld%s%s%s\n",
-		    (long long)json_integer_value(json_object_get(it, "id")), when,
-		    json_string_value(json_object_get(it, "status")), sub,
+		    (long long)json_integer_value(json_object_get(it, QJ_ID)), when,
+		    json_string_value(json_object_get(it, QJ_STATUS)), sub,
 		    sender != NULL && *sender ? sender : "<>", rcpts, viruses,
-		    (long long)json_integer_value(json_object_get(it, "size")),
-		    json_integer_value(json_object_get(it, "fp_candidate")) ? " fp?" : "",
-		    hold != NULL && strcmp(hold, "virus") != 0 ? " hold=" : "",
-		    hold != NULL && strcmp(hold, "virus") != 0 ? hold : "");
+		    (long long)json_integer_value(json_object_get(it, QJ_SIZE)),
+		    json_integer_value(json_object_get(it, QJ_FP_CANDIDATE)) ? " fp?" : "",
+		    hold != NULL && strcmp(hold, QHOLD_VIRUS) != 0 ? " hold=" : "",
+		    hold != NULL && strcmp(hold, QHOLD_VIRUS) != 0 ? hold : "");
 	}
 	if (!q->ctl->quiet)
 		printf("(%zu of %lld)\n", json_array_size(items),
-		    (long long)json_integer_value(json_object_get(o, "total")));
+		    (long long)json_integer_value(json_object_get(o, QJ_TOTAL)));
 	json_decref(o);
 	return 0;
 }
@@ -239,21 +240,22 @@ qctl_release(struct qctl *q, long long id, int argc, char **argv)
 		json_array_append_new(to, json_string(argv[++a]));
 	}
 	if (json_array_size(to) > 0)
-		json_object_set(body, "recipients", to);
+		json_object_set(body, QJ_RECIPIENTS, to);
 	json_decref(to);
 	if (who != NULL && *who != '\0')
-		json_object_set_new(body, "by", json_string(who));
+		json_object_set_new(body, QJ_BY, json_string(who));
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	snprintf(path, sizeof(path), "/v1/items/%lld/release", id);
+	snprintf(path, sizeof(path), QUARANTINE_API_PREFIX QPATH_ITEMS "/%lld/"
+	    QPATH_RELEASE, id);
 	rc = qctl_call(q, "POST", path, text, 200, &resp, NULL);
 	free(text);
 	if (rc != 0)
 		return rc;
 	o = json_loads(resp, 0, NULL);
 	ctl_say(q->ctl, "released item %lld: %s", id,
-	    json_string_value(json_object_get(o, "reply")) != NULL ?
-	    json_string_value(json_object_get(o, "reply")) : resp);
+	    json_string_value(json_object_get(o, QJ_REPLY)) != NULL ?
+	    json_string_value(json_object_get(o, QJ_REPLY)) : resp);
 	json_decref(o);
 	free(resp);
 	return 0;
@@ -274,7 +276,9 @@ qctl_run(struct qctl *q, int argc, char **argv)
 	    strcmp(cmd, "digest") == 0) {
 		if (argc != 1)
 			return ctl_usage(quarantine_usage);
-		snprintf(path, sizeof(path), "/v1/%s", strcmp(cmd, "digest") == 0 ? "digests" : cmd);
+		snprintf(path, sizeof(path), QUARANTINE_API_PREFIX "%s",
+		    strcmp(cmd, "digest") == 0 ? QPATH_DIGESTS :
+		    strcmp(cmd, "purge") == 0 ? QPATH_PURGE : QPATH_RESCAN);
 		if ((rc = qctl_call(q, "POST", path, "", 200, &resp, NULL)) != 0)
 			return rc;
 		printf("%s\n", resp);
@@ -288,7 +292,7 @@ qctl_run(struct qctl *q, int argc, char **argv)
 	if (argc != 2)
 		return ctl_usage(quarantine_usage);
 	if (strcmp(cmd, "show") == 0) {
-		snprintf(path, sizeof(path), "/v1/items/%lld", id);
+		snprintf(path, sizeof(path), QUARANTINE_API_PREFIX QPATH_ITEMS "/%lld", id);
 		if ((rc = qctl_call(q, "GET", path, NULL, 200, &resp, NULL)) != 0)
 			return rc;
 		json_t *o = json_loads(resp, 0, NULL);
@@ -300,7 +304,8 @@ qctl_run(struct qctl *q, int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "raw") == 0) {
-		snprintf(path, sizeof(path), "/v1/items/%lld/raw", id);
+		snprintf(path, sizeof(path), QUARANTINE_API_PREFIX QPATH_ITEMS "/%lld/"
+		    QPATH_RAW, id);
 		if ((rc = qctl_call(q, "GET", path, NULL, 200, &resp, &len)) != 0)
 			return rc;
 		rc = fwrite(resp, 1, len, stdout) == len ? 0 : ctl_err("stdout: write failed");
@@ -308,7 +313,7 @@ qctl_run(struct qctl *q, int argc, char **argv)
 		return rc;
 	}
 	if (strcmp(cmd, "delete") == 0) {
-		snprintf(path, sizeof(path), "/v1/items/%lld", id);
+		snprintf(path, sizeof(path), QUARANTINE_API_PREFIX QPATH_ITEMS "/%lld", id);
 		if ((rc = qctl_call(q, "DELETE", path, NULL, 200, &resp, NULL)) != 0)
 			return rc;
 		ctl_say(q->ctl, "deleted item %lld", id);

@@ -247,12 +247,6 @@ moatctl_subscriber(struct ctl *ctl, int argc, char **argv)
 }
 
 static int
-canon_cidr(const char *in, char *out, size_t len, char *why, size_t whylen)
-{
-	return ctl_canon_cidr(in, out, len, why, whylen);
-}
-
-static int
 canon_domain(const char *in, char *out, size_t len, char *why, size_t whylen)
 {
 	enum addr_status as;
@@ -328,6 +322,6 @@ int
 moatctl_network(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct keyed k = { net_usage, "network", sql_net_add, sql_net_owner,
-	    sql_net_list, sql_net_remove, canon_cidr };
+	    sql_net_list, sql_net_remove, cidr_canon };
 	return keyed_cmd(ctl, &k, argc, argv);
 }

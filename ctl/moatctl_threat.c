@@ -13,6 +13,7 @@
 
 #include "moatctl.h"
 #include "net.h"
+#include "units.h"
 
 static const char threat_usage[] =
     "usage: moatctl threat add ip|cidr|domain|suspect_domain VALUE [--reason TEXT]"
@@ -60,7 +61,7 @@ threat_canon(const char *kind, const char *in, char *out, size_t len)
 	enum addr_status as;
 
 	if (strcmp(kind, "ip") == 0 || strcmp(kind, "cidr") == 0) {
-		if (ctl_canon_cidr(in, out, len, why, sizeof(why)) == -1)
+		if (cidr_canon(in, out, len, why, sizeof(why)) == -1)
 			return ctl_err("'%s' is not a valid %s%s", in,
 			    kind[0] == 'i' ? "address" : "network", why);
 		slash = strrchr(out, '/');
@@ -104,7 +105,9 @@ threat_add(struct ctl *ctl, int argc, char **argv)
 		return 1;
 	for_text = expires;
 	if (expires != NULL && strcmp(expires, "never") != 0) {
-		if ((secs = ctl_parse_duration(expires)) <= 0)
+		/* Bounded: time(NULL) + secs must not overflow. */
+		if (parse_duration(expires, &secs) == -1 || secs <= 0 ||
+		    secs > 100LL * 366 * 86400)
 			return ctl_err("bad expiry '%s' (a duration like 30m, 12h, 7d, 2w, "
 			    "or never)", expires);
 		snprintf(exp, sizeof(exp), "%lld", (long long)time(NULL) + secs);

@@ -4,7 +4,8 @@
  * Small messages (the common case) stay in one malloc'd buffer, which the
  * scanner maps directly (cl_fmap_open_memory): no file system work at all.
  * Past sp_limit everything moves to a file in the private spool directory
- * that is unlinked at once (O_TMPFILE, else mkstemp + unlink), so a crash
+ * that is unlinked at once (O_TMPFILE; mkstemp + unlink on a file system
+ * without it), so a crash
  * leaves nothing behind and no other process can open it.
  *
  * Ownership: the spool owns sp_mem, sp_fd and sp_memfd; spool_free() releases
@@ -56,10 +57,15 @@ spool_tmpfile(const char *dir)
 	char path[4096];
 	int fd;
 
-#ifdef O_TMPFILE
+	/* Linux (every kernel Debian 12 ships) has O_TMPFILE; only a file
+	 * system that does not support it (EOPNOTSUPP, or EISDIR from an old
+	 * one) gets the named file, unlinked at once. */
 	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) != -1)
 		return fd;
-#endif
+	if (errno != EOPNOTSUPP && errno != EISDIR) {
+		log_warn("spool: O_TMPFILE in %s", dir);
+		return -1;
+	}
 	if (snprintf(path, sizeof(path), "%s/msg.XXXXXX", dir) >= (int)sizeof(path)) {
 		log_warnx("spool directory name too long: %s", dir);
 		return -1;

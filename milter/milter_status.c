@@ -8,10 +8,6 @@
 
 #include "milter.h"
 
-#ifndef MOAT_VERSION
-#define MOAT_VERSION "0.1.0"
-#endif
-
 const char *
 verdict_name(enum verdict v)
 {

@@ -30,17 +30,17 @@ submit_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *valu
 
 	if (r->meta_bad)
 		return MHD_NO;
-	if (strcmp(key, "queue_id") == 0) {
+	if (strcmp(key, QARG_QUEUE_ID) == 0) {
 		if (!parse_token_ok(v, QD_QUEUE_ID_MAX))
 			goto bad;
 		snprintf(m->queue_id, sizeof(m->queue_id), "%s", v);
-	} else if (strcmp(key, "subscriber") == 0) {
+	} else if (strcmp(key, QARG_SUBSCRIBER) == 0) {
 		if (parse_uint(v, &m->subscriber) == -1)
 			goto bad;
-	} else if (strcmp(key, "policy") == 0) {
+	} else if (strcmp(key, QARG_POLICY) == 0) {
 		if (parse_uint(v, &m->policy) == -1)
 			goto bad;
-	} else if (strcmp(key, "sender") == 0) {
+	} else if (strcmp(key, QARG_SENDER) == 0) {
 		/* "" and "<>" are the null sender; addresses are stored as
 		 * the store keeps them: no brackets, lower case. */
 		if (strcmp(v, "<>") == 0 || *v == '\0')
@@ -48,11 +48,11 @@ submit_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *valu
 		else if (addr_normalize(v, m->sender, sizeof(m->sender)) == -1 ||
 		    !parse_addr_ok(m->sender))
 			goto bad;
-	} else if (strcmp(key, "client") == 0) {
+	} else if (strcmp(key, QARG_CLIENT) == 0) {
 		if (!parse_token_ok(v, QD_CLIENT_MAX))
 			goto bad;
 		snprintf(m->client, sizeof(m->client), "%s", v);
-	} else if (strcmp(key, "rcpt") == 0) {
+	} else if (strcmp(key, QARG_RCPT) == 0) {
 		char a[QD_ADDR_MAX + 1];
 		if (addr_normalize(v, a, sizeof(a)) == -1 || !parse_addr_ok(a) ||
 		    json_array_size(m->rcpts) + json_array_size(m->rcpt_of) >= QD_MAX_RCPTS)
@@ -91,7 +91,7 @@ submit_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *valu
 		}
 		if ((m->scan = scanopts_encode(&so)) == NULL)
 			goto bad;
-	} else if (strcmp(key, "virus") == 0) {
+	} else if (strcmp(key, QARG_VIRUS) == 0) {
 		/* Names, or the milter's reason for unscannable mail (spaces). */
 		if (!parse_text_ok(v, QD_VIRUS_MAX) || json_array_size(m->viruses) >= QD_MAX_VIRUSES)
 			goto bad;
@@ -334,18 +334,18 @@ submit_end(struct hreq *r, struct MHD_Connection *c)
 		    "size=%llu sha256=%s", (long long)g->id, (long long)g->subscriber,
 		    json_array_size(g->rcpts), r->meta.hold, (unsigned long long)size, sha);
 		jbuf_init(&j, buf, sizeof(buf));
-		jbuf_int(&j, "id", g->id);
-		jbuf_str(&j, "queue_id", r->meta.queue_id[0] ? r->meta.queue_id : NULL);
-		jbuf_str(&j, "sha256", sha);
-		jbuf_int(&j, "size", (long long)size);
-		jbuf_str(&j, "hold", r->meta.hold);
+		jbuf_int(&j, QJ_ID, g->id);
+		jbuf_str(&j, QJ_QUEUE_ID, r->meta.queue_id[0] ? r->meta.queue_id : NULL);
+		jbuf_str(&j, QJ_SHA256, sha);
+		jbuf_int(&j, QJ_SIZE, (long long)size);
+		jbuf_str(&j, QJ_HOLD, r->meta.hold);
 		event_emit(EV_QUARANTINE_STORED, SEV_NOTICE, g->subscriber,
 		    r->meta.client[0] ? r->meta.client : NULL, jbuf_end(&j));
-		json_array_append_new(items, json_pack("{s:I, s:o}", "id", (json_int_t)g->id,
-		    "subscriber", g->subscriber > 0 ? json_integer(g->subscriber) : json_null()));
+		json_array_append_new(items, json_pack("{s:I, s:o}", QJ_ID, (json_int_t)g->id,
+		    QJ_SUBSCRIBER, g->subscriber > 0 ? json_integer(g->subscriber) : json_null()));
 	}
-	return http_json(c, MHD_HTTP_CREATED, json_pack("{s:I, s:s, s:I, s:o}", "id",
-	    (json_int_t)id, "sha256", sha, "size", (json_int_t)size, "items", items));
+	return http_json(c, MHD_HTTP_CREATED, json_pack("{s:I, s:s, s:I, s:o}", QJ_ID,
+	    (json_int_t)id, QJ_SHA256, sha, QJ_SIZE, (json_int_t)size, QJ_ITEMS, items));
 }
 
 /* ---------------------------------------------------------- other routes */
@@ -360,35 +360,36 @@ list_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 	const char *v = value != NULL ? value : "";
 	int ok = 1;
 
-	if (strcmp(key, "subscriber") == 0) {
+	if (strcmp(key, QLIST_SUBSCRIBER) == 0) {
 		int64_t s;
 		ok = parse_uint(v, &s) == 0;
 		if (ok && a->r->auth.admin)
 			f->subscriber = s;
 		else if (ok && s != a->r->auth.subscriber)
 			ok = 0;
-	} else if (strcmp(key, "status") == 0) {
-		ok = strcmp(v, "held") == 0 || strcmp(v, "released") == 0 ||
-		    strcmp(v, "deleted") == 0;
+	} else if (strcmp(key, QLIST_STATUS) == 0) {
+		ok = strcmp(v, QSTATUS_HELD) == 0 ||
+		    strcmp(v, QSTATUS_RELEASED) == 0 ||
+		    strcmp(v, QSTATUS_DELETED) == 0;
 		f->status = v;
-	} else if (strcmp(key, "since") == 0) {
+	} else if (strcmp(key, QLIST_SINCE) == 0) {
 		ok = parse_time(v, &f->since) == 0;
-	} else if (strcmp(key, "until") == 0) {
+	} else if (strcmp(key, QLIST_UNTIL) == 0) {
 		ok = parse_time(v, &f->until) == 0;
 		if (ok && strchr(v, '-') != NULL)
 			f->until += 86400;   /* a date includes that whole day */
-	} else if (strcmp(key, "virus") == 0) {
+	} else if (strcmp(key, QLIST_VIRUS) == 0) {
 		ok = parse_text_ok(v, QD_VIRUS_MAX);
 		f->virus = v;
-	} else if (strcmp(key, "sender") == 0) {
+	} else if (strcmp(key, QLIST_SENDER) == 0) {
 		ok = parse_text_ok(v, QD_ADDR_MAX);
 		f->sender = v;
-	} else if (strcmp(key, "recipient") == 0) {
+	} else if (strcmp(key, QLIST_RECIPIENT) == 0) {
 		ok = parse_text_ok(v, QD_ADDR_MAX);
 		f->recipient = v;
-	} else if (strcmp(key, "limit") == 0) {
+	} else if (strcmp(key, QLIST_LIMIT) == 0) {
 		ok = parse_uint(v, &f->limit) == 0 && f->limit >= 1 && f->limit <= QD_LIST_MAX;
-	} else if (strcmp(key, "offset") == 0) {
+	} else if (strcmp(key, QLIST_OFFSET) == 0) {
 		ok = parse_uint(v, &f->offset) == 0;
 	} else {
 		hreq_fail(a->r, MHD_HTTP_BAD_REQUEST, "unknown parameter \"%.40s\"", key);
@@ -456,7 +457,7 @@ api_raw(struct hreq *r, struct MHD_Connection *c)
 		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
 	if (rc == 0)
 		return http_error(c, MHD_HTTP_NOT_FOUND, "no such item");
-	if (strcmp(row.status, "deleted") == 0)
+	if (strcmp(row.status, QSTATUS_DELETED) == 0)
 		return http_error(c, MHD_HTTP_GONE, "item deleted");
 	if ((fd = spool_open_item(r->qd->spool, row.path)) == -1 || fstat(fd, &sb) == -1) {
 		log_warn("item %lld: %s", (long long)r->id, row.path);
@@ -500,7 +501,7 @@ api_release(struct hreq *r, struct MHD_Connection *c)
 			json_decref(body);
 			return http_error(c, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
 		}
-		rcpts = json_object_get(body, "recipients");
+		rcpts = json_object_get(body, QJ_RECIPIENTS);
 		if (rcpts != NULL && (!json_is_array(rcpts) ||
 		    json_array_size(rcpts) > QD_MAX_RCPTS)) {
 			json_decref(body);
@@ -527,7 +528,7 @@ api_release(struct hreq *r, struct MHD_Connection *c)
 			if (!dup)
 				json_array_append_new(canon, json_string(a));
 		}
-		if ((v = json_object_get(body, "by")) != NULL) {
+		if ((v = json_object_get(body, QJ_BY)) != NULL) {
 			if ((s = json_string_value(v)) == NULL || !parse_token_ok(s, 64)) {
 				json_decref(canon);
 				json_decref(body);
@@ -541,8 +542,8 @@ api_release(struct hreq *r, struct MHD_Connection *c)
 	json_decref(canon);
 	json_decref(body);
 	if (rc == REL_OK)
-		return http_json(c, MHD_HTTP_OK, json_pack("{s:I, s:s}", "id",
-		    (json_int_t)r->id, "reply", reply));
+		return http_json(c, MHD_HTTP_OK, json_pack("{s:I, s:s}", QJ_ID,
+		    (json_int_t)r->id, QJ_REPLY, reply));
 	return http_error(c, status[rc], reply);
 }
 
@@ -553,8 +554,8 @@ api_delete(struct hreq *r, struct MHD_Connection *c)
 	int rc = purge_delete_item(r->qd, r->id, &r->auth, err, sizeof(err));
 
 	if (rc == 1)
-		return http_json(c, MHD_HTTP_OK, json_pack("{s:I, s:s}", "id",
-		    (json_int_t)r->id, "status", "deleted"));
+		return http_json(c, MHD_HTTP_OK, json_pack("{s:I, s:s}", QJ_ID,
+		    (json_int_t)r->id, QJ_STATUS, QSTATUS_DELETED));
 	return http_error(c, rc == 0 ? MHD_HTTP_NOT_FOUND : rc == -2 ? MHD_HTTP_CONFLICT :
 	    MHD_HTTP_INTERNAL_SERVER_ERROR, err);
 }
@@ -572,21 +573,21 @@ api_job(struct hreq *r, struct MHD_Connection *c)
 	switch (r->route) {
 	case R_RESCAN:
 		if ((rc = rescan_run(r->qd, &res, err, sizeof(err))) == 0)
-			o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "rescanned",
-			    (json_int_t)res.rescanned, "clean", (json_int_t)res.clean,
-			    "released", (json_int_t)res.released,
-			    "infected", (json_int_t)res.infected, "changed", (json_int_t)res.changed,
-			    "errors", (json_int_t)res.errors);
+			o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", QJ_RESCANNED,
+			    (json_int_t)res.rescanned, QJ_CLEAN, (json_int_t)res.clean,
+			    QJ_RELEASED, (json_int_t)res.released,
+			    QJ_INFECTED, (json_int_t)res.infected, QJ_CHANGED, (json_int_t)res.changed,
+			    QJ_ERRORS, (json_int_t)res.errors);
 		break;
 	case R_PURGE:
 		snprintf(err, sizeof(err), "purge failed (see the daemon's log)");
 		if ((rc = purge_run(r->qd, &n)) == 0)
-			o = json_pack("{s:I}", "purged", (json_int_t)n);
+			o = json_pack("{s:I}", QJ_PURGED, (json_int_t)n);
 		break;
 	default:
 		snprintf(err, sizeof(err), "some digests failed (see the daemon's log)");
 		if ((rc = digest_run(r->qd, &n)) == 0)
-			o = json_pack("{s:I}", "sent", (json_int_t)n);
+			o = json_pack("{s:I}", QJ_SENT, (json_int_t)n);
 		break;
 	}
 	pthread_mutex_unlock(&r->qd->job_lock);
