@@ -503,7 +503,7 @@ httpd_basic(struct store *st, const char *login, const char *password,
 
 /* ---------------------------------------------------------- MHD glue */
 
-/* Credentials for r's route: 0 ok, else r failed. */
+/* Credentials for r's route; on failure r is failed (401, 403, 503). */
 static void
 httpd_authenticate(struct httpd_req *r)
 {
@@ -553,7 +553,8 @@ httpd_authenticate(struct httpd_req *r)
 		httpd_fail(r, MHD_HTTP_UNAUTHORIZED, (need & HTTPD_BEARER) ?
 		    "a valid bearer token is required" : "a valid login and password are required");
 	else if ((need & HTTPD_ADMIN) && !r->auth.admin)
-		httpd_fail(r, MHD_HTTP_FORBIDDEN, "not allowed for a subscriber token");
+		httpd_fail(r, MHD_HTTP_FORBIDDEN, "not allowed for a subscriber %s",
+		    (need & HTTPD_BEARER) ? "token" : "login");
 }
 
 /* First call of a request: route, method, authentication, begin hook. */
@@ -618,6 +619,19 @@ httpd_refuse_now(struct httpd_req *r)
 	return len > r->srv->conf.drain_max;
 }
 
+/* The client's text for a log line: no controls or spaces, "..." when cut. */
+static void
+httpd_logsafe(char *buf, size_t len, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < len - 1 && s[i] != '\0'; i++)
+		buf[i] = ((unsigned char)s[i] < 0x21 || s[i] == 0x7f) ? '?' : s[i];
+	buf[i] = '\0';
+	if (s[i] != '\0' && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
 static enum MHD_Result
 httpd_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *data, size_t *size, void **ctx)
@@ -637,6 +651,8 @@ httpd_access(void *cls, struct MHD_Connection *c, const char *url, const char *m
 		r->trusted = l->trusted;
 		r->arg_conf = h->conf.arg;
 		clock_gettime(CLOCK_MONOTONIC, &r->t0);
+		httpd_logsafe(r->log_method, sizeof(r->log_method), method);
+		httpd_logsafe(r->log_path, sizeof(r->log_path), url);
 		*ctx = r;
 		if (h->conf.req_init != NULL && h->conf.req_init(r) == -1)
 			return MHD_NO;
@@ -711,15 +727,8 @@ httpd_completed(void *cls, struct MHD_Connection *c, void **ctx,
 		ms = (double)(t1.tv_sec - r->t0.tv_sec) * 1e3 +
 		    (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e6;
 		httpd_client(c, client, sizeof(client));
-		/* The path is the client's: %.200s and no controls (vis-like). */
-		char path[201];
-		size_t i;
-		for (i = 0; i < sizeof(path) - 1 && r->path[i] != '\0'; i++)
-			path[i] = (r->path[i] < 0x21 || r->path[i] == 0x7f) ? '?' : r->path[i];
-		path[i] = '\0';
-		log_info("%s: %s %.16s %s%s %u %" PRIu64 " %.1fms%s", l->h->conf.name, client,
-		    r->method, path, r->path[i] != '\0' ? "..." : "",
-		    r->reply_status, r->reply_bytes, ms,
+		log_info("%s: %s %s %s %u %" PRIu64 " %.1fms%s", l->h->conf.name, client,
+		    r->log_method, r->log_path, r->reply_status, r->reply_bytes, ms,
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
 	}
 	free(r->body);

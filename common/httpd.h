@@ -91,6 +91,7 @@ struct httpd_req {
 	uint64_t                     discarded;        /* body bytes dropped after an error */
 	void                        *arg_conf;         /* httpd_conf.arg */
 	/* For the access log. */
+	char                         log_method[17], log_path[201];
 	unsigned                     reply_status;
 	uint64_t                     reply_bytes;
 	struct timespec              t0;
