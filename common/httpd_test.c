@@ -693,6 +693,34 @@ case_config(void)
 	}
 }
 
+static void
+case_pool(void)
+{
+	struct httpd_conf pc = conf;
+	struct httpd *h;
+	struct reply r;
+	char tcp[64], err[256];
+	int saved = tcp_port, port = free_port();
+
+	/* The same routes served by a pool of two epoll threads. */
+	pc.threads = 2;
+	snprintf(tcp, sizeof(tcp), "127.0.0.1:%d", port);
+	struct httpd_listen l = { .fd = -1, .tcp = tcp };
+	if ((h = httpd_start(&pc, &l, 1, err, sizeof(err))) == NULL) {
+		TEST_FAIL("httpd_start: %s", err);
+		return;
+	}
+	tcp_port = port;
+	req(&r, "GET", "/open", NULL, NULL, 0, NULL);
+	TEST_CHECK(r.status == 200, "pool open: got %ld", r.status);
+	req(&r, "GET", "/page", NULL, NULL, 0, "alice:correct horse");
+	TEST_CHECK(r.status == 200, "pool basic: got %ld", r.status);
+	req(&r, "GET", "/nothing", NULL, NULL, 0, NULL);
+	TEST_CHECK(r.status == 404, "pool 404: got %ld", r.status);
+	tcp_port = saved;
+	httpd_stop(h);
+}
+
 static const struct test_case cases[] = {
 	{ "match", case_match },
 	{ "config", case_config },
@@ -705,6 +733,7 @@ static const struct test_case cases[] = {
 	{ "per client", case_per_client },
 	{ "file", case_file },
 	{ "tls", case_tls },
+	{ "pool", case_pool },
 	{ NULL, NULL }
 };
 
