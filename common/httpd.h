@@ -108,9 +108,11 @@ struct httpd_listen {
 struct httpd_conf {
 	const char                  *name;        /* log prefix, "http" */
 	const struct httpd_route    *routes;
-	unsigned                     threads;     /* 0: a thread per connection; N: a pool (epoll) */
+	unsigned                     threads;     /* 0: a thread per connection (handlers may
+	                                           * block); N: N epoll threads */
 	unsigned                     max_connections;  /* 0: libmicrohttpd's default */
-	unsigned                     per_client;  /* connections per client address (TCP); 0: no limit */
+	unsigned                     per_client;  /* connections per client address on listeners
+	                                           * given by .tcp; 0: no limit */
 	unsigned                     timeout;     /* seconds of client silence; 0: 120 */
 	size_t                       head_max;    /* request head (and connection buffer); 0: 64 KiB */
 	size_t                       body_max;    /* collected bodies; 0: 64 KiB */
