@@ -265,7 +265,7 @@ int  digest_run(struct qd *qd, int64_t *sent);
 /* Shared template expansion of {subscriber} and {date}; malloc'd. */
 char *digest_expand(const char *tpl, const char *subscriber, const char *date);
 
-/* ---- quarantined_http.c ---- */
+/* ---- quarantined_http.c (on common/httpd) ---- */
 struct http;
 /* Starts the API on the bound UNIX socket fd (and TCP when configured).
  * cert/key: PEM texts read before the privilege drop (NULL: no TLS); taken

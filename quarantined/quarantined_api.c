@@ -1,7 +1,7 @@
 /*
  * quarantined_api - the route handlers of the HTTP API (see qclient.h for
- * the protocol, quarantined_http.c for routing and authentication, which
- * have run before any handler here).
+ * the protocol, quarantined_http.c for the route table; routing and
+ * authentication (common/httpd.c) have run before any handler here).
  *
  * Trusts nothing in the request: query parameters and JSON bodies are
  * validated (quarantined_parse.c) before use and reach SQL only as bound
@@ -227,15 +227,15 @@ submit_begin(struct hreq *r, struct MHD_Connection *c)
 		return;
 	}
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, submit_arg, r);
-	if (r->status != 0)
+	if (r->h.status != 0)
 		return;
 	if (json_array_size(r->meta.rcpts) + json_array_size(r->meta.rcpt_of) == 0) {
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "at least one rcpt is required");
 		return;
 	}
-	if (submit_meta_group(&r->meta, r->err, sizeof(r->err)) == -1) {
-		char why[sizeof(r->err)];
-		memcpy(why, r->err, sizeof(why));
+	if (submit_meta_group(&r->meta, r->h.err, sizeof(r->h.err)) == -1) {
+		char why[sizeof(r->h.err)];
+		memcpy(why, r->h.err, sizeof(why));
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "%s", why);
 		return;
 	}
@@ -248,16 +248,16 @@ submit_begin(struct hreq *r, struct MHD_Connection *c)
 	if (r->meta.subscriber > 0 && index_subscriber_exists(st, r->meta.subscriber) != 1)
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown subscriber %lld",
 		    (long long)r->meta.subscriber);
-	for (size_t i = 0; i < r->meta.ngroups && r->status == 0; i++)
+	for (size_t i = 0; i < r->meta.ngroups && r->h.status == 0; i++)
 		if (r->meta.groups[i].subscriber > 0 &&
 		    index_subscriber_exists(st, r->meta.groups[i].subscriber) != 1)
 			hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown subscriber %lld",
 			    (long long)r->meta.groups[i].subscriber);
-	if (r->status == 0 && r->meta.policy > 0 && index_policy_exists(st, r->meta.policy) != 1)
+	if (r->h.status == 0 && r->meta.policy > 0 && index_policy_exists(st, r->meta.policy) != 1)
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown policy %lld",
 		    (long long)r->meta.policy);
 	index_put(r->qd->pool, st);
-	if (r->status != 0)
+	if (r->h.status != 0)
 		return;
 	if (spool_upload_begin(r->qd->spool, &r->up) == -1) {
 		hreq_fail(r, errno == ENOSPC || errno == EDQUOT ? MHD_HTTP_INSUFFICIENT_STORAGE :
@@ -281,8 +281,8 @@ submit_failed_write(struct hreq *r, int err)
 void
 submit_data(struct hreq *r, const char *data, size_t len)
 {
-	if (r->status != 0 || !r->uploading) {
-		r->discarded += len;
+	if (r->h.status != 0 || !r->uploading) {
+		r->h.discarded += len;
 		return;
 	}
 	if (r->up.size + len > (uint64_t)r->max_upload) {
@@ -310,22 +310,22 @@ submit_end(struct hreq *r, struct MHD_Connection *c)
 	if (r->up.size == 0) {
 		spool_upload_abort(r->qd->spool, &r->up);
 		r->uploading = 0;
-		return http_error(c, MHD_HTTP_BAD_REQUEST, "empty message");
+		return httpd_error(&r->h, MHD_HTTP_BAD_REQUEST, "empty message");
 	}
 	if (spool_upload_finish(&r->up) == -1) {
 		submit_failed_write(r, errno);
-		return http_error(c, r->status, r->err);
+		return httpd_error(&r->h, r->h.status, r->h.err);
 	}
 	memcpy(sha, r->up.sha256, sizeof(sha));
 	r->uploading = 0;             /* spool_commit consumes the upload */
 	rc = spool_commit(r->qd->spool, &r->up, &r->meta, &id);
 	if (rc == -2)
-		return http_error(c, MHD_HTTP_BAD_REQUEST, "row refused by the store");
+		return httpd_error(&r->h, MHD_HTTP_BAD_REQUEST, "row refused by the store");
 	if (rc == -1)
-		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "cannot store the message (see the daemon's log)");
 	if ((items = json_array()) == NULL)
-		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	for (size_t i = 0; i < r->meta.ngroups; i++) {
 		const struct submit_group *g = &r->meta.groups[i];
 
@@ -344,7 +344,7 @@ submit_end(struct hreq *r, struct MHD_Connection *c)
 		json_array_append_new(items, json_pack("{s:I, s:o}", QJ_ID, (json_int_t)g->id,
 		    QJ_SUBSCRIBER, g->subscriber > 0 ? json_integer(g->subscriber) : json_null()));
 	}
-	return http_json(c, MHD_HTTP_CREATED, json_pack("{s:I, s:s, s:I, s:o}", QJ_ID,
+	return httpd_json(&r->h, MHD_HTTP_CREATED, json_pack("{s:I, s:s, s:I, s:o}", QJ_ID,
 	    (json_int_t)id, QJ_SHA256, sha, QJ_SIZE, (json_int_t)size, QJ_ITEMS, items));
 }
 
@@ -415,14 +415,14 @@ api_list(struct hreq *r, struct MHD_Connection *c)
 	f.limit = 100;
 	f.subscriber = r->auth.admin ? 0 : r->auth.subscriber;
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, list_arg, &a);
-	if (r->status != 0)
-		return http_error(c, r->status, r->err);
+	if (r->h.status != 0)
+		return httpd_error(&r->h, r->h.status, r->h.err);
 	st = index_get(r->qd->pool);
 	rc = index_list(st, &f, &out);
 	index_put(r->qd->pool, st);
 	if (rc == -1)
-		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
-	return http_json(c, MHD_HTTP_OK, out);
+		return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
+	return httpd_json(&r->h, MHD_HTTP_OK, out);
 }
 
 enum MHD_Result
@@ -434,45 +434,36 @@ api_show(struct hreq *r, struct MHD_Connection *c)
 
 	index_put(r->qd->pool, st);
 	if (rc == -1)
-		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
+		return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
 	if (rc == 0)
-		return http_error(c, MHD_HTTP_NOT_FOUND, "no such item");
-	return http_json(c, MHD_HTTP_OK, o);
+		return httpd_error(&r->h, MHD_HTTP_NOT_FOUND, "no such item");
+	return httpd_json(&r->h, MHD_HTTP_OK, o);
 }
 
 enum MHD_Result
 api_raw(struct hreq *r, struct MHD_Connection *c)
 {
 	struct store *st = index_get(r->qd->pool);
-	struct MHD_Response *resp;
 	struct qrow row;
 	struct stat sb;
-	enum MHD_Result ret;
 	int rc, fd;
 
 	rc = index_row(st, r->id, r->auth.admin ? 0 : r->auth.subscriber, &row);
 	index_put(r->qd->pool, st);
 	index_row_free(&row);
 	if (rc == -1)
-		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
+		return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
 	if (rc == 0)
-		return http_error(c, MHD_HTTP_NOT_FOUND, "no such item");
+		return httpd_error(&r->h, MHD_HTTP_NOT_FOUND, "no such item");
 	if (strcmp(row.status, QSTATUS_DELETED) == 0)
-		return http_error(c, MHD_HTTP_GONE, "item deleted");
+		return httpd_error(&r->h, MHD_HTTP_GONE, "item deleted");
 	if ((fd = spool_open_item(r->qd->spool, row.path)) == -1 || fstat(fd, &sb) == -1) {
 		log_warn("item %lld: %s", (long long)r->id, row.path);
 		if (fd != -1)
 			close(fd);
-		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "stored message unreadable");
+		return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR, "stored message unreadable");
 	}
-	if ((resp = MHD_create_response_from_fd64((uint64_t)sb.st_size, fd)) == NULL) {
-		close(fd);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "message/rfc822");
-	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return httpd_file(&r->h, fd, (uint64_t)sb.st_size, "message/rfc822");
 }
 
 enum MHD_Result
@@ -495,23 +486,23 @@ api_release(struct hreq *r, struct MHD_Connection *c)
 		snprintf(by, sizeof(by), "operator");
 	else
 		snprintf(by, sizeof(by), "subscriber-%lld", (long long)r->auth.subscriber);
-	if (r->bodylen > 0) {
-		body = json_loadb(r->body, r->bodylen, 0, &jerr);
+	if (r->h.bodylen > 0) {
+		body = json_loadb(r->h.body, r->h.bodylen, 0, &jerr);
 		if (body == NULL || !json_is_object(body)) {
 			json_decref(body);
-			return http_error(c, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
+			return httpd_error(&r->h, MHD_HTTP_BAD_REQUEST, "body is not a JSON object");
 		}
 		rcpts = json_object_get(body, QJ_RECIPIENTS);
 		if (rcpts != NULL && (!json_is_array(rcpts) ||
 		    json_array_size(rcpts) > QD_MAX_RCPTS)) {
 			json_decref(body);
-			return http_error(c, MHD_HTTP_BAD_REQUEST, "recipients must be an array");
+			return httpd_error(&r->h, MHD_HTTP_BAD_REQUEST, "recipients must be an array");
 		}
 		/* Each in the canonical form the rows keep (so a spelling with
 		 * another case or a trailing dot is the same address), once. */
 		if ((canon = json_array()) == NULL) {
 			json_decref(body);
-			return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+			return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 		}
 		json_array_foreach(rcpts, i, v) {
 			size_t k;
@@ -521,7 +512,7 @@ api_release(struct hreq *r, struct MHD_Connection *c)
 			    !parse_addr_ok(a)) {
 				json_decref(canon);
 				json_decref(body);
-				return http_error(c, MHD_HTTP_BAD_REQUEST, "invalid recipient");
+				return httpd_error(&r->h, MHD_HTTP_BAD_REQUEST, "invalid recipient");
 			}
 			json_array_foreach(canon, k, w)
 				dup |= strcmp(json_string_value(w), a) == 0;
@@ -532,7 +523,7 @@ api_release(struct hreq *r, struct MHD_Connection *c)
 			if ((s = json_string_value(v)) == NULL || !parse_token_ok(s, 64)) {
 				json_decref(canon);
 				json_decref(body);
-				return http_error(c, MHD_HTTP_BAD_REQUEST, "invalid \"by\"");
+				return httpd_error(&r->h, MHD_HTTP_BAD_REQUEST, "invalid \"by\"");
 			}
 			if (r->auth.admin)
 				snprintf(by, sizeof(by), "%s", s);
@@ -542,9 +533,9 @@ api_release(struct hreq *r, struct MHD_Connection *c)
 	json_decref(canon);
 	json_decref(body);
 	if (rc == REL_OK)
-		return http_json(c, MHD_HTTP_OK, json_pack("{s:I, s:s}", QJ_ID,
+		return httpd_json(&r->h, MHD_HTTP_OK, json_pack("{s:I, s:s}", QJ_ID,
 		    (json_int_t)r->id, QJ_REPLY, reply));
-	return http_error(c, status[rc], reply);
+	return httpd_error(&r->h, status[rc], reply);
 }
 
 enum MHD_Result
@@ -554,9 +545,9 @@ api_delete(struct hreq *r, struct MHD_Connection *c)
 	int rc = purge_delete_item(r->qd, r->id, &r->auth, err, sizeof(err));
 
 	if (rc == 1)
-		return http_json(c, MHD_HTTP_OK, json_pack("{s:I, s:s}", QJ_ID,
+		return httpd_json(&r->h, MHD_HTTP_OK, json_pack("{s:I, s:s}", QJ_ID,
 		    (json_int_t)r->id, QJ_STATUS, QSTATUS_DELETED));
-	return http_error(c, rc == 0 ? MHD_HTTP_NOT_FOUND : rc == -2 ? MHD_HTTP_CONFLICT :
+	return httpd_error(&r->h, rc == 0 ? MHD_HTTP_NOT_FOUND : rc == -2 ? MHD_HTTP_CONFLICT :
 	    MHD_HTTP_INTERNAL_SERVER_ERROR, err);
 }
 
@@ -592,7 +583,7 @@ api_job(struct hreq *r, struct MHD_Connection *c)
 	}
 	pthread_mutex_unlock(&r->qd->job_lock);
 	if (rc == -1)
-		return http_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
-	return http_json(c, MHD_HTTP_OK, o);
+		return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
+	return httpd_json(&r->h, MHD_HTTP_OK, o);
 }
 

@@ -1,40 +1,36 @@
 /*
- * quarantined_api - the request context shared by the HTTP layer
- * (quarantined_http.c: MHD glue, routing, authentication) and the route
- * handlers (quarantined_api.c).  Private to moat-quarantined.
+ * quarantined_api - the request context shared by the route table
+ * (quarantined_http.c, served by common/httpd) and the route handlers
+ * (quarantined_api.c).  Private to moat-quarantined.
  */
 #ifndef MOAT_QUARANTINED_API_H
 #define MOAT_QUARANTINED_API_H
 
 #include <microhttpd.h>
 
+#include "httpd.h"
 #include "quarantined.h"
 
 enum route {
 	R_NONE, R_HEALTH, R_ITEMS, R_ITEM, R_RAW, R_RELEASE, R_RESCAN, R_PURGE, R_DIGESTS
 };
 
-/* One request; freed by http_completed() whatever happened to it. */
+/* One request: httpd's part first (httpd allocates the whole, req_size),
+ * freed by httpd after http_req_done() whatever happened to it.  h.status
+ * and h.err hold an error decided early, h.body a collected JSON body. */
 struct hreq {
+	struct httpd_req     h;
 	struct qd           *qd;
 	enum route           route;
 	int64_t              id;
 	struct qauth         auth;
-	unsigned             status;      /* error decided early, replied at the end */
-	char                 err[512];
 	int                  uploading;   /* up holds a temporary file */
 	struct spool_upload  up;
 	long long            max_upload;
 	struct submit_meta   meta;
 	int                  meta_bad;
-	char                *body;        /* JSON request body */
-	size_t               bodylen;
-	uint64_t             discarded;
 };
 
-/* Replies: o is stolen; msg becomes {"error": msg}. */
-enum MHD_Result http_json(struct MHD_Connection *c, unsigned status, json_t *o);
-enum MHD_Result http_error(struct MHD_Connection *c, unsigned status, const char *msg);
 /* Decides an error now; it is sent when the request is complete.  The
  * first decision wins. */
 void hreq_fail(struct hreq *r, unsigned status, const char *fmt, ...)

@@ -1,0 +1,939 @@
+/*
+ * httpd - libmicrohttpd glue shared by the daemons: listeners, routing,
+ * authentication, request bodies, limits, replies, access log.  See
+ * httpd.h for the model.
+ *
+ * One request has one struct httpd_req, allocated on the first call of
+ * httpd_access() and freed in httpd_completed() whatever happened (after
+ * the daemon's req_done hook), so a handler never frees anything of the
+ * request's own.
+ *
+ * Credentials are compared by hash only: tokens by their SHA-256 (a token
+ * is long and random, so one fast hash suffices), passwords by yescrypt
+ * (crypt_rn); an unknown login costs the same yescrypt run as a known one.
+ */
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nettle/sha2.h>
+#include <sqlite3.h>
+
+#include "httpd.h"
+#include "log.h"
+#include "store.h"
+
+struct httpd_listener {
+	struct httpd       *h;
+	struct MHD_Daemon  *d;
+	int                 trusted;
+};
+
+struct httpd {
+	struct httpd_conf       conf;
+	struct httpd_listener  *l;
+	size_t                  nl;
+	char                  **pem;        /* copies of cert/key texts, 2 per listener */
+};
+
+#define HTTPD_TOKEN_MAX  512
+#define HTTPD_LOGIN_MAX  320
+
+/* ---------------------------------------------------------- replies */
+
+static enum MHD_Result
+httpd_queue(struct httpd_req *r, unsigned status, struct MHD_Response *resp, uint64_t len)
+{
+	enum MHD_Result rc;
+
+	if (status == MHD_HTTP_UNAUTHORIZED) {
+		if (r->route != NULL && (r->route->auth & HTTPD_BASIC)) {
+			char v[128];
+			snprintf(v, sizeof(v), "Basic realm=\"%s\", charset=\"UTF-8\"",
+			    r->srv->conf.realm != NULL ? r->srv->conf.realm : "moat");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, v);
+		} else {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+		}
+	}
+	rc = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	if (rc == MHD_YES) {
+		r->reply_status = status;
+		r->reply_bytes = len;
+	}
+	return rc;
+}
+
+/* text is malloc'd and taken over. */
+static enum MHD_Result
+httpd_send(struct httpd_req *r, unsigned status, char *text, const char *ctype,
+    const char *allow)
+{
+	struct MHD_Response *resp;
+	size_t len = strlen(text);
+
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (allow != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	return httpd_queue(r, status, resp, len);
+}
+
+enum MHD_Result
+httpd_json(struct httpd_req *r, unsigned status, json_t *o)
+{
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (text == NULL)
+		return MHD_NO;
+	return httpd_send(r, status, text, "application/json", NULL);
+}
+
+enum MHD_Result
+httpd_error(struct httpd_req *r, unsigned status, const char *msg)
+{
+	return httpd_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+enum MHD_Result
+httpd_text(struct httpd_req *r, unsigned status, const char *ctype, const char *text,
+    size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	return httpd_queue(r, status, resp, len);
+}
+
+/*
+ * One "bytes=FIRST-LAST", "bytes=FIRST-" or "bytes=-SUFFIX" range of size
+ * bytes: 1 (off, len set), 0 (no usable Range: the whole file), -1 (not
+ * satisfiable: 416).  Lists of ranges are answered with the whole file.
+ */
+static int
+httpd_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	uint64_t a = 0, b = 0;
+	int have_a = 0, have_b = 0;
+	const char *p;
+
+	if (h == NULL || strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return 0;
+	p = h + 6;
+	for (; *p >= '0' && *p <= '9'; p++, have_a = 1) {
+		if (a > (UINT64_MAX - 9) / 10)
+			return 0;
+		a = a * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p++ != '-')
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++, have_b = 1) {
+		if (b > (UINT64_MAX - 9) / 10)
+			return 0;
+		b = b * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != '\0' || (!have_a && !have_b))
+		return 0;
+	if (!have_a) {                          /* the last b bytes */
+		if (b == 0 || size == 0)
+			return -1;
+		*off = b >= size ? 0 : size - b;
+		*len = size - *off;
+		return 1;
+	}
+	if (have_b && b < a)
+		return 0;
+	if (a >= size)
+		return -1;
+	if (!have_b || b >= size)
+		b = size - 1;
+	*off = a;
+	*len = b - a + 1;
+	return 1;
+}
+
+enum MHD_Result
+httpd_file(struct httpd_req *r, int fd, uint64_t size, const char *ctype)
+{
+	const char *rh = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_RANGE);
+	struct MHD_Response *resp;
+	uint64_t off = 0, len = size;
+	unsigned status = MHD_HTTP_OK;
+	char cr[96];
+	int rg = httpd_range(rh, size, &off, &len);
+
+	if (rg == -1) {
+		close(fd);
+		if ((resp = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT)) == NULL)
+			return MHD_NO;
+		snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+		return httpd_queue(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp, 0);
+	}
+	if ((resp = MHD_create_response_from_fd_at_offset64(len, fd, off)) == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (rg == 1) {
+		snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+		    off, off + len - 1, size);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+		status = MHD_HTTP_PARTIAL_CONTENT;
+	}
+	return httpd_queue(r, status, resp, strcmp(r->method, "HEAD") == 0 ? 0 : len);
+}
+
+void
+httpd_fail(struct httpd_req *r, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->status != 0)
+		return;
+	r->status = status;
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+}
+
+/* The error decided for r, with Allow for 405. */
+static enum MHD_Result
+httpd_reply_fail(struct httpd_req *r)
+{
+	json_t *o = json_pack("{s:s}", "error", r->err);
+	char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	char allow[128];
+
+	json_decref(o);
+	if (text == NULL)
+		return MHD_NO;
+	if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED) {
+		httpd_allow(r->srv->conf.routes, r->path, allow, sizeof(allow));
+		return httpd_send(r, r->status, text, "application/json", allow);
+	}
+	return httpd_send(r, r->status, text, "application/json", NULL);
+}
+
+/* ---------------------------------------------------------- routing */
+
+/* Splits path into at most 8 segments ("/a/b/" is a, b): their count, or -1. */
+static int
+httpd_split(const char *path, char seg[8][HTTPD_SEG_MAX + 1])
+{
+	const char *p = path;
+	int n = 0;
+
+	if (*p++ != '/')
+		return -1;
+	while (*p != '\0') {
+		size_t len = strcspn(p, "/");
+		if (n == 8 || len > HTTPD_SEG_MAX)
+			return -1;
+		memcpy(seg[n], p, len);
+		seg[n][len] = '\0';
+		n++;
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return n;
+}
+
+/* Whether the pattern's segments match seg; captures into arg. */
+static int
+httpd_pattern(const char *pat, char seg[8][HTTPD_SEG_MAX + 1], int n,
+    char arg[HTTPD_ARGS_MAX][HTTPD_SEG_MAX + 1], int *nargs)
+{
+	const char *p = pat + 1;
+	int i = 0, na = 0;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, "/");
+		if (i == n)
+			return 0;
+		if (len == 2 && memcmp(p, "{}", 2) == 0) {
+			if (na == HTTPD_ARGS_MAX)
+				return 0;
+			if (arg != NULL)
+				memcpy(arg[na], seg[i], strlen(seg[i]) + 1);
+			na++;
+		} else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0) {
+			return 0;
+		}
+		i++;
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	if (i != n)
+		return 0;
+	if (nargs != NULL)
+		*nargs = na;
+	return 1;
+}
+
+int
+httpd_match(const struct httpd_route *routes, const char *path, const char *method,
+    char arg[HTTPD_ARGS_MAX][HTTPD_SEG_MAX + 1], int *nargs)
+{
+	char seg[8][HTTPD_SEG_MAX + 1];
+	int n = httpd_split(path, seg), found = -1;
+
+	if (nargs != NULL)
+		*nargs = 0;
+	if (n < 0)
+		return -1;
+	for (int i = 0; routes[i].method != NULL; i++) {
+		if (!httpd_pattern(routes[i].path, seg, n, NULL, NULL))
+			continue;
+		if (method == NULL || strcmp(routes[i].method, method) == 0) {
+			httpd_pattern(routes[i].path, seg, n, arg, nargs);
+			return i;
+		}
+		found = -2;
+	}
+	return found;
+}
+
+void
+httpd_allow(const struct httpd_route *routes, const char *path, char *buf, size_t len)
+{
+	char seg[8][HTTPD_SEG_MAX + 1];
+	int n = httpd_split(path, seg);
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (n < 0)
+		return;
+	for (int i = 0; routes[i].method != NULL; i++) {
+		if (!httpd_pattern(routes[i].path, seg, n, NULL, NULL))
+			continue;
+		/* once each, in table order */
+		int dup = 0;
+		for (int j = 0; j < i; j++)
+			if (strcmp(routes[j].method, routes[i].method) == 0 &&
+			    httpd_pattern(routes[j].path, seg, n, NULL, NULL))
+				dup = 1;
+		if (dup)
+			continue;
+		int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+		    routes[i].method);
+		if (w < 0 || (size_t)w >= len - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+static int
+httpd_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decoding of paths and query values, as MHD's own except that
+ * "%00" stays as it is: a NUL would silently cut the text the handlers see
+ * ("/v1/items/1%00/raw" must not read as "/v1/items/1").
+ */
+size_t
+httpd_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *r = s, *w = s;
+
+	(void)cls;
+	(void)c;
+	for (; *r != '\0'; r++, w++) {
+		int hi, lo;
+		if (r[0] == '%' && (hi = httpd_hexval(r[1])) >= 0 &&
+		    (lo = httpd_hexval(r[2])) >= 0 && (hi | lo) != 0) {
+			*w = (char)(hi * 16 + lo);
+			r += 2;
+		} else {
+			*w = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+/* ---------------------------------------------------------- credentials */
+
+int
+httpd_token(struct store *st, const char *token, struct httpd_auth *out)
+{
+	static const char sql[] =
+	    "SELECT c.subscriber_id FROM subscriber_credentials c"
+	    " JOIN subscribers s ON s.id = c.subscriber_id"
+	    " WHERE c.kind = 'token' AND c.secret_hash = ?1 AND s.status = 'active'";
+	static const char hex[] = "0123456789abcdef";
+	uint8_t d[SHA256_DIGEST_SIZE];
+	char hash[2 * SHA256_DIGEST_SIZE + 1];
+	struct sha256_ctx ctx;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	sha256_init(&ctx);
+	sha256_update(&ctx, strlen(token), (const uint8_t *)token);
+	sha256_digest(&ctx, sizeof(d), d);
+	for (size_t i = 0; i < sizeof(d); i++) {
+		hash[2 * i] = hex[d[i] >> 4];
+		hash[2 * i + 1] = hex[d[i] & 15];
+	}
+	hash[sizeof(hash) - 1] = '\0';
+	if ((stmt = store_prepare(st, sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(stmt, 1, hash, -1, SQLITE_STATIC);
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		out->admin = 0;
+		out->subscriber = sqlite3_column_int64(stmt, 0);
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	default:
+		rc = -1;
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return rc;
+}
+
+/* Constant time in the length of b. */
+static int
+httpd_same(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char d = la != lb;
+
+	for (size_t i = 0; i < lb; i++)
+		d |= (unsigned char)(a[i < la ? i : 0] ^ b[i]);
+	return d == 0;
+}
+
+int
+httpd_basic(struct store *st, const char *login, const char *password,
+    struct httpd_auth *out)
+{
+	static const char sql[] =
+	    "SELECT c.secret_hash, c.subscriber_id, s.status = 'active'"
+	    " FROM subscriber_credentials c JOIN subscribers s ON s.id = c.subscriber_id"
+	    " WHERE c.kind = 'password' AND c.login = ?1";
+	char canon[HTTPD_LOGIN_MAX + 1], setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	char stored[CRYPT_OUTPUT_SIZE];
+	struct crypt_data *cd;
+	sqlite3_stmt *stmt;
+	int64_t sub = 0;
+	int found = 0, active = 0, rc;
+	size_t n = strlen(login);
+	const char *h;
+
+	if (n == 0 || n > HTTPD_LOGIN_MAX || strlen(password) > 1024)
+		return 0;
+	for (size_t i = 0; i <= n; i++)      /* logins are kept in lower case */
+		canon[i] = (login[i] >= 'A' && login[i] <= 'Z') ? (char)(login[i] + 32) : login[i];
+	if ((stmt = store_prepare(st, sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		h = (const char *)sqlite3_column_text(stmt, 0);
+		if (h != NULL && strlen(h) < sizeof(stored)) {
+			memcpy(stored, h, strlen(h) + 1);
+			found = 1;
+		}
+		sub = sqlite3_column_int64(stmt, 1);
+		active = sqlite3_column_int(stmt, 2);
+		rc = 0;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	default:
+		rc = -1;
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc == -1)
+		return -1;
+	/* An unknown login costs a yescrypt run too. */
+	if (!found && crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting)) == NULL)
+		return -1;
+	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+		return -1;
+	h = crypt_rn(password, found ? stored : setting, cd, (int)sizeof(*cd));
+	rc = found && active && h != NULL && h[0] != '*' && httpd_same(h, stored);
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	if (rc) {
+		out->admin = 0;
+		out->subscriber = sub;
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------- MHD glue */
+
+/* Credentials for r's route; on failure r is failed (401, 403, 503). */
+static void
+httpd_authenticate(struct httpd_req *r)
+{
+	const struct httpd_conf *c = &r->srv->conf;
+	unsigned need = r->route->auth;
+	struct store *st = NULL;
+	int rc = 0;
+
+	if (r->trusted) {
+		r->auth.admin = 1;
+		return;
+	}
+	memset(&r->auth, 0, sizeof(r->auth));
+	if ((need & (HTTPD_BEARER | HTTPD_BASIC)) == 0)
+		return;
+	if (need & HTTPD_BEARER) {
+		const char *a = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_AUTHORIZATION);
+		if (a != NULL && strncmp(a, "Bearer ", 7) == 0 &&
+		    strlen(a + 7) <= HTTPD_TOKEN_MAX && a[7] != '\0') {
+			if (c->bearer != NULL)
+				rc = c->bearer(c->arg, a + 7, &r->auth);
+			else if (c->store_get != NULL && (st = c->store_get(c->arg)) != NULL) {
+				rc = httpd_token(st, a + 7, &r->auth);
+				c->store_put(c->arg, st);
+			} else
+				rc = -1;
+		}
+	}
+	if (rc == 0 && (need & HTTPD_BASIC)) {
+		char *pass = NULL, *user = MHD_basic_auth_get_username_password(r->conn, &pass);
+		if (user != NULL && pass != NULL) {
+			if (c->store_get != NULL && (st = c->store_get(c->arg)) != NULL) {
+				rc = httpd_basic(st, user, pass, &r->auth);
+				c->store_put(c->arg, st);
+			} else
+				rc = -1;
+		}
+		if (pass != NULL)
+			explicit_bzero(pass, strlen(pass));
+		MHD_free(user);
+		MHD_free(pass);
+	}
+	if (rc == -1)
+		httpd_fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "store error");
+	else if (rc == 0)
+		httpd_fail(r, MHD_HTTP_UNAUTHORIZED, (need & HTTPD_BEARER) ?
+		    "a valid bearer token is required" : "a valid login and password are required");
+	else if ((need & HTTPD_ADMIN) && !r->auth.admin)
+		httpd_fail(r, MHD_HTTP_FORBIDDEN, "not allowed for a subscriber %s",
+		    (need & HTTPD_BEARER) ? "token" : "login");
+}
+
+/* First call of a request: route, method, authentication, begin hook. */
+static void
+httpd_begin(struct httpd_req *r)
+{
+	const struct httpd_route *routes = r->srv->conf.routes;
+	const char *m = r->method;
+	int i;
+
+	if (r->srv->conf.head_as_get && strcmp(m, "HEAD") == 0)
+		m = "GET";
+	i = httpd_match(routes, r->path, m, r->arg, &r->nargs);
+	if (i == -1) {
+		httpd_fail(r, MHD_HTTP_NOT_FOUND, "no such resource");
+		return;
+	}
+	if (i == -2) {
+		char allow[128];
+		httpd_allow(routes, r->path, allow, sizeof(allow));
+		httpd_fail(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method %.16s not allowed here (%s)",
+		    r->method, allow);
+		return;
+	}
+	r->route = &routes[i];
+	httpd_authenticate(r);
+	if (r->status == 0 && r->route->begin != NULL)
+		r->route->begin(r);
+}
+
+/*
+ * Whether a refusal decided from the headers alone goes out before the
+ * body is read.  A client still writing its body when we close gets EPIPE
+ * instead of our answer, so we answer early only to a client that waits
+ * (Expect: 100-continue), to one with no body, or when the declared body
+ * is larger than drain_max; otherwise the body is read and dropped and the
+ * refusal follows it.
+ */
+static int
+httpd_refuse_now(struct httpd_req *r)
+{
+	struct MHD_Connection *c = r->conn;
+	const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_EXPECT);
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	uint64_t len = 0;
+
+	if (ex != NULL && strcasecmp(ex, "100-continue") == 0)
+		return 1;
+	if (cl == NULL)
+		return te == NULL;
+	if (*cl == '\0')
+		return 1;
+	for (const char *p = cl; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || len > (UINT64_MAX - 9) / 10)
+			return 1;
+		len = len * 10 + (uint64_t)(*p - '0');
+	}
+	return len > r->srv->conf.drain_max;
+}
+
+/* The client's text for a log line: no controls or spaces, "..." when cut. */
+static void
+httpd_logsafe(char *buf, size_t len, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < len - 1 && s[i] != '\0'; i++)
+		buf[i] = ((unsigned char)s[i] < 0x21 || s[i] == 0x7f) ? '?' : s[i];
+	buf[i] = '\0';
+	if (s[i] != '\0' && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
+static enum MHD_Result
+httpd_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *data, size_t *size, void **ctx)
+{
+	struct httpd_listener *l = cls;
+	struct httpd *h = l->h;
+	struct httpd_req *r = *ctx;
+
+	(void)version;
+	if (r == NULL) {
+		if ((r = calloc(1, h->conf.req_size)) == NULL)
+			return MHD_NO;
+		r->srv = h;
+		r->conn = c;
+		r->method = method;
+		r->path = url;
+		r->trusted = l->trusted;
+		r->arg_conf = h->conf.arg;
+		clock_gettime(CLOCK_MONOTONIC, &r->t0);
+		httpd_logsafe(r->log_method, sizeof(r->log_method), method);
+		httpd_logsafe(r->log_path, sizeof(r->log_path), url);
+		*ctx = r;
+		if (h->conf.req_init != NULL && h->conf.req_init(r) == -1)
+			return MHD_NO;
+		httpd_begin(r);
+		if ((r->status == MHD_HTTP_CONTENT_TOO_LARGE ||
+		    r->status == MHD_HTTP_UNAUTHORIZED) && httpd_refuse_now(r))
+			return httpd_reply_fail(r);
+		return MHD_YES;
+	}
+	if (*size > 0) {
+		if (r->status != 0) {
+			r->discarded += *size;
+		} else if (r->route->body != NULL) {
+			r->route->body(r, data, *size);
+		} else if (r->bodylen + *size > h->conf.body_max) {
+			httpd_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+			r->discarded += *size;
+		} else {
+			char *nb = realloc(r->body, r->bodylen + *size + 1);
+			if (nb == NULL)
+				return MHD_NO;
+			memcpy(nb + r->bodylen, data, *size);
+			r->body = nb;
+			r->bodylen += *size;
+			r->body[r->bodylen] = '\0';
+		}
+		*size = 0;
+		return r->discarded > h->conf.drain_max ? MHD_NO : MHD_YES;
+	}
+	if (r->status != 0)
+		return httpd_reply_fail(r);
+	return r->route->handler(r);
+}
+
+/* The client's address for the log. */
+static void
+httpd_client(struct MHD_Connection *c, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	snprintf(buf, len, "local");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    buf, (socklen_t)len);
+}
+
+/* The one cleanup of a request, whatever happened to it. */
+static void
+httpd_completed(void *cls, struct MHD_Connection *c, void **ctx,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct httpd_listener *l = cls;
+	struct httpd_req *r = *ctx;
+
+	if (r == NULL)
+		return;
+	if (l->h->conf.req_done != NULL)
+		l->h->conf.req_done(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	if (l->h->conf.access_log) {
+		struct timespec t1;
+		char client[INET6_ADDRSTRLEN + 1];
+		double ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (double)(t1.tv_sec - r->t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e6;
+		httpd_client(c, client, sizeof(client));
+		log_info("%s: %s %s %s %u %" PRIu64 " %.1fms%s", l->h->conf.name, client,
+		    r->log_method, r->log_path, r->reply_status, r->reply_bytes, ms,
+		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+	}
+	free(r->body);
+	free(r);
+	*ctx = NULL;
+}
+
+static void
+httpd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_warnx("%s: %s", cls != NULL ? (const char *)cls : "http", buf);
+}
+
+char *
+httpd_slurp(const char *path, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(1 << 20)) != NULL) {
+		n = fread(buf, 1, (1 << 20) - 1, fp);
+		buf[n] = '\0';
+	}
+	fclose(fp);
+	if (buf == NULL || n == 0) {
+		free(buf);
+		snprintf(err, errlen, "%s: empty or unreadable", path);
+		return NULL;
+	}
+	return buf;
+}
+
+int
+httpd_parse_tcp(const char *spec, struct sockaddr_storage *ss)
+{
+	char host[128];
+	const char *colon = strrchr(spec, ':');
+	uint64_t port = 0;
+
+	memset(ss, 0, sizeof(*ss));
+	if (colon == NULL || (size_t)(colon - spec) >= sizeof(host) || colon[1] == '\0' ||
+	    strlen(colon + 1) > 5)
+		return -1;
+	for (const char *p = colon + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		port = port * 10 + (uint64_t)(*p - '0');
+	}
+	if (port < 1 || port > 65535)
+		return -1;
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		host[strlen(host) - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		return inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1 ? 0 : -1;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
+}
+
+static int
+httpd_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static struct MHD_Daemon *
+httpd_daemon(struct httpd *h, struct httpd_listener *l, const struct httpd_listen *ls,
+    size_t k, char *err, size_t errlen)
+{
+	const struct httpd_conf *c = &h->conf;
+	struct MHD_OptionItem o[16];
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_ERROR_LOG;
+	int n = 0;
+
+	if (c->threads == 0)
+		flags |= MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+	else
+		flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
+#define OPT(opt, v, p) (o[n++] = (struct MHD_OptionItem){ (opt), (intptr_t)(v), (p) })
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)httpd_log, (void *)c->name);
+	OPT(MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)httpd_unescape, NULL);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)httpd_completed, l);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, c->timeout, NULL);
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->head_max, NULL);
+	if (c->max_connections != 0)
+		OPT(MHD_OPTION_CONNECTION_LIMIT, c->max_connections, NULL);
+	if (c->threads > 1)
+		OPT(MHD_OPTION_THREAD_POOL_SIZE, c->threads, NULL);
+	if (ls->fd != -1) {
+		OPT(MHD_OPTION_LISTEN_SOCKET, ls->fd, NULL);
+	} else {
+		if (ls->tcp == NULL || httpd_parse_tcp(ls->tcp, &ss) == -1) {
+			snprintf(err, errlen, "listen \"%s\": expected ADDRESS:PORT",
+			    ls->tcp != NULL ? ls->tcp : "");
+			return NULL;
+		}
+		if (ss.ss_family == AF_INET6)
+			flags |= MHD_USE_IPv6;
+		if (ls->cert == NULL && !ls->plain_remote && !httpd_loopback(&ss)) {
+			snprintf(err, errlen, "listen_tcp %s: plain HTTP only on loopback "
+			    "(set tls_cert and tls_key)", ls->tcp);
+			return NULL;
+		}
+		OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
+		if (c->per_client != 0)
+			OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_client, NULL);
+	}
+	if (ls->cert != NULL) {
+		if (ls->key == NULL || MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			snprintf(err, errlen, "%s: TLS needs a key and libmicrohttpd with GnuTLS",
+			    ls->tcp != NULL ? ls->tcp : "listener");
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, h->pem[2 * k]);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, h->pem[2 * k + 1]);
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	return MHD_start_daemon(flags, 0, NULL, NULL, httpd_access, l,
+	    MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+}
+
+struct httpd *
+httpd_start(const struct httpd_conf *conf, const struct httpd_listen *ls, size_t nl,
+    char *err, size_t errlen)
+{
+	struct httpd *h = calloc(1, sizeof(*h));
+
+	if (h == NULL || (h->l = calloc(nl, sizeof(*h->l))) == NULL ||
+	    (h->pem = calloc(2 * nl, sizeof(*h->pem))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		httpd_stop(h);
+		return NULL;
+	}
+	h->conf = *conf;
+	if (h->conf.name == NULL)
+		h->conf.name = "http";
+	if (h->conf.req_size < sizeof(struct httpd_req))
+		h->conf.req_size = sizeof(struct httpd_req);
+	if (h->conf.timeout == 0)
+		h->conf.timeout = 120;
+	if (h->conf.head_max == 0)
+		h->conf.head_max = 64 * 1024;
+	if (h->conf.body_max == 0)
+		h->conf.body_max = 64 * 1024;
+	if (h->conf.drain_max == 0)
+		h->conf.drain_max = 1024 * 1024;
+	h->nl = nl;
+	for (size_t k = 0; k < nl; k++) {
+		h->l[k].h = h;
+		h->l[k].trusted = ls[k].trusted;
+		if (ls[k].cert != NULL && ((h->pem[2 * k] = strdup(ls[k].cert)) == NULL ||
+		    (ls[k].key != NULL && (h->pem[2 * k + 1] = strdup(ls[k].key)) == NULL))) {
+			snprintf(err, errlen, "out of memory");
+			httpd_stop(h);
+			return NULL;
+		}
+		err[0] = '\0';
+		if ((h->l[k].d = httpd_daemon(h, &h->l[k], &ls[k], k, err, errlen)) == NULL) {
+			if (err[0] == '\0')
+				snprintf(err, errlen, "%s: cannot start the HTTP server",
+				    ls[k].tcp != NULL ? ls[k].tcp : "socket");
+			httpd_stop(h);
+			return NULL;
+		}
+		if (ls[k].fd == -1 && ls[k].cert == NULL && !ls[k].trusted)
+			log_warnx("%s: TCP listener without TLS: credentials travel in clear text",
+			    ls[k].tcp);
+	}
+	return h;
+}
+
+void
+httpd_stop(struct httpd *h)
+{
+	if (h == NULL)
+		return;
+	for (size_t k = h->nl; k-- > 0;)
+		if (h->l != NULL && h->l[k].d != NULL)
+			MHD_stop_daemon(h->l[k].d);
+	for (size_t k = 0; h->pem != NULL && k < 2 * h->nl; k++) {
+		if (h->pem[k] != NULL)
+			explicit_bzero(h->pem[k], strlen(h->pem[k]));
+		free(h->pem[k]);
+	}
+	free(h->pem);
+	free(h->l);
+	free(h);
+}
