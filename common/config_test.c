@@ -365,10 +365,10 @@ test_table(void)
 }
 
 static const struct test_case test_cases[] = {
-	{ "config_load table",			test_table },
-	{ "config_print round trip",		test_roundtrip },
-	{ "config_sample",			test_sample },
-	{ "bad default is fatal",		test_bad_default },
+	{ "config_load table",		test_table },
+	{ "config_print round trip",	test_roundtrip },
+	{ "config_sample",		test_sample },
+	{ "bad default is fatal",	test_bad_default },
 	{ NULL, NULL }
 };
 

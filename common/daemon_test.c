@@ -167,8 +167,8 @@ test_drop(void)
 
 static const struct test_case cases[] = {
 	{ "pidfile lock against a live holder",	test_pidfile },
-	{ "daemon_wait wakes on signals",		test_wait },
-	{ "irreversible privilege drop",		test_drop },
+	{ "daemon_wait wakes on signals",	test_wait },
+	{ "irreversible privilege drop",	test_drop },
 	{ NULL, NULL }
 };
 

@@ -338,9 +338,9 @@ test_kinds(void)
 }
 
 static const struct test_case cases[] = {
-	{ "jbuf JSON escaping",			test_jbuf },
-	{ "event kinds",			test_kinds },
-	{ "writer into the store",		test_writer },
+	{ "jbuf JSON escaping",		test_jbuf },
+	{ "event kinds",		test_kinds },
+	{ "writer into the store",	test_writer },
 	{ NULL, NULL }
 };
 

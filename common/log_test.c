@@ -228,10 +228,10 @@ case_unopenable(void)
 }
 
 static const struct test_case cases[] = {
-	{ "log_level_parse",			case_levels },
-	{ "stderr and JSON lines",		case_lines },
-	{ "concurrent JSON writers",		case_concurrent },
-	{ "unopenable JSON file",		case_unopenable },
+	{ "log_level_parse",		case_levels },
+	{ "stderr and JSON lines",	case_lines },
+	{ "concurrent JSON writers",	case_concurrent },
+	{ "unopenable JSON file",	case_unopenable },
 	{ NULL, NULL }
 };
 

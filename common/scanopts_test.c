@@ -165,7 +165,7 @@ test_same_engine(void)
 static const struct test_case cases[] = {
 	{ "golden scanopts.in/.ref",	test_golden },
 	{ "encode/decode round trip",	test_round_trip },
-	{ "libclamav options",	test_cl_options },
+	{ "libclamav options",		test_cl_options },
 	{ "same engine",		test_same_engine },
 	{ NULL, NULL }
 };

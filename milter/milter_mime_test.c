@@ -665,9 +665,9 @@ notice_table(void)
 }
 
 static const struct test_case cases[] = {
-	{ "repair table",			repair_table },
-	{ "notice table",			notice_table },
-	{ "top headers",			run_top_headers },
+	{ "repair table",	repair_table },
+	{ "notice table",	notice_table },
+	{ "top headers",	run_top_headers },
 	{ NULL, NULL }
 };
 

@@ -249,10 +249,10 @@ case_threats(void)
 }
 
 static const struct test_case cases[] = {
-	{ "recipient decisions",		case_rcpt },
-	{ "login map",				case_login },
-	{ "combined across recipients",		case_combined },
-	{ "threat sources",			case_threats },
+	{ "recipient decisions",	case_rcpt },
+	{ "login map",			case_login },
+	{ "combined across recipients",	case_combined },
+	{ "threat sources",		case_threats },
 	{ NULL, NULL }
 };
 

@@ -197,7 +197,7 @@ classify_cases(void)
 static const struct test_case cases[] = {
 	{ "socket specs",	socket_cases },
 	{ "status header",	status_cases },
-	{ "recipients",	rcpt_cases },
+	{ "recipients",		rcpt_cases },
 	{ "forged headers",	forged_cases },
 	{ "notice expansion",	expand_cases },
 	{ "classification",	classify_cases },
