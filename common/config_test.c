@@ -135,19 +135,19 @@ static char work_dir[PATH_MAX];
 static void
 check_ll(const char *tc, const char *field, long long got, long long want)
 {
-	if (got != want) {
-		TEST_FAIL("%s: %s: got %lld, want %lld", tc, field, got, want);
-	}
+	char what[256];
+
+	snprintf(what, sizeof(what), "%s: %s", tc, field);
+	TEST_INT_EQ(what, got, want);
 }
 
 static void
 check_str(const char *tc, const char *field, const char *got, const char *want)
 {
-	if ((got == NULL) != (want == NULL) || (got != NULL && strcmp(got, want) != 0)) {
-		TEST_FAIL("%s: %s: got %s%s%s, want %s%s%s", tc, field,
-		    got ? "\"" : "", got ? got : "NULL", got ? "\"" : "",
-		    want ? "\"" : "", want ? want : "NULL", want ? "\"" : "");
-	}
+	char what[256];
+
+	snprintf(what, sizeof(what), "%s: %s", tc, field);
+	TEST_STR_EQ(what, got, want);
 }
 
 static void

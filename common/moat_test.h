@@ -52,13 +52,15 @@ static int test_failures;
 	return;								\
 } while (0)
 
-/* what: the expression or field compared; NULL strings print as NULL. */
+/* what: the field compared; strings print quoted, NULL as NULL. */
 #define TEST_STR_EQ(what, got, want) do {				\
 	const char *test_g_ = (got), *test_w_ = (want);			\
 	if ((test_g_ == NULL) != (test_w_ == NULL) ||			\
 	    (test_g_ != NULL && strcmp(test_g_, test_w_) != 0))		\
-		TEST_FAIL("%s: got \"%s\", want \"%s\"", (what),		\
-		    test_g_ ? test_g_ : "(null)", test_w_ ? test_w_ : "(null)"); \
+		TEST_FAIL("%s: got %s%s%s, want %s%s%s", (what),		\
+		    test_g_ ? "\"" : "", test_g_ ? test_g_ : "NULL",		\
+		    test_g_ ? "\"" : "", test_w_ ? "\"" : "",			\
+		    test_w_ ? test_w_ : "NULL", test_w_ ? "\"" : "");		\
 } while (0)
 
 #define TEST_INT_EQ(what, got, want) do {				\

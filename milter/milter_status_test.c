@@ -13,17 +13,13 @@
 static void
 check(const char *name, const char *got, const char *want)
 {
-	if (strcmp(got, want) != 0) {
-		TEST_FAIL("%s:\n   got  \"%s\"\n   want \"%s\"", name, got, want);
-	}
+	TEST_STR_EQ(name, got, want);
 }
 
 static void
 check_int(const char *name, int got, int want)
 {
-	if (got != want) {
-		TEST_FAIL("%s: got %d, want %d", name, got, want);
-	}
+	TEST_INT_EQ(name, got, want);
 }
 
 static void
