@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "moat_test.h"
 
 struct tconf {
 	long long  threads;
@@ -128,26 +129,25 @@ static const struct tcase cases[] = {
 	  "FILE:3: duplicate setting name", { DEFAULTS } },
 };
 
-static int failures;
+/* The scratch directory main() makes for the cases. */
+static char work_dir[PATH_MAX];
 
 static void
 check_ll(const char *tc, const char *field, long long got, long long want)
 {
-	if (got != want) {
-		fprintf(stderr, "FAIL %s: %s: got %lld, want %lld\n", tc, field, got, want);
-		failures++;
-	}
+	char what[256];
+
+	snprintf(what, sizeof(what), "%s: %s", tc, field);
+	TEST_INT_EQ(what, got, want);
 }
 
 static void
 check_str(const char *tc, const char *field, const char *got, const char *want)
 {
-	if ((got == NULL) != (want == NULL) || (got != NULL && strcmp(got, want) != 0)) {
-		fprintf(stderr, "FAIL %s: %s: got %s%s%s, want %s%s%s\n", tc, field,
-		    got ? "\"" : "", got ? got : "NULL", got ? "\"" : "",
-		    want ? "\"" : "", want ? want : "NULL", want ? "\"" : "");
-		failures++;
-	}
+	char what[256];
+
+	snprintf(what, sizeof(what), "%s: %s", tc, field);
+	TEST_STR_EQ(what, got, want);
 }
 
 static void
@@ -209,24 +209,20 @@ run_case(const struct tcase *tc, const char *dir)
 	if (tc->err != NULL) {
 		expand(want, sizeof(want), tc->err, path);
 		if (rc != -1) {
-			fprintf(stderr, "FAIL %s: got success, want error \"%s\"\n", tc->name, want);
-			failures++;
+			TEST_FAIL("%s: got success, want error \"%s\"", tc->name, want);
 		} else if (strcmp(err, want) != 0) {
-			fprintf(stderr, "FAIL %s: error\n  got  \"%s\"\n  want \"%s\"\n",
+			TEST_FAIL("%s: error\n  got  \"%s\"\n  want \"%s\"",
 			    tc->name, err, want);
-			failures++;
 		}
 		/* "On error the structs hold no allocated memory": strings NULL. */
 		if (rc == -1 && (t.name != NULL || c.store != NULL)) {
-			fprintf(stderr, "FAIL %s: strings left allocated after an error\n",
+			TEST_FAIL("%s: strings left allocated after an error",
 			    tc->name);
-			failures++;
 		}
 		return;
 	}
 	if (rc != 0) {
-		fprintf(stderr, "FAIL %s: got error \"%s\", want success\n", tc->name, err);
-		failures++;
+		TEST_FAIL("%s: got error \"%s\", want success", tc->name, err);
 		return;
 	}
 	check_values(tc->name, &t, &c, &tc->want);
@@ -236,8 +232,9 @@ run_case(const struct tcase *tc, const char *dir)
 
 /* config_print output must load back to the same values. */
 static void
-test_roundtrip(const char *dir)
+test_roundtrip(void)
 {
+	const char *dir = work_dir;
 	char path[PATH_MAX], path2[PATH_MAX], err[1024];
 	struct tconf t, t2;
 	struct common_conf c, c2;
@@ -253,8 +250,7 @@ test_roundtrip(const char *dir)
 	    "nl\\n\"; mode = \"fast\"; max_size = \"1G\"; timeout = \"1d\"; "
 	    "big = 9223372036854775807L; };\n");
 	if (config_load(path, groups, vals, 2, err, sizeof(err)) == -1) {
-		fprintf(stderr, "FAIL roundtrip: load: %s\n", err);
-		failures++;
+		TEST_FAIL("roundtrip: load: %s", err);
 		return;
 	}
 	if ((fp = fopen(path2, "w")) == NULL) {
@@ -264,8 +260,7 @@ test_roundtrip(const char *dir)
 	config_print(fp, groups, vals, 2);
 	fclose(fp);
 	if (config_load(path2, groups, vals2, 2, err, sizeof(err)) == -1) {
-		fprintf(stderr, "FAIL roundtrip: reload of printed settings: %s\n", err);
-		failures++;
+		TEST_FAIL("roundtrip: reload of printed settings: %s", err);
 	} else {
 		struct want w = { t.threads, t.flag, t.name, t.mode, t.max_size,
 		    t.timeout, t.opt, t.big, c.store };
@@ -287,8 +282,9 @@ test_roundtrip(const char *dir)
 /* The sample: every line within 78 columns, every option shown, and the
  * file (all comments inside the groups) loads to the defaults. */
 static void
-test_sample(const char *dir)
+test_sample(void)
 {
+	const char *dir = work_dir;
 	char path[PATH_MAX], line[512], err[1024];
 	struct tconf t;
 	struct common_conf c;
@@ -306,8 +302,7 @@ test_sample(const char *dir)
 	while (fgets(line, sizeof(line), fp) != NULL && n++ < 10000) {
 		size_t len = strcspn(line, "\n");
 		if (len > 78) {
-			fprintf(stderr, "FAIL sample: line %d has %zu columns: %s", n, len, line);
-			failures++;
+			TEST_FAIL("sample: line %d has %zu columns: %s", n, len, line);
 		}
 		if (strcmp(line, "  # size (bytes, or \"10K\", \"25M\", \"1G\"), default \"25M\", "
 		    "1..1073741824\n") == 0 || strcmp(line, "  #max_size = \"25M\";\n") == 0 ||
@@ -322,8 +317,7 @@ test_sample(const char *dir)
 	/* "unset by default" twice: common.log_json and milter.opt. */
 	check_ll("sample", "expected lines found", found, 9);
 	if (config_load(path, groups, vals, 2, err, sizeof(err)) == -1) {
-		fprintf(stderr, "FAIL sample: does not load: %s\n", err);
-		failures++;
+		TEST_FAIL("sample: does not load: %s", err);
 		return;
 	}
 	struct want w = { DEFAULTS };
@@ -334,8 +328,9 @@ test_sample(const char *dir)
 
 /* A default the table's own parser rejects is a programming error: fatalx. */
 static void
-test_bad_default(const char *dir)
+test_bad_default(void)
 {
+	const char *dir = work_dir;
 	static const struct cfg_opt bad[] = {
 		{ "n", CFG_INT, "lots", 0, 10, NULL, 0, "bad" },
 		{ NULL, 0, NULL, 0, 0, NULL, 0, NULL }
@@ -357,34 +352,42 @@ test_bad_default(const char *dir)
 		_exit(0);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 1) {
-		fprintf(stderr, "FAIL bad default: got status %#x, want exit 1\n", status);
-		failures++;
+		TEST_FAIL("bad default: got status %#x, want exit 1", status);
 	}
 }
+
+/* The cases[] table above, each row in turn. */
+static void
+test_table(void)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i], work_dir);
+}
+
+static const struct test_case test_cases[] = {
+	{ "config_load table",		test_table },
+	{ "config_print round trip",	test_roundtrip },
+	{ "config_sample",		test_sample },
+	{ "bad default is fatal",	test_bad_default },
+	{ NULL, NULL }
+};
 
 int
 main(void)
 {
 	const char *tmp = getenv("TMPDIR");
-	char dir[PATH_MAX];
+	int rc;
 
-	snprintf(dir, sizeof(dir), "%s/config_test.XXXXXX", tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
+	snprintf(work_dir, sizeof(work_dir), "%s/config_test.XXXXXX", tmp ? tmp : "/tmp");
+	if (mkdtemp(work_dir) == NULL) {
+		perror(work_dir);
 		return 2;
 	}
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		run_case(&cases[i], dir);
-	test_roundtrip(dir);
-	test_sample(dir);
-	test_bad_default(dir);
-	if (failures == 0) {
+	if ((rc = test_run(test_cases)) == 0) {
 		char cmd[PATH_MAX + 16];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work_dir);
 		if (system(cmd) != 0)
-			fprintf(stderr, "warning: could not remove %s\n", dir);
+			fprintf(stderr, "warning: could not remove %s\n", work_dir);
 	}
-	printf("config_test: %zu cases + roundtrip, sample, bad default: %d failures\n",
-	    sizeof(cases) / sizeof(cases[0]), failures);
-	return failures ? 1 : 0;
+	return rc;
 }

@@ -17,10 +17,7 @@
 
 #include "daemon.h"
 #include "log.h"
-
-static int failures;
-
-#define FAIL(...) do { fprintf(stderr, "FAIL " __VA_ARGS__); failures++; } while (0)
+#include "moat_test.h"
 
 static double
 now(void)
@@ -32,8 +29,9 @@ now(void)
 }
 
 static void
-test_pidfile(const char *dir)
+test_pidfile(void)
 {
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char path[PATH_MAX], buf[32];
 	int pfd[2], status;
 	pid_t pid;
@@ -65,22 +63,22 @@ test_pidfile(const char *dir)
 		usleep(10000);
 	}
 	if (daemon_pidfile(path) != -1)
-		FAIL("pidfile held by live pid %ld: got 0, want -1\n", (long)pid);
+		TEST_FAIL("pidfile held by live pid %ld: got 0, want -1", (long)pid);
 	close(pfd[1]);
 	waitpid(pid, &status, 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		FAIL("pidfile holder child: status %#x\n", status);
+		TEST_FAIL("pidfile holder child: status %#x", status);
 	/* The holder is gone: its stale file no longer blocks us. */
 	if (daemon_pidfile(path) != 0)
-		FAIL("stale pidfile: got -1, want 0\n");
+		TEST_FAIL("stale pidfile: got -1, want 0");
 	if ((fp = fopen(path, "r")) == NULL || fgets(buf, sizeof(buf), fp) == NULL ||
 	    atol(buf) != (long)getpid())
-		FAIL("pidfile content: got %s, want our pid %ld\n", buf, (long)getpid());
+		TEST_FAIL("pidfile content: got %s, want our pid %ld", buf, (long)getpid());
 	if (fp != NULL)
 		fclose(fp);
 	daemon_pidfile_remove(path);
 	if (access(path, F_OK) == 0)
-		FAIL("pidfile still there after daemon_pidfile_remove\n");
+		TEST_FAIL("pidfile still there after daemon_pidfile_remove");
 }
 
 static void
@@ -94,7 +92,7 @@ test_wait(void)
 	t0 = now();
 	daemon_wait(100);
 	if (now() - t0 < 0.09 || now() - t0 > 2)
-		FAIL("daemon_wait(100) took %.3f s\n", now() - t0);
+		TEST_FAIL("daemon_wait(100) took %.3f s", now() - t0);
 	/* A HUP from another process ends a long wait early and sets the flag. */
 	if ((pid = fork()) == 0) {
 		usleep(100000);
@@ -105,22 +103,22 @@ test_wait(void)
 	for (int i = 0; i < 10 && !daemon_reload_requested; i++)
 		daemon_wait(3000);
 	if (!daemon_reload_requested)
-		FAIL("SIGHUP did not set daemon_reload_requested\n");
+		TEST_FAIL("SIGHUP did not set daemon_reload_requested");
 	if (now() - t0 > 2.5)
-		FAIL("daemon_wait did not wake on SIGHUP (%.3f s)\n", now() - t0);
+		TEST_FAIL("daemon_wait did not wake on SIGHUP (%.3f s)", now() - t0);
 	waitpid(pid, NULL, 0);
 	/* With a flag already set it returns at once. */
 	t0 = now();
 	daemon_wait(3000);
 	if (now() - t0 > 0.5)
-		FAIL("daemon_wait with a pending flag slept %.3f s\n", now() - t0);
+		TEST_FAIL("daemon_wait with a pending flag slept %.3f s", now() - t0);
 	daemon_reload_requested = 0;
 	raise(SIGTERM);
 	if (!daemon_stop_requested)
-		FAIL("SIGTERM did not set daemon_stop_requested\n");
+		TEST_FAIL("SIGTERM did not set daemon_stop_requested");
 	daemon_stop_requested = 0;
 	if (raise(SIGPIPE) != 0)
-		FAIL("SIGPIPE not ignored\n");
+		TEST_FAIL("SIGPIPE not ignored");
 }
 
 static void
@@ -159,23 +157,24 @@ test_drop(void)
 	}
 	waitpid(pid, &status, 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		FAIL("daemon_drop(nobody) child: exit %d (10 drop failed, 11 uid, 12 gid, "
-		    "13 root group kept, 14 root regained)\n", WEXITSTATUS(status));
+		TEST_FAIL("daemon_drop(nobody) child: exit %d (10 drop failed, 11 uid, 12 gid, "
+		    "13 root group kept, 14 root regained)", WEXITSTATUS(status));
 	if (daemon_drop("no-such-user-moat", NULL) != -1)
-		FAIL("daemon_drop(unknown user): want -1\n");
+		TEST_FAIL("daemon_drop(unknown user): want -1");
 	if (daemon_drop("", NULL) != 0 || geteuid() != 0)
-		FAIL("daemon_drop(\"\") must be a no-op\n");
+		TEST_FAIL("daemon_drop(\"\") must be a no-op");
 }
+
+static const struct test_case cases[] = {
+	{ "pidfile lock against a live holder",	test_pidfile },
+	{ "daemon_wait wakes on signals",	test_wait },
+	{ "irreversible privilege drop",	test_drop },
+	{ NULL, NULL }
+};
 
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	log_init("daemon_test", 1, NULL);
-	test_pidfile(tmp ? tmp : "/tmp");
-	test_wait();
-	test_drop();
-	printf("daemon_test: pidfile, wait, drop: %d failures\n", failures);
-	return failures ? 1 : 0;
+	return test_run(cases);
 }

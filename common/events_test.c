@@ -12,11 +12,12 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "moat_test.h"
 
-static int failures;
+#define NELEM(a) TEST_NELEM(a)
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define FAIL(...) do { fprintf(stderr, "FAIL " __VA_ARGS__); failures++; } while (0)
+/* The scratch directory main() makes for the writer case. */
+static char work_dir[PATH_MAX];
 
 /* ---- jbuf ---- */
 
@@ -60,15 +61,15 @@ test_jbuf(void)
 		jbuf_str(&j, "k", jcases[i].val);
 		out = jbuf_end(&j);
 		if (strcmp(out, jcases[i].want) != 0)
-			FAIL("jbuf %s: got %s, want %s\n", jcases[i].name, out, jcases[i].want);
+			TEST_FAIL("jbuf %s: got %s, want %s", jcases[i].name, out, jcases[i].want);
 		if ((root = json_loads(out, 0, &jerr)) == NULL) {
-			FAIL("jbuf %s: jansson: %s\n", jcases[i].name, jerr.text);
+			TEST_FAIL("jbuf %s: jansson: %s", jcases[i].name, jerr.text);
 			continue;
 		}
 		v = json_object_get(root, "k");
 		if (want_val == NULL ? !json_is_null(v) :
 		    !json_is_string(v) || strcmp(json_string_value(v), want_val) != 0)
-			FAIL("jbuf %s: value read back differs\n", jcases[i].name);
+			TEST_FAIL("jbuf %s: value read back differs", jcases[i].name);
 		json_decref(root);
 	}
 
@@ -80,12 +81,12 @@ test_jbuf(void)
 	jbuf_str(&j, "we\"ird", "x");
 	if (strcmp(jbuf_end(&j), "{\"virus\":\"Eicar-Test-Signature\",\"size\":-42,"
 	    "\"big\":9223372036854775807,\"we\\\"ird\":\"x\"}") != 0)
-		FAIL("jbuf members: got %s\n", buf);
+		TEST_FAIL("jbuf members: got %s", buf);
 
 	/* Empty object. */
 	jbuf_init(&j, buf, sizeof(buf));
 	if (strcmp(jbuf_end(&j), "{}") != 0)
-		FAIL("jbuf empty: got %s\n", buf);
+		TEST_FAIL("jbuf empty: got %s", buf);
 
 	/* Overflow: the whole object becomes "{}", never a cut-off text. */
 	for (size_t cap = 0; cap < 40; cap++) {
@@ -98,7 +99,7 @@ test_jbuf(void)
 		out = jbuf_end(&j);
 		/* The full text is {"a":"0123456789","b":"\u0001\u0002\u0003"}: 43 bytes. */
 		if (strcmp(out, "{}") != 0)
-			FAIL("jbuf overflow cap %zu: got %s, want {}\n", cap, out);
+			TEST_FAIL("jbuf overflow cap %zu: got %s, want {}", cap, out);
 	}
 	{
 		char exact[44];
@@ -106,7 +107,7 @@ test_jbuf(void)
 		jbuf_str(&j, "a", "0123456789");
 		jbuf_str(&j, "b", "\x01\x02\x03");
 		if (strcmp(jbuf_end(&j), "{\"a\":\"0123456789\",\"b\":\"\\u0001\\u0002\\u0003\"}") != 0)
-			FAIL("jbuf exact fit: got %s\n", exact);
+			TEST_FAIL("jbuf exact fit: got %s", exact);
 	}
 }
 
@@ -153,7 +154,7 @@ query_int(sqlite3 *db, const char *sql)
 	long long v = -1;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		FAIL("prepare %s: %s\n", sql, sqlite3_errmsg(db));
+		TEST_FAIL("prepare %s: %s", sql, sqlite3_errmsg(db));
 		return -1;
 	}
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -196,8 +197,9 @@ make_store(const char *path)
 }
 
 static void
-test_writer(const char *dir)
+test_writer(void)
 {
+	const char *dir = work_dir;
 	char path[PATH_MAX], err[512];
 	pthread_t thr[NTHREADS];
 	sqlite3 *db;
@@ -210,7 +212,7 @@ test_writer(const char *dir)
 	event_emit(EV_DECOY_CONNECT, SEV_INFO, 0, NULL, NULL);
 
 	if (events_start(path, "milter", err, sizeof(err)) != 0) {
-		FAIL("events_start: %s\n", err);
+		TEST_FAIL("events_start: %s", err);
 		return;
 	}
 	for (size_t t = 0; t < NTHREADS; t++)
@@ -223,11 +225,11 @@ test_writer(const char *dir)
 	event_emit(EV_DECOY_COMMAND, SEV_INFO, 0, NULL, NULL);
 
 	if (events_dropped() != 0)
-		FAIL("writer: dropped %llu, want 0\n", (unsigned long long)events_dropped());
+		TEST_FAIL("writer: dropped %llu, want 0", (unsigned long long)events_dropped());
 	db = open_db(path);
 	long long rows = query_int(db, "SELECT count(*) FROM events");
 	if (rows != NTHREADS * PER_THREAD + 1)
-		FAIL("writer: got %lld rows, want %d\n", rows, NTHREADS * PER_THREAD + 1);
+		TEST_FAIL("writer: got %lld rows, want %d", rows, NTHREADS * PER_THREAD + 1);
 	/* Every thread's sequence complete, each exactly once. */
 	for (int t = 0; t < NTHREADS; t++) {
 		char sql[256];
@@ -236,17 +238,17 @@ test_writer(const char *dir)
 		    "AND json_extract(detail_json, '$.thread') = %d", t + 1, t + 1, t);
 		long long n = query_int(db, sql);
 		if (n != PER_THREAD)
-			FAIL("writer: thread %d: %lld distinct events, want %d\n", t, n, PER_THREAD);
+			TEST_FAIL("writer: thread %d: %lld distinct events, want %d", t, n, PER_THREAD);
 	}
 	if (query_int(db, "SELECT count(*) FROM events WHERE daemon = 'milter' AND "
 	    "kind = 'mail.infected' AND severity = 2 AND ts > 1700000000") != NTHREADS * PER_THREAD)
-		FAIL("writer: daemon/kind/severity/ts columns wrong\n");
+		TEST_FAIL("writer: daemon/kind/severity/ts columns wrong");
 	if (query_int(db, "SELECT count(*) FROM events WHERE kind = 'decoy.login' AND "
 	    "severity = 3 AND subscriber_id IS NULL AND src_ip IS NULL AND detail_json = '{}'") != 1)
-		FAIL("writer: subscriber 0 / NULL ip / NULL detail not stored as NULL, NULL, {}\n");
+		TEST_FAIL("writer: subscriber 0 / NULL ip / NULL detail not stored as NULL, NULL, {}");
 	if (query_int(db, "SELECT count(*) FROM events WHERE kind IN ('decoy.connect', "
 	    "'decoy.command')") != 0)
-		FAIL("writer: events emitted before start or after stop were stored\n");
+		TEST_FAIL("writer: events emitted before start or after stop were stored");
 
 	/* One detail read back with jansson. */
 	if (sqlite3_prepare_v2(db, "SELECT detail_json FROM events WHERE kind = 'mail.infected' "
@@ -255,12 +257,12 @@ test_writer(const char *dir)
 		json_t *root = json_loads((const char *)sqlite3_column_text(st, 0), 0, &jerr);
 		json_t *s = root ? json_object_get(root, "subject") : NULL;
 		if (root == NULL)
-			FAIL("writer: detail_json does not parse: %s\n", jerr.text);
+			TEST_FAIL("writer: detail_json does not parse: %s", jerr.text);
 		else if (!json_is_string(s) || strcmp(json_string_value(s), "bad \"stuff\"\n\xc3\xbf") != 0)
-			FAIL("writer: subject read back as %s\n", s ? json_string_value(s) : "(none)");
+			TEST_FAIL("writer: subject read back as %s", s ? json_string_value(s) : "(none)");
 		json_decref(root);
 	} else
-		FAIL("writer: no mail.infected row\n");
+		TEST_FAIL("writer: no mail.infected row");
 	sqlite3_finalize(st);
 
 	/*
@@ -269,21 +271,21 @@ test_writer(const char *dir)
 	 * let go.  Exactly 50 are dropped and everything else is written.
 	 */
 	if (events_start(path, "decoyd", err, sizeof(err)) != 0) {
-		FAIL("events_start (2): %s\n", err);
+		TEST_FAIL("events_start (2): %s", err);
 		sqlite3_close(db);
 		return;
 	}
 	if (sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK)
-		FAIL("lock: %s\n", sqlite3_errmsg(db));
+		TEST_FAIL("lock: %s", sqlite3_errmsg(db));
 	for (int i = 0; i < 8192 + 50; i++)
 		event_emit(EV_DECOY_COMMAND, SEV_NOTICE, 0, "198.51.100.7", "{\"cmd\":\"ls\"}");
 	if (events_dropped() != 50)
-		FAIL("full ring: dropped %llu, want 50\n", (unsigned long long)events_dropped());
+		TEST_FAIL("full ring: dropped %llu, want 50", (unsigned long long)events_dropped());
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	events_stop();
 	if (query_int(db, "SELECT count(*) FROM events WHERE daemon = 'decoyd' AND "
 	    "kind = 'decoy.command'") != 8192)
-		FAIL("full ring: got %lld rows, want 8192\n", query_int(db,
+		TEST_FAIL("full ring: got %lld rows, want 8192", query_int(db,
 		    "SELECT count(*) FROM events WHERE daemon = 'decoyd'"));
 
 	/*
@@ -293,9 +295,9 @@ test_writer(const char *dir)
 	 */
 	if (sqlite3_exec(db, "CREATE TRIGGER events_fail BEFORE INSERT ON events "
 	    "BEGIN SELECT RAISE(ABORT, 'test: events refused'); END", NULL, NULL, NULL) != SQLITE_OK)
-		FAIL("trigger: %s\n", sqlite3_errmsg(db));
+		TEST_FAIL("trigger: %s", sqlite3_errmsg(db));
 	if (events_start(path, "secmgr", err, sizeof(err)) != 0) {
-		FAIL("events_start (3): %s\n", err);
+		TEST_FAIL("events_start (3): %s", err);
 		sqlite3_close(db);
 		return;
 	}
@@ -303,12 +305,12 @@ test_writer(const char *dir)
 		event_emit(EV_SECMGR_RESPONSE, SEV_NOTICE, 7, NULL, NULL);
 	usleep(500000);                /* several failed attempts */
 	if (query_int(db, "SELECT count(*) FROM events WHERE daemon = 'secmgr'") != 0)
-		FAIL("retry: rows written through a failing trigger\n");
+		TEST_FAIL("retry: rows written through a failing trigger");
 	sqlite3_exec(db, "DROP TRIGGER events_fail", NULL, NULL, NULL);
 	events_stop();
 	if (query_int(db, "SELECT count(*) FROM events WHERE daemon = 'secmgr' AND "
 	    "subscriber_id = 7") != 300 || events_dropped() != 0)
-		FAIL("retry: got %lld rows and %llu dropped, want 300 and 0\n",
+		TEST_FAIL("retry: got %lld rows and %llu dropped, want 300 and 0",
 		    query_int(db, "SELECT count(*) FROM events WHERE daemon = 'secmgr'"),
 		    (unsigned long long)events_dropped());
 	sqlite3_close(db);
@@ -317,7 +319,7 @@ test_writer(const char *dir)
 	snprintf(path, sizeof(path), "%s/absent/events.db", dir);
 	err[0] = '\0';
 	if (events_start(path, "milter", err, sizeof(err)) != -1 || strstr(err, path) == NULL)
-		FAIL("absent store: got \"%s\", want -1 and a message naming the path\n", err);
+		TEST_FAIL("absent store: got \"%s\", want -1 and a message naming the path", err);
 }
 
 static void
@@ -327,34 +329,37 @@ test_kinds(void)
 
 	for (; event_kinds[n] != NULL; n++)
 		if (!event_kind_known(event_kinds[n]))
-			FAIL("event_kind_known(%s) = 0\n", event_kinds[n]);
+			TEST_FAIL("event_kind_known(%s) = 0", event_kinds[n]);
 	if (n != 19)
-		FAIL("event_kinds: %zu kinds, want 19 (update this test when adding one)\n", n);
+		TEST_FAIL("event_kinds: %zu kinds, want 19 (update this test when adding one)", n);
 	if (event_kind_known("mail.infected.x") || event_kind_known("") ||
 	    event_kind_known(NULL) || event_kind_known("MAIL.INFECTED"))
-		FAIL("event_kind_known accepts unknown kinds\n");
+		TEST_FAIL("event_kind_known accepts unknown kinds");
 }
+
+static const struct test_case cases[] = {
+	{ "jbuf JSON escaping",		test_jbuf },
+	{ "event kinds",		test_kinds },
+	{ "writer into the store",	test_writer },
+	{ NULL, NULL }
+};
 
 int
 main(void)
 {
 	const char *tmp = getenv("TMPDIR");
-	char dir[PATH_MAX];
+	int rc;
 
-	snprintf(dir, sizeof(dir), "%s/events_test.XXXXXX", tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
+	snprintf(work_dir, sizeof(work_dir), "%s/events_test.XXXXXX", tmp ? tmp : "/tmp");
+	if (mkdtemp(work_dir) == NULL) {
+		perror(work_dir);
 		return 2;
 	}
-	test_jbuf();
-	test_kinds();
-	test_writer(dir);
-	if (failures == 0) {
+	if ((rc = test_run(cases)) == 0) {
 		char cmd[PATH_MAX + 16];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work_dir);
 		if (system(cmd) != 0)
-			fprintf(stderr, "warning: could not remove %s\n", dir);
+			fprintf(stderr, "warning: could not remove %s\n", work_dir);
 	}
-	printf("events_test: %zu jbuf cases, writer, kinds: %d failures\n", NELEM(jcases), failures);
-	return failures ? 1 : 0;
+	return rc;
 }

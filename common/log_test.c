@@ -13,11 +13,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "moat_test.h"
 
-static int failures;
+#define NELEM(a) TEST_NELEM(a)
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define FAIL(...) do { fprintf(stderr, "FAIL " __VA_ARGS__); failures++; } while (0)
+/* Where the cases send stderr and the JSON log; main() names them. */
+static char errpath[PATH_MAX], jpath[PATH_MAX];
 
 static const struct { const char *name; int want; } levels[] = {
 	{ "error", LOGL_ERR }, { "warning", LOGL_WARN }, { "info", LOGL_INFO },
@@ -101,32 +102,33 @@ spam(void *arg)
 	return NULL;
 }
 
-int
-main(void)
+static void
+case_levels(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char errpath[PATH_MAX], jpath[PATH_MAX], prefix[64];
-	char *text, *line, *save;
-	int saved_stderr, fd;
 	size_t i;
 
 	for (i = 0; i < NELEM(levels); i++)
 		if (log_level_parse(levels[i].name) != levels[i].want)
-			FAIL("log_level_parse(%s): got %d, want %d\n", levels[i].name ?
+			TEST_FAIL("log_level_parse(%s): got %d, want %d", levels[i].name ?
 			    levels[i].name : "NULL", log_level_parse(levels[i].name), levels[i].want);
+}
 
-	snprintf(errpath, sizeof(errpath), "%s/log_test.%ld.err", tmp ? tmp : "/tmp", (long)getpid());
-	snprintf(jpath, sizeof(jpath), "%s/log_test.%ld.json", tmp ? tmp : "/tmp", (long)getpid());
+static void
+case_lines(void)
+{
+	char prefix[64];
+	char *text, *line, *save;
+	int saved_stderr, fd;
+	size_t i;
+
 	unlink(jpath);
 	fflush(stderr);
 	saved_stderr = dup(2);
-	if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 || dup2(fd, 2) == -1) {
-		perror(errpath);
-		return 2;
-	}
+	if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 || dup2(fd, 2) == -1)
+		TEST_FATAL("%s: %s", errpath, strerror(errno));
 	close(fd);
 	if (log_init("log_test", 1, jpath) != 0)
-		FAIL("log_init with a JSON file: got -1\n");
+		TEST_FAIL("log_init with a JSON file: got -1");
 	emit_lines();
 	fflush(stderr);
 	dup2(saved_stderr, 2);
@@ -139,16 +141,16 @@ main(void)
 	for (line = text ? strtok_r(text, "\n", &save) : NULL; line != NULL;
 	    line = strtok_r(NULL, "\n", &save), i++) {
 		if (i >= NELEM(want_lines)) {
-			FAIL("stderr: extra line: %s\n", line);
+			TEST_FAIL("stderr: extra line: %s", line);
 			continue;
 		}
 		if (strncmp(line, prefix, strlen(prefix)) != 0 ||
 		    strcmp(line + strlen(prefix), want_lines[i].text) != 0)
-			FAIL("stderr line %zu:\n  got  %s\n  want %s%s\n", i, line, prefix,
+			TEST_FAIL("stderr line %zu:\n  got  %s\n  want %s%s", i, line, prefix,
 			    want_lines[i].text);
 	}
 	if (i != NELEM(want_lines))
-		FAIL("stderr: got %zu lines, want %zu\n", i, NELEM(want_lines));
+		TEST_FAIL("stderr: got %zu lines, want %zu", i, NELEM(want_lines));
 	free(text);
 
 	/* JSON: one object per line with ts, prog, level, qid, msg. */
@@ -160,7 +162,7 @@ main(void)
 		json_t *o = json_loads(line, 0, &jerr), *q;
 
 		if (o == NULL) {
-			FAIL("json line %zu does not parse (%s): %s\n", i, jerr.text, line);
+			TEST_FAIL("json line %zu does not parse (%s): %s", i, jerr.text, line);
 			continue;
 		}
 		if (i < NELEM(want_lines)) {
@@ -173,15 +175,23 @@ main(void)
 			    (want_lines[i].qid == NULL ? !json_is_null(q) :
 			    strcmp(jstr(q), want_lines[i].qid) != 0) ||
 			    strlen(jstr(json_object_get(o, "ts"))) != 24)
-				FAIL("json line %zu: got %s\n", i, line);
+				TEST_FAIL("json line %zu: got %s", i, line);
 		}
 		json_decref(o);
 	}
 	if (i != NELEM(want_lines))
-		FAIL("json: got %zu lines, want %zu\n", i, NELEM(want_lines));
+		TEST_FAIL("json: got %zu lines, want %zu", i, NELEM(want_lines));
 	free(text);
+}
 
-	/* Concurrent writers: every JSON line whole and parseable. */
+/* Concurrent writers: every JSON line whole and parseable. */
+static void
+case_concurrent(void)
+{
+	char *text, *line, *save;
+	int saved_stderr, fd;
+	size_t i;
+
 	unlink(jpath);
 	fd = open(errpath, O_WRONLY | O_TRUNC);
 	saved_stderr = dup(2);
@@ -202,19 +212,40 @@ main(void)
 	    line = strtok_r(NULL, "\n", &save), i++) {
 		json_t *o = json_loads(line, 0, NULL);
 		if (o == NULL)
-			FAIL("concurrent json line %zu broken: %s\n", i, line);
+			TEST_FAIL("concurrent json line %zu broken: %s", i, line);
 		json_decref(o);
 	}
 	if (i != NTHREADS * PER_THREAD)
-		FAIL("concurrent: got %zu JSON lines, want %d\n", i, NTHREADS * PER_THREAD);
+		TEST_FAIL("concurrent: got %zu JSON lines, want %d", i, NTHREADS * PER_THREAD);
 	free(text);
+}
 
+static void
+case_unopenable(void)
+{
 	if (log_init("log_test", 1, "/nonexistent-dir/x.json") != -1)
-		FAIL("log_init with an unopenable JSON file: want -1\n");
+		TEST_FAIL("log_init with an unopenable JSON file: want -1");
+}
+
+static const struct test_case cases[] = {
+	{ "log_level_parse",		case_levels },
+	{ "stderr and JSON lines",	case_lines },
+	{ "concurrent JSON writers",	case_concurrent },
+	{ "unopenable JSON file",	case_unopenable },
+	{ NULL, NULL }
+};
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	int rc;
+
+	snprintf(errpath, sizeof(errpath), "%s/log_test.%ld.err", tmp ? tmp : "/tmp", (long)getpid());
+	snprintf(jpath, sizeof(jpath), "%s/log_test.%ld.json", tmp ? tmp : "/tmp", (long)getpid());
+	rc = test_run(cases);
 	log_init("log_test", 1, NULL);
 	unlink(errpath);
 	unlink(jpath);
-	printf("log_test: %zu levels, %zu lines, concurrent: %d failures\n", NELEM(levels),
-	    NELEM(want_lines), failures);
-	return failures ? 1 : 0;
+	return rc;
 }

@@ -13,13 +13,15 @@
  * case name) or TEST_CHECK(cond, fmt, ...) and goes on, so one run shows all
  * of them; test_run() prints "ok name" or "FAIL name (n)" per case and
  * returns the exit status (0 when nothing failed).  A case that cannot go on
- * (a fixture failed) reports with TEST_FAIL and returns.  Header only: each
- * *_test.c is its own program.
+ * (a fixture failed) reports with TEST_FATAL, which returns from it.
+ * TEST_STR_EQ and TEST_INT_EQ compare a result with the wanted value and
+ * print both.  Header only: each *_test.c is its own program.
  */
 #ifndef MOAT_TEST_H
 #define MOAT_TEST_H
 
 #include <stdio.h>
+#include <string.h>
 
 struct test_case {
 	const char  *name;
@@ -33,7 +35,7 @@ static int test_failures;
 #define TEST_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 #define TEST_FAIL(...) do {						\
-	fprintf(stderr, "FAIL %s: ", test_name);			\
+	fprintf(stderr, "FAIL %s (%s:%d): ", test_name, __FILE__, __LINE__); \
 	fprintf(stderr, __VA_ARGS__);					\
 	fputc('\n', stderr);						\
 	test_failures++;						\
@@ -42,6 +44,29 @@ static int test_failures;
 #define TEST_CHECK(cond, ...) do {					\
 	if (!(cond))							\
 		TEST_FAIL(__VA_ARGS__);					\
+} while (0)
+
+/* Reports and leaves the (void) case function: the rest cannot run. */
+#define TEST_FATAL(...) do {						\
+	TEST_FAIL(__VA_ARGS__);						\
+	return;								\
+} while (0)
+
+/* what: the field compared; strings print quoted, NULL as NULL. */
+#define TEST_STR_EQ(what, got, want) do {				\
+	const char *test_g_ = (got), *test_w_ = (want);			\
+	if ((test_g_ == NULL) != (test_w_ == NULL) ||			\
+	    (test_g_ != NULL && strcmp(test_g_, test_w_) != 0))		\
+		TEST_FAIL("%s: got %s%s%s, want %s%s%s", (what),		\
+		    test_g_ ? "\"" : "", test_g_ ? test_g_ : "NULL",		\
+		    test_g_ ? "\"" : "", test_w_ ? "\"" : "",			\
+		    test_w_ ? test_w_ : "NULL", test_w_ ? "\"" : "");		\
+} while (0)
+
+#define TEST_INT_EQ(what, got, want) do {				\
+	long long test_g_ = (long long)(got), test_w_ = (long long)(want); \
+	if (test_g_ != test_w_)						\
+		TEST_FAIL("%s: got %lld, want %lld", (what), test_g_, test_w_); \
 } while (0)
 
 /* Runs every case up to the { NULL, NULL } entry.  Returns 0 or 1. */

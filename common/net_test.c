@@ -8,11 +8,9 @@
 #include <string.h>
 
 #include "net.h"
+#include "moat_test.h"
 
-static int failures;
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define FAIL(...) do { fprintf(stderr, "FAIL " __VA_ARGS__); failures++; } while (0)
+#define NELEM(a) TEST_NELEM(a)
 
 /* Entries are added in order; data is the entry's index + 1 (tag). */
 static const struct { const char *cidr; int ok; } cidr_adds[] = {
@@ -72,20 +70,20 @@ test_cidr(void)
 	for (size_t i = 0; i < NELEM(cidr_adds); i++) {
 		rc = cidrset_add(set, cidr_adds[i].cidr, (void *)(i + 1));
 		if (rc != (cidr_adds[i].ok ? 0 : -1))
-			FAIL("cidrset_add(\"%s\"): got %d, want %d\n", cidr_adds[i].cidr, rc,
+			TEST_FAIL("cidrset_add(\"%s\"): got %d, want %d", cidr_adds[i].cidr, rc,
 			    cidr_adds[i].ok ? 0 : -1);
 		want_count += cidr_adds[i].ok;
 	}
 	if (cidrset_count(set) != want_count)
-		FAIL("cidrset_count: got %zu, want %zu\n", cidrset_count(set), want_count);
+		TEST_FAIL("cidrset_count: got %zu, want %zu", cidrset_count(set), want_count);
 	for (size_t i = 0; i < NELEM(cidr_matches); i++) {
 		data = NULL;
 		rc = cidrset_match(set, cidr_matches[i].addr, &data);
 		if (rc != cidr_matches[i].rc)
-			FAIL("%s: cidrset_match(\"%s\"): got %d, want %d\n", cidr_matches[i].name,
+			TEST_FAIL("%s: cidrset_match(\"%s\"): got %d, want %d", cidr_matches[i].name,
 			    cidr_matches[i].addr, rc, cidr_matches[i].rc);
 		else if (rc == 1 && (size_t)data != (size_t)cidr_matches[i].tag)
-			FAIL("%s: cidrset_match(\"%s\"): got entry %zu, want %d\n",
+			TEST_FAIL("%s: cidrset_match(\"%s\"): got entry %zu, want %d",
 			    cidr_matches[i].name, cidr_matches[i].addr, (size_t)data,
 			    cidr_matches[i].tag);
 	}
@@ -93,48 +91,48 @@ test_cidr(void)
 	/* A duplicate replaces the data and does not count twice. */
 	cidrset_add(set, "10.1.0.5/16", (void *)99);
 	if (cidrset_match(set, "10.1.50.50", &data) != 1 || (size_t)data != 99)
-		FAIL("duplicate: got entry %zu, want 99\n", (size_t)data);
+		TEST_FAIL("duplicate: got entry %zu, want 99", (size_t)data);
 	if (cidrset_count(set) != want_count)
-		FAIL("duplicate: count %zu, want %zu\n", cidrset_count(set), want_count);
+		TEST_FAIL("duplicate: count %zu, want %zu", cidrset_count(set), want_count);
 
 	/* sockaddr forms. */
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
 	inet_pton(AF_INET, "10.1.2.3", &sin.sin_addr);
 	if (cidrset_match_sa(set, (struct sockaddr *)&sin, &data) != 1 || (size_t)data != 3)
-		FAIL("match_sa IPv4: want entry 3\n");
+		TEST_FAIL("match_sa IPv4: want entry 3");
 	inet_pton(AF_INET6, "::ffff:10.1.2.3", &sin6.sin6_addr);
 	if (cidrset_match_sa(set, (struct sockaddr *)&sin6, &data) != 1 || (size_t)data != 3)
-		FAIL("match_sa mapped IPv6: want entry 3\n");
+		TEST_FAIL("match_sa mapped IPv6: want entry 3");
 	inet_pton(AF_INET6, "2001:db8:1::1", &sin6.sin6_addr);
 	if (cidrset_match_sa(set, (struct sockaddr *)&sin6, &data) != 1 || (size_t)data != 6)
-		FAIL("match_sa IPv6: want entry 6\n");
+		TEST_FAIL("match_sa IPv6: want entry 6");
 	struct sockaddr un = { .sa_family = AF_UNIX };
 	if (cidrset_match_sa(set, &un, &data) != -1)
-		FAIL("match_sa AF_UNIX: want -1\n");
+		TEST_FAIL("match_sa AF_UNIX: want -1");
 	cidrset_free(set);
 
 	/* /0 entries: 0.0.0.0/0 is every IPv4 address, ::/0 every address. */
 	set = cidrset_new();
 	cidrset_add(set, "0.0.0.0/0", (void *)1);
 	if (cidrset_match(set, "203.0.113.5", &data) != 1 || (size_t)data != 1)
-		FAIL("0.0.0.0/0: IPv4 should match\n");
+		TEST_FAIL("0.0.0.0/0: IPv4 should match");
 	if (cidrset_match(set, "2001:db8::1", &data) != 0)
-		FAIL("0.0.0.0/0: IPv6 should not match\n");
+		TEST_FAIL("0.0.0.0/0: IPv6 should not match");
 	cidrset_add(set, "::/0", (void *)2);
 	if (cidrset_match(set, "2001:db8::1", &data) != 1 || (size_t)data != 2)
-		FAIL("::/0: IPv6 should match entry 2\n");
+		TEST_FAIL("::/0: IPv6 should match entry 2");
 	if (cidrset_match(set, "203.0.113.5", &data) != 1 || (size_t)data != 1)
-		FAIL("::/0 + 0.0.0.0/0: IPv4 should match the longer IPv4 /0\n");
+		TEST_FAIL("::/0 + 0.0.0.0/0: IPv4 should match the longer IPv4 /0");
 	cidrset_free(set);
 
 	/* Empty set, NULL data pointer, NULL frees. */
 	set = cidrset_new();
 	if (cidrset_match(set, "10.0.0.1", NULL) != 0 || cidrset_count(set) != 0)
-		FAIL("empty set: want no match and count 0\n");
+		TEST_FAIL("empty set: want no match and count 0");
 	cidrset_add(set, "10.0.0.1", NULL);
 	if (cidrset_match(set, "10.0.0.1", NULL) != 1)
-		FAIL("NULL data out pointer: want a match\n");
+		TEST_FAIL("NULL data out pointer: want a match");
 	cidrset_free(set);
 	cidrset_free(NULL);
 }
@@ -197,29 +195,29 @@ test_domset(void)
 	for (size_t i = 0; i < NELEM(dom_adds); i++) {
 		rc = domset_add(set, dom_adds[i].name, (void *)(i + 1));
 		if (rc != (dom_adds[i].ok ? 0 : -1))
-			FAIL("domset_add(\"%s\"): got %d, want %d\n", dom_adds[i].name, rc,
+			TEST_FAIL("domset_add(\"%s\"): got %d, want %d", dom_adds[i].name, rc,
 			    dom_adds[i].ok ? 0 : -1);
 		want_count += dom_adds[i].ok;
 	}
 	if (domset_count(set) != want_count)
-		FAIL("domset_count: got %zu, want %zu\n", domset_count(set), want_count);
+		TEST_FAIL("domset_count: got %zu, want %zu", domset_count(set), want_count);
 	for (size_t i = 0; i < NELEM(dom_matches); i++) {
 		data = NULL;
 		rc = domset_match(set, dom_matches[i].query, &data);
 		if (rc != dom_matches[i].rc)
-			FAIL("%s: domset_match(\"%s\"): got %d, want %d\n", dom_matches[i].name,
+			TEST_FAIL("%s: domset_match(\"%s\"): got %d, want %d", dom_matches[i].name,
 			    dom_matches[i].query, rc, dom_matches[i].rc);
 		else if (rc == 1 && (size_t)data != (size_t)dom_matches[i].tag)
-			FAIL("%s: domset_match(\"%s\"): got entry %zu, want %d\n",
+			TEST_FAIL("%s: domset_match(\"%s\"): got entry %zu, want %d",
 			    dom_matches[i].name, dom_matches[i].query, (size_t)data,
 			    dom_matches[i].tag);
 	}
 	/* Duplicates (in another case) replace. */
 	domset_add(set, "EXAMPLE.COM.", (void *)42);
 	if (domset_match(set, "example.com", &data) != 1 || (size_t)data != 42)
-		FAIL("duplicate: got %zu, want 42\n", (size_t)data);
+		TEST_FAIL("duplicate: got %zu, want 42", (size_t)data);
 	if (domset_count(set) != want_count)
-		FAIL("duplicate: count %zu, want %zu\n", domset_count(set), want_count);
+		TEST_FAIL("duplicate: count %zu, want %zu", domset_count(set), want_count);
 	domset_free(set);
 
 	/* Growth: many entries, all still found; names of 253 vs 254 chars. */
@@ -227,25 +225,25 @@ test_domset(void)
 	for (int i = 0; i < 5000; i++) {
 		snprintf(name, sizeof(name), "host%d.example", i);
 		if (domset_add(set, name, (void *)(size_t)(i + 1)) != 0)
-			FAIL("grow: add %s\n", name);
+			TEST_FAIL("grow: add %s", name);
 	}
 	for (int i = 0; i < 5000; i += 7) {
 		snprintf(name, sizeof(name), "HOST%d.example", i);
 		if (domset_match(set, name, &data) != 1 || (size_t)data != (size_t)(i + 1))
-			FAIL("grow: match %s\n", name);
+			TEST_FAIL("grow: match %s", name);
 	}
 	if (domset_count(set) != 5000)
-		FAIL("grow: count %zu, want 5000\n", domset_count(set));
+		TEST_FAIL("grow: count %zu, want 5000", domset_count(set));
 	/* 4 labels of 63 + 3 dots = 255; trim to 253 and 254. */
 	memset(name, 'a', 253);
 	name[63] = name[127] = name[191] = '.';
 	name[253] = '\0';
 	if (domset_add(set, name, NULL) != 0)
-		FAIL("253-character name rejected\n");
+		TEST_FAIL("253-character name rejected");
 	name[253] = 'a';
 	name[254] = '\0';
 	if (domset_add(set, name, NULL) != -1)
-		FAIL("254-character name accepted\n");
+		TEST_FAIL("254-character name accepted");
 	domset_free(set);
 	domset_free(NULL);
 }
@@ -387,57 +385,57 @@ test_addr(void)
 
 		st = addr_canon(addrs[i].in, buf, sizeof(buf));
 		if (st != addrs[i].want)
-			FAIL("%s: addr_canon(\"%s\"): got %d (%s), want %d (%s)\n", name,
+			TEST_FAIL("%s: addr_canon(\"%s\"): got %d (%s), want %d (%s)", name,
 			    addrs[i].in, st, addr_status_text(st), addrs[i].want,
 			    addr_status_text(addrs[i].want));
 		else if (st == ADDR_OK && strcmp(buf, addrs[i].norm) != 0)
-			FAIL("%s: addr_canon(\"%s\"): got \"%s\", want \"%s\"\n", name,
+			TEST_FAIL("%s: addr_canon(\"%s\"): got \"%s\", want \"%s\"", name,
 			    addrs[i].in, buf, addrs[i].norm);
 		else if (st != ADDR_OK && buf[0] != '\0')
-			FAIL("%s: refused, but buf \"%s\"\n", name, buf);
+			TEST_FAIL("%s: refused, but buf \"%s\"", name, buf);
 		rc = addr_normalize(addrs[i].in, buf, sizeof(buf));
 		if (rc != (addrs[i].want == ADDR_OK ? 0 : -1))
-			FAIL("%s: addr_normalize: got %d\n", name, rc);
+			TEST_FAIL("%s: addr_normalize: got %d", name, rc);
 		rc = addr_domain(addrs[i].in, dom, sizeof(dom));
 		if (rc != (addrs[i].domain ? 0 : -1))
-			FAIL("%s: addr_domain(\"%s\"): got %d, want %d\n", name, addrs[i].in, rc,
+			TEST_FAIL("%s: addr_domain(\"%s\"): got %d, want %d", name, addrs[i].in, rc,
 			    addrs[i].domain ? 0 : -1);
 		else if (rc == 0 && strcmp(dom, addrs[i].domain) != 0)
-			FAIL("%s: addr_domain(\"%s\"): got \"%s\", want \"%s\"\n", name,
+			TEST_FAIL("%s: addr_domain(\"%s\"): got \"%s\", want \"%s\"", name,
 			    addrs[i].in, dom, addrs[i].domain);
 		/* Canonical is a fixed point. */
 		if (addrs[i].want == ADDR_OK &&
 		    (addr_canon(addrs[i].norm, buf, sizeof(buf)) != ADDR_OK ||
 		    strcmp(buf, addrs[i].norm) != 0))
-			FAIL("%s: canonical \"%s\" is not its own canonical form (\"%s\")\n",
+			TEST_FAIL("%s: canonical \"%s\" is not its own canonical form (\"%s\")",
 			    name, addrs[i].norm, buf);
 	}
 	for (size_t i = 0; i < NELEM(limits); i++) {
 		make_addr(in, limits[i].local, limits[i].domain, limits[i].dot);
 		st = addr_canon(in, buf, sizeof(buf));
 		if (st != limits[i].want)
-			FAIL("%s: got %d (%s), want %d (%s)\n", limits[i].name, st,
+			TEST_FAIL("%s: got %d (%s), want %d (%s)", limits[i].name, st,
 			    addr_status_text(st), limits[i].want, addr_status_text(limits[i].want));
 		else if (st == ADDR_OK && strlen(buf) != limits[i].local + 1 + limits[i].domain)
-			FAIL("%s: canonical length %zu, want %zu\n", limits[i].name, strlen(buf),
+			TEST_FAIL("%s: canonical length %zu, want %zu", limits[i].name, strlen(buf),
 			    limits[i].local + 1 + limits[i].domain);
 		/* Past a limit, the domain is none too: never a shorter one. */
 		if ((addr_domain(in, dom, sizeof(dom)) == 0) != (st == ADDR_OK))
-			FAIL("%s: addr_domain disagrees with addr_canon\n", limits[i].name);
+			TEST_FAIL("%s: addr_domain disagrees with addr_canon", limits[i].name);
 	}
 	/* Quoting counts: the canonical local part is measured. */
 	snprintf(q, sizeof(q), "<\"%.64s\"@x.example>",
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	if (addr_canon(q, buf, sizeof(buf)) != ADDR_OK || strlen(buf) != 64 + 10)
-		FAIL("needless quotes around 64 octets: want them dropped and accepted\n");
+		TEST_FAIL("needless quotes around 64 octets: want them dropped and accepted");
 	snprintf(q, sizeof(q), "<\"a %.61s\"@x.example>",
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	if ((st = addr_canon(q, buf, sizeof(buf))) != ADDR_LOCAL_LONG)
-		FAIL("quoted local part of 65 octets: got %s\n", addr_status_text(st));
+		TEST_FAIL("quoted local part of 65 octets: got %s", addr_status_text(st));
 	snprintf(q, sizeof(q), "<\"a %.60s\"@x.example>",
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	if ((st = addr_canon(q, buf, sizeof(buf))) != ADDR_OK)
-		FAIL("quoted local part of 64 octets: got %s\n", addr_status_text(st));
+		TEST_FAIL("quoted local part of 64 octets: got %s", addr_status_text(st));
 	/* A U-label domain whose A-label form is past the limit. */
 	{
 		size_t o = 0;
@@ -453,37 +451,37 @@ test_addr(void)
 		}
 		memcpy(in + o, "example>", 9);
 		if ((st = addr_canon(in, buf, sizeof(buf))) != ADDR_DOMAIN_LONG)
-			FAIL("long U-label domain: got %s \"%s\", want %s\n",
+			TEST_FAIL("long U-label domain: got %s \"%s\", want %s",
 			    addr_status_text(st), buf, addr_status_text(ADDR_DOMAIN_LONG));
 	}
 	/* A buffer too small is an error, never a truncated answer. */
 	if (addr_domain("user@example.com", dom, 11) != -1)
-		FAIL("addr_domain into 11 bytes: want -1\n");
+		TEST_FAIL("addr_domain into 11 bytes: want -1");
 	if (addr_domain("user@example.com", dom, 12) != 0 || strcmp(dom, "example.com") != 0)
-		FAIL("addr_domain into 12 bytes: want example.com\n");
+		TEST_FAIL("addr_domain into 12 bytes: want example.com");
 	if (addr_canon("user@example.com", buf, 16) != ADDR_NOSPACE || buf[0] != '\0')
-		FAIL("addr_canon into 16 bytes: want ADDR_NOSPACE and \"\"\n");
+		TEST_FAIL("addr_canon into 16 bytes: want ADDR_NOSPACE and \"\"");
 	if (addr_normalize("user@example.com", buf, 17) != 0)
-		FAIL("addr_normalize into 17 bytes: want 0\n");
+		TEST_FAIL("addr_normalize into 17 bytes: want 0");
 	if (addr_domain(NULL, dom, sizeof(dom)) != -1 || addr_normalize(NULL, buf, sizeof(buf)) != -1)
-		FAIL("NULL address: want -1\n");
+		TEST_FAIL("NULL address: want -1");
 	/* Domains alone: 255 octets is the limit; a leading dot on request. */
 	make_addr(in, 1, 255, 0);
 	in[3 + 255] = '\0';
 	if ((st = domain_canon(in + 3, dom, sizeof(dom), 0)) != ADDR_OK)
-		FAIL("domain_canon of 255 octets: got %s\n", addr_status_text(st));
+		TEST_FAIL("domain_canon of 255 octets: got %s", addr_status_text(st));
 	make_addr(in, 1, 256, 0);
 	in[3 + 256] = '\0';
 	if ((st = domain_canon(in + 3, dom, sizeof(dom), 0)) != ADDR_DOMAIN_LONG)
-		FAIL("domain_canon of 256 octets: got %s\n", addr_status_text(st));
+		TEST_FAIL("domain_canon of 256 octets: got %s", addr_status_text(st));
 	if (domain_canon(".Böse.Example.", dom, sizeof(dom), 1) != ADDR_OK ||
 	    strcmp(dom, ".xn--bse-sna.example") != 0)
-		FAIL("domain_canon with a leading dot: got \"%s\"\n", dom);
+		TEST_FAIL("domain_canon with a leading dot: got \"%s\"", dom);
 	if (domain_canon(".böse.example", dom, sizeof(dom), 0) == ADDR_OK)
-		FAIL("domain_canon: leading dot accepted without lead_dot\n");
+		TEST_FAIL("domain_canon: leading dot accepted without lead_dot");
 	if (strcmp(addr_status_text(ADDR_LOCAL_LONG), "local part longer than 64 octets") != 0 ||
 	    strcmp(addr_status_text((enum addr_status)99), "invalid address") != 0)
-		FAIL("addr_status_text\n");
+		TEST_FAIL("addr_status_text");
 }
 
 /* A name as long as an address may carry still matches its parent entry:
@@ -501,7 +499,7 @@ test_domset_long(void)
 	memcpy(in + 3 + 253, "bb", 2);
 	in[3 + 252] = '.';
 	if (domset_match(set, in + 3, &data) != 1 || (size_t)data != 7)
-		FAIL("255-octet name under .bb: want a match\n");
+		TEST_FAIL("255-octet name under .bb: want a match");
 	domset_free(set);
 }
 
@@ -539,28 +537,29 @@ test_addr_junk(void)
 			continue;
 		ok++;
 		if (strlen(buf) > ADDR_MAX)
-			FAIL("junk \"%s\": canonical \"%s\" past the limit\n", in, buf);
+			TEST_FAIL("junk \"%s\": canonical \"%s\" past the limit", in, buf);
 		if (addr_canon(buf, again, sizeof(again)) != ADDR_OK || strcmp(buf, again) != 0)
-			FAIL("junk \"%s\": canonical \"%s\" is not a fixed point (\"%s\")\n", in, buf,
+			TEST_FAIL("junk \"%s\": canonical \"%s\" is not a fixed point (\"%s\")", in, buf,
 			    again);
 		if (addr_domain(in, dom, sizeof(dom)) == 0 &&
 		    (strlen(dom) > strlen(buf) || strcmp(buf + strlen(buf) - strlen(dom), dom) != 0))
-			FAIL("junk \"%s\": domain \"%s\" not the end of \"%s\"\n", in, dom, buf);
+			TEST_FAIL("junk \"%s\": domain \"%s\" not the end of \"%s\"", in, dom, buf);
 	}
 	if (ok < 100)
-		FAIL("junk: %zu of 20000 inputs were addresses; the generator is broken\n", ok);
+		TEST_FAIL("junk: %zu of 20000 inputs were addresses; the generator is broken", ok);
 }
+
+static const struct test_case cases[] = {
+	{ "CIDR sets",		test_cidr },
+	{ "domain sets",	test_domset },
+	{ "address helpers",	test_addr },
+	{ "long domain names",	test_domset_long },
+	{ "junk addresses",	test_addr_junk },
+	{ NULL, NULL }
+};
 
 int
 main(void)
 {
-	test_cidr();
-	test_domset();
-	test_addr();
-	test_domset_long();
-	test_addr_junk();
-	printf("net_test: %zu cidr, %zu domain, %zu address cases: %d failures\n",
-	    NELEM(cidr_adds) + NELEM(cidr_matches), NELEM(dom_adds) + NELEM(dom_matches),
-	    NELEM(addrs) + NELEM(limits), failures);
-	return failures ? 1 : 0;
+	return test_run(cases);
 }

@@ -13,13 +13,7 @@
 
 #include "policy.h"
 #include "store.h"
-
-#define FAIL(...) do {							\
-	fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);		\
-	fprintf(stderr, __VA_ARGS__);					\
-	fputc('\n', stderr);						\
-	return 1;							\
-} while (0)
+#include "moat_test.h"
 
 /* Rows on top of the demo seed.  Expiry times are absolute, and the lookups
  * below pass their own "now", so the cases do not depend on the clock. */
@@ -138,7 +132,7 @@ static const struct lookup_case {
 	{ "clean name",			THREAT_NAME, "example.org", 5000, 0, NULL },
 };
 
-static int
+static void
 run_lookup(const struct policy_snapshot *s, const struct lookup_case *c)
 {
 	const struct subscriber	*sub = NULL;
@@ -170,29 +164,26 @@ run_lookup(const struct policy_snapshot *s, const struct lookup_case *c)
 	if (r == 1)
 		what = sub ? sub->name : pol ? pol->name : t ? t->reason : "(null)";
 	if (r != c->want)
-		FAIL("%s(%s): got %d, want %d", c->name, c->key, r, c->want);
+		TEST_FATAL("%s(%s): got %d, want %d", c->name, c->key, r, c->want);
 	if (c->want == 1 && strcmp(what, c->want_what) != 0)
-		FAIL("%s(%s): got \"%s\", want \"%s\"", c->name, c->key, what,
+		TEST_FATAL("%s(%s): got \"%s\", want \"%s\"", c->name, c->key, what,
 		    c->want_what);
-	return 0;
 }
 
-static int
+static void
 case_lookups(void)
 {
 	struct policy_snapshot	*s;
 	size_t			 i;
-	int			 failed = 0;
 
 	if (load(&s) == -1)
-		FAIL("policy_load: got -1, want 0");
+		TEST_FATAL("policy_load: got -1, want 0");
 	for (i = 0; i < sizeof(lookups) / sizeof(lookups[0]); i++)
-		failed |= run_lookup(s, &lookups[i]);
+		run_lookup(s, &lookups[i]);
 	policy_unref(s);
-	return failed;
 }
 
-static int
+static void
 case_contents(void)
 {
 	struct policy_snapshot	*s;
@@ -201,17 +192,17 @@ case_contents(void)
 	size_t			 nsub, ndom, nthr;
 
 	if (load(&s) == -1)
-		FAIL("policy_load: got -1, want 0");
+		TEST_FATAL("policy_load: got -1, want 0");
 	if (policy_subscriber_by_domain(s, "alpha.example", &a) != 1 ||
 	    policy_subscriber_by_domain(s, "beta.example", &b) != 1 ||
 	    policy_subscriber_by_domain(s, "gamma.example", &g) != 1)
-		FAIL("demo subscribers missing");
+		TEST_FATAL("demo subscribers missing");
 	if (!a->active || !b->active || g->active)
-		FAIL("active: got Alpha %d Beta %d Gamma %d, want 1 1 0",
+		TEST_FATAL("active: got Alpha %d Beta %d Gamma %d, want 1 1 0",
 		    a->active, b->active, g->active);
 	if (a->policy == NULL || strcmp(a->policy->name, "strict") != 0 ||
 	    g->policy != a->policy)
-		FAIL("Alpha and Gamma should share policy strict");
+		TEST_FATAL("Alpha and Gamma should share policy strict");
 	if (a->policy->scan_mode != SCAN_ALL ||
 	    a->policy->on_infected != INF_REPAIR || !a->policy->repair ||
 	    !a->policy->quarantine || !a->policy->notify_recipients ||
@@ -221,29 +212,28 @@ case_contents(void)
 	    strcmp(a->policy->notify_admin, "postmaster@alpha.example") != 0 ||
 	    a->policy->on_unscannable != UNS_TEMPFAIL ||
 	    a->policy->on_error != ERR_TEMPFAIL)
-		FAIL("policy strict does not match the seed");
+		TEST_FATAL("policy strict does not match the seed");
 	if (b->policy == NULL || b->policy->scan_mode != SCAN_EXECUTABLES ||
 	    b->policy->on_infected != INF_REJECT || b->policy->notify_sender ||
 	    b->policy->notify_admin != NULL)
-		FAIL("policy executables-reject does not match the seed");
+		TEST_FATAL("policy executables-reject does not match the seed");
 	policy_counts(s, &nsub, &ndom, &nthr);
 	/* 11 threat rows, one of them ("not-an-ip") skipped. */
 	if (nsub != 3 || ndom != 3 || nthr != 10)
-		FAIL("counts: got %zu subscribers, %zu domains, %zu threats, "
+		TEST_FATAL("counts: got %zu subscribers, %zu domains, %zu threats, "
 		    "want 3, 3, 10", nsub, ndom, nthr);
 	if (policy_template(s, "repair_notice", &subj, &body) != 1 ||
 	    strstr(body, "{virus}") == NULL)
-		FAIL("template repair_notice: missing or without {virus}");
+		TEST_FATAL("template repair_notice: missing or without {virus}");
 	if (policy_template(s, "nonesuch", &subj, &body) != 0)
-		FAIL("template nonesuch: got found, want absent");
+		TEST_FATAL("template nonesuch: got found, want absent");
 	if (policy_generation(s) < 2)
-		FAIL("generation: got %lld, want >= 2",
+		TEST_FATAL("generation: got %lld, want >= 2",
 		    (long long)policy_generation(s));
 	policy_unref(s);
-	return 0;
 }
 
-static int
+static void
 case_subdomain_entry(void)
 {
 	struct policy_snapshot	*s;
@@ -252,20 +242,19 @@ case_subdomain_entry(void)
 
 	if (operator_sql("INSERT INTO subscriber_domains (domain, subscriber_id) "
 	    "SELECT '.alpha.example', id FROM subscribers WHERE name = 'Alpha'") == -1)
-		FAIL("operator edit");
+		TEST_FATAL("operator edit");
 	if (load(&s) == -1)
-		FAIL("policy_load: got -1, want 0");
+		TEST_FATAL("policy_load: got -1, want 0");
 	r = policy_subscriber_by_domain(s, "sub.alpha.example", &sub);
 	if (r != 1 || strcmp(sub->name, "Alpha") != 0)
-		FAIL("sub.alpha.example with .alpha.example: got %d, want Alpha", r);
+		TEST_FATAL("sub.alpha.example with .alpha.example: got %d, want Alpha", r);
 	r = policy_subscriber_by_domain(s, "sub.beta.example", &sub);
 	policy_unref(s);
 	if (r != 0)
-		FAIL("sub.beta.example: got %d, want 0", r);
+		TEST_FATAL("sub.beta.example: got %d, want 0", r);
 	if (operator_sql("DELETE FROM subscriber_domains "
 	    "WHERE domain = '.alpha.example'") == -1)
-		FAIL("operator edit");
-	return 0;
+		TEST_FATAL("operator edit");
 }
 
 /* policy_combine: each case folds b into a copy of a (and a into a copy of
@@ -318,7 +307,7 @@ static const struct combine_case {
 	  SCAN_ALL, 1000, INF_TAG, UNS_PASS, ERR_PASS, 0, 0, HDR_ADD, 0, 1 },
 };
 
-static int
+static void
 combine_check(const struct combine_case *c, const struct policy *a, const struct policy *b)
 {
 	struct policy got = *a;
@@ -330,9 +319,9 @@ combine_check(const struct combine_case *c, const struct policy *a, const struct
 	    got.quarantine != c->quar || (int)got.header_mode != c->hdr ||
 	    (got.mixed_recipients == MIXED_DEFER) != c->defer ||
 	    got.auto_release_fp != c->arfp) {
-		fprintf(stderr, "  %s (%s + %s): got scan %s bytes %lld infected %s "
+		TEST_FAIL("%s (%s + %s): got scan %s bytes %lld infected %s "
 		    "unscannable %s error %s heur %d quar %d header %s defer %d arfp %d; "
-		    "want %s %lld %s %s %s %d %d %s %d %d\n", c->name, a->name, b->name,
+		    "want %s %lld %s %s %s %d %d %s %d %d", c->name, a->name, b->name,
 		    policy_scan_mode_names[got.scan_mode], (long long)got.max_scan_bytes,
 		    policy_infected_names[got.on_infected],
 		    policy_unscannable_names[got.on_unscannable],
@@ -343,22 +332,18 @@ combine_check(const struct combine_case *c, const struct policy *a, const struct
 		    policy_infected_names[c->inf], policy_unscannable_names[c->uns],
 		    policy_error_names[c->err], c->heur, c->quar,
 		    policy_header_mode_names[c->hdr], c->defer, c->arfp);
-		return 1;
 	}
-	return 0;
 }
 
-static int
+static void
 case_combine(void)
 {
 	size_t	i;
-	int	failed = 0;
 
 	for (i = 0; i < sizeof(combine_cases) / sizeof(combine_cases[0]); i++) {
-		failed |= combine_check(&combine_cases[i], combine_cases[i].a, combine_cases[i].b);
-		failed |= combine_check(&combine_cases[i], combine_cases[i].b, combine_cases[i].a);
+		combine_check(&combine_cases[i], combine_cases[i].a, combine_cases[i].b);
+		combine_check(&combine_cases[i], combine_cases[i].b, combine_cases[i].a);
 	}
-	return failed;
 }
 
 static const struct {
@@ -378,22 +363,19 @@ static const struct {
 	{ policy_header_mode_names, NULL, -1 },
 };
 
-static int
+static void
 case_enums(void)
 {
 	size_t	i;
-	int	got, failed = 0;
+	int	got;
 
 	for (i = 0; i < sizeof(enums) / sizeof(enums[0]); i++) {
 		got = policy_enum_parse(enums[i].names, enums[i].text);
-		if (got != enums[i].want) {
-			fprintf(stderr, "  enum \"%s\": got %d, want %d\n",
+		if (got != enums[i].want)
+			TEST_FAIL("enum \"%s\": got %d, want %d",
 			    enums[i].text ? enums[i].text : "NULL", got,
 			    enums[i].want);
-			failed = 1;
-		}
 	}
-	return failed;
 }
 
 static double
@@ -428,7 +410,7 @@ wait_newer(int64_t gen, double *took)
 	return NULL;
 }
 
-static int
+static void
 case_watch(void)
 {
 	struct policy_snapshot	*old, *s;
@@ -439,56 +421,55 @@ case_watch(void)
 	int			 r;
 
 	if (policy_watch_start(db_path, 200, err, sizeof(err)) == -1)
-		FAIL("policy_watch_start: %s", err);
+		TEST_FATAL("policy_watch_start: %s", err);
 	if ((old = policy_watch_current()) == NULL)
-		FAIL("policy_watch_current: got NULL");
+		TEST_FATAL("policy_watch_current: got NULL");
 	gen = policy_generation(old);
 	if (policy_subscriber_by_domain(old, "alpha.example", &sub) != 1 ||
 	    sub->policy->scan_mode != SCAN_ALL)
-		FAIL("before the edit: Alpha should scan all");
+		TEST_FATAL("before the edit: Alpha should scan all");
 
 	if (operator_sql("UPDATE policies SET scan_mode='none' WHERE name='strict'") == -1)
-		FAIL("operator edit");
+		TEST_FATAL("operator edit");
 	if ((s = wait_newer(gen, &took)) == NULL)
-		FAIL("no new generation after %.2fs, want within 2s", took);
+		TEST_FATAL("no new generation after %.2fs, want within 2s", took);
 	r = policy_subscriber_by_domain(s, "alpha.example", &sub);
 	if (r != 1 || sub->policy->scan_mode != SCAN_NONE)
-		FAIL("after the edit: Alpha scan_mode got %d, want none (%d)",
+		TEST_FATAL("after the edit: Alpha scan_mode got %d, want none (%d)",
 		    r == 1 ? (int)sub->policy->scan_mode : -1, SCAN_NONE);
 	fprintf(stderr, "  operator edit visible after %.2fs\n", took);
 	/* The old snapshot is still ours, unchanged, after the swap. */
 	if (policy_subscriber_by_domain(old, "alpha.example", &sub) != 1 ||
 	    sub->policy->scan_mode != SCAN_ALL)
-		FAIL("held old snapshot changed under its reader");
+		TEST_FATAL("held old snapshot changed under its reader");
 	policy_unref(old);
 	gen = policy_generation(s);
 	policy_unref(s);
 
 	/* A generation that cannot be read keeps the current snapshot. */
 	if (operator_sql("UPDATE meta SET value='garbage' WHERE key='policy_generation'") == -1)
-		FAIL("operator edit");
+		TEST_FATAL("operator edit");
 	if ((r = policy_watch_reload()) != -1)
-		FAIL("forced reload with a broken generation: got %d, want -1", r);
+		TEST_FATAL("forced reload with a broken generation: got %d, want -1", r);
 	if ((s = policy_watch_current()) == NULL || policy_generation(s) != gen)
-		FAIL("after a failed reload: got generation %lld, want %lld kept",
+		TEST_FATAL("after a failed reload: got generation %lld, want %lld kept",
 		    s ? (long long)policy_generation(s) : -1LL, (long long)gen);
 	policy_unref(s);
 	if (operator_sql("UPDATE meta SET value=1000 WHERE key='policy_generation'") == -1)
-		FAIL("operator edit");
+		TEST_FATAL("operator edit");
 	if ((s = wait_newer(gen, &took)) == NULL || policy_generation(s) != 1000)
-		FAIL("after repair: got generation %lld, want 1000",
+		TEST_FATAL("after repair: got generation %lld, want 1000",
 		    s ? (long long)policy_generation(s) : -1LL);
 	policy_unref(s);
 
 	/* A forced reload succeeds without any change. */
 	if ((r = policy_watch_reload()) != 0)
-		FAIL("forced reload: got %d, want 0", r);
+		TEST_FATAL("forced reload: got %d, want 0", r);
 	policy_watch_stop();
 	if ((s = policy_watch_current()) != NULL)
-		FAIL("current after stop: got a snapshot, want NULL");
+		TEST_FATAL("current after stop: got a snapshot, want NULL");
 	if ((r = policy_watch_reload()) != -1)
-		FAIL("reload after stop: got %d, want -1", r);
-	return 0;
+		TEST_FATAL("reload after stop: got %d, want -1", r);
 }
 
 /*
@@ -496,7 +477,7 @@ case_watch(void)
  * their address or name (net.h canonical form), and a name lookup sees
  * every listing covering it, not just the most specific.
  */
-static int
+static void
 case_canonical(void)
 {
 	struct policy_snapshot	*s;
@@ -515,46 +496,42 @@ case_canonical(void)
 	    "('domain', 'Böse.Example.', 'idn'), "
 	    "('suspect_domain', 'mx.layered.example', 'tag'), "
 	    "('domain', 'layered.example', 'block')") == -1)
-		FAIL("operator edit");
+		TEST_FATAL("operator edit");
 	if (load(&s) == -1)
-		FAIL("policy_load: got -1, want 0");
+		TEST_FATAL("policy_load: got -1, want 0");
 	pol = NULL;
 	if (policy_by_recipient(s, "<\"BOSS\"@Beta.Example>", &pol) != 1 ||
 	    strcmp(pol->name, "strict") != 0)
-		FAIL("quoted, upper-case recipient: got %s, want strict (older row)",
+		TEST_FATAL("quoted, upper-case recipient: got %s, want strict (older row)",
 		    pol ? pol->name : "none");
 	if (policy_by_recipient(s, "boss@beta.example", &pol) != 1)
-		FAIL("row with a trailing dot: no override");
+		TEST_FATAL("row with a trailing dot: no override");
 	if (policy_by_recipient(s, "<chef@XN--BSE-SNA.example.>", &pol) != 1)
-		FAIL("row with a U-label: no override for its A-label");
+		TEST_FATAL("row with a U-label: no override for its A-label");
 	r = policy_threats_by_name(s, "xn--bse-sna.example", 5000, t, 8);
 	if (r != 1 || strcmp(t[0]->value, "xn--bse-sna.example") != 0)
-		FAIL("U-label listing: got %d (%s), want 1 xn--bse-sna.example", r,
+		TEST_FATAL("U-label listing: got %d (%s), want 1 xn--bse-sna.example", r,
 		    r > 0 ? t[0]->value : "-");
 	r = policy_threats_by_name(s, "a.mx.layered.example", 5000, t, 8);
 	if (r != 2 || t[0]->kind != THREAT_SUSPECT_DOMAIN || t[1]->kind != THREAT_DOMAIN)
-		FAIL("nested listings: got %d, want suspect_domain then domain", r);
+		TEST_FATAL("nested listings: got %d, want suspect_domain then domain", r);
 	if (policy_threats_by_name(s, "a.mx.layered.example", 5000, t, 1) != 1)
-		FAIL("nested listings, room for one: want 1");
+		TEST_FATAL("nested listings, room for one: want 1");
 	r = policy_threats_by_name(s, "bad.example", 5000, t, 8);
 	if (r != 1 || strcmp(t[0]->reason, "parent") != 0)
-		FAIL("bad.example: got %d, want parent", r);
+		TEST_FATAL("bad.example: got %d, want parent", r);
 	if (policy_threats_by_addr(s, "198.51.100.7", 500, t, 8) != 2 ||
 	    policy_threats_by_addr(s, "198.51.100.7", 5000, t, 8) != 1 ||
 	    policy_threats_by_addr(s, "bogus", 5000, t, 8) != -1)
-		FAIL("threats by address: host and net before expiry, net after, -1 junk");
+		TEST_FATAL("threats by address: host and net before expiry, net after, -1 junk");
 	policy_unref(s);
 	if (operator_sql("DELETE FROM recipient_policies WHERE address LIKE '%boss%' "
 	    "OR address LIKE 'chef@%';"
 	    "DELETE FROM threat_sources WHERE reason IN ('idn', 'tag', 'block')") == -1)
-		FAIL("operator edit");
-	return 0;
+		TEST_FATAL("operator edit");
 }
 
-static const struct {
-	const char	*name;
-	int		(*fn)(void);
-} cases[] = {
+static const struct test_case cases[] = {
 	{ "lookups",				case_lookups },
 	{ "demo seed contents",			case_contents },
 	{ ".alpha.example matches subdomains",	case_subdomain_entry },
@@ -562,6 +539,7 @@ static const struct {
 	{ "policy_combine",			case_combine },
 	{ "enum texts",				case_enums },
 	{ "watcher follows operator edits",	case_watch },
+	{ NULL, NULL }
 };
 
 int
@@ -569,8 +547,6 @@ main(void)
 {
 	const char	*tmp;
 	char		 dir[1024];
-	size_t		 i;
-	int		 failed = 0;
 
 	if ((tmp = getenv("TMPDIR")) == NULL)
 		tmp = "/tmp";
@@ -582,14 +558,6 @@ main(void)
 	snprintf(db_path, sizeof(db_path), "%s/moat.db", dir);
 	if (make_store(db_path) == -1)
 		return 1;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (cases[i].fn() != 0) {
-			fprintf(stderr, "FAIL %s\n", cases[i].name);
-			failed++;
-		} else
-			fprintf(stderr, "ok   %s\n", cases[i].name);
-	}
-	fprintf(stderr, "%d of %zu cases failed (store %s)\n", failed,
-	    sizeof(cases) / sizeof(cases[0]), db_path);
-	return failed ? 1 : 0;
+	printf("store %s\n", db_path);
+	return test_run(cases);
 }

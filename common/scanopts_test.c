@@ -14,10 +14,7 @@
 
 #include "policy.h"
 #include "scanopts.h"
-
-static int failures;
-
-#define FAIL(...) do { failures++; fprintf(stderr, "FAIL " __VA_ARGS__); } while (0)
+#include "moat_test.h"
 
 static char *
 slurp(const char *path)
@@ -50,7 +47,7 @@ test_golden(void)
 	snprintf(in, sizeof(in), "%s/common/testdata/scanopts.in", src);
 	snprintf(ref, sizeof(ref), "%s/common/testdata/scanopts.ref", src);
 	if ((f = fopen(in, "r")) == NULL || (out = open_memstream(&got, &gotlen)) == NULL) {
-		FAIL("golden: cannot open %s\n", in);
+		TEST_FAIL("golden: cannot open %s", in);
 		if (f != NULL)
 			fclose(f);
 		return;
@@ -82,7 +79,7 @@ test_golden(void)
 			fclose(f);
 		}
 	} else if ((want = slurp(ref)) == NULL || strcmp(want, got) != 0) {
-		FAIL("golden %s: got\n%s\nwant\n%s\n", ref, got, want != NULL ? want : "(none)");
+		TEST_FAIL("golden %s: got\n%s\nwant\n%s", ref, got, want != NULL ? want : "(none)");
 		free(want);
 	} else {
 		free(want);
@@ -105,10 +102,10 @@ test_round_trip(void)
 	    a.heuristics != b.heuristics || a.scan_mode != b.scan_mode ||
 	    a.max_scan_bytes != b.max_scan_bytes || a.mime_walk != b.mime_walk ||
 	    !scanopts_same_engine(&a, &b))
-		FAIL("round trip: %s (%s)\n", s != NULL ? s : "NULL", err);
+		TEST_FAIL("round trip: %s (%s)", s != NULL ? s : "NULL", err);
 	free(s);
 	if (strlen(s = scanopts_encode(&a)) > SCANOPTS_JSON_MAX)
-		FAIL("encoded form longer than SCANOPTS_JSON_MAX\n");
+		TEST_FAIL("encoded form longer than SCANOPTS_JSON_MAX");
 	free(s);
 }
 
@@ -136,7 +133,7 @@ test_cl_options(void)
 		scanopts_cl_options(&so, &o);
 		if ((o.heuristic & t[i].want_on) != t[i].want_on || (o.heuristic & t[i].want_off) ||
 		    !(o.general & CL_SCAN_GENERAL_HEURISTICS) || o.parse != ~0u)
-			FAIL("cl_options %s: got heuristic %#x general %#x parse %#x\n", t[i].name,
+			TEST_FAIL("cl_options %s: got heuristic %#x general %#x parse %#x", t[i].name,
 			    o.heuristic, o.general, o.parse);
 	}
 }
@@ -161,21 +158,20 @@ test_same_engine(void)
 		case 4: b.max_files++; break;
 		}
 		if (scanopts_same_engine(&a, &b) != t[i].want)
-			FAIL("same_engine %s: got %d want %d\n", t[i].name, !t[i].want, t[i].want);
+			TEST_FAIL("same_engine %s: got %d want %d", t[i].name, !t[i].want, t[i].want);
 	}
 }
+
+static const struct test_case cases[] = {
+	{ "golden scanopts.in/.ref",	test_golden },
+	{ "encode/decode round trip",	test_round_trip },
+	{ "libclamav options",		test_cl_options },
+	{ "same engine",		test_same_engine },
+	{ NULL, NULL }
+};
 
 int
 main(void)
 {
-	test_golden();
-	test_round_trip();
-	test_cl_options();
-	test_same_engine();
-	if (failures > 0) {
-		fprintf(stderr, "%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("scanopts tests passed\n");
-	return 0;
+	return test_run(cases);
 }

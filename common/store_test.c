@@ -14,6 +14,7 @@
 
 #include "events.h"
 #include "store.h"
+#include "moat_test.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -21,14 +22,24 @@
 #define STORE_SCHEMA_VERSION_NEXT 5
 _Static_assert(STORE_SCHEMA_VERSION_NEXT == STORE_SCHEMA_VERSION + 1, "bump _NEXT");
 
-#define FAIL(...) do {							\
-	fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);		\
-	fprintf(stderr, __VA_ARGS__);					\
-	fputc('\n', stderr);						\
-	return 1;							\
-} while (0)
-
 static const char *src_dir;
+static char base_dir[1024];
+
+/* A fresh directory for the running case, under base_dir.  Exits when it
+ * cannot make one: no case can run without it. */
+static const char *
+case_dir(void)
+{
+	static char	dir[1100];
+	static int	n;
+
+	snprintf(dir, sizeof(dir), "%s/%d", base_dir, n++);
+	if (mkdir(dir, 0700) == -1) {
+		fprintf(stderr, "mkdir %s: %s\n", dir, strerror(errno));
+		exit(1);
+	}
+	return dir;
+}
 
 /* Runs sql on a plain connection (as an operator's sqlite3 would). */
 static int
@@ -158,62 +169,63 @@ make_current(const char *path)
 	return 0;
 }
 
-static int
-case_init_empty(const char *dir)
+static void
+case_init_empty(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	char		 path[4096], err[512], lines[256];
 	int		 v;
 
 	snprintf(path, sizeof(path), "%s/new.db", dir);
 	if (store_open(path, STORE_NOCHECK, 1000, &st, err, sizeof(err)) == -1)
-		FAIL("open NOCHECK: got -1 (%s), want 0", err);
+		TEST_FATAL("open NOCHECK: got -1 (%s), want 0", err);
 	if ((v = store_schema_version(st)) != 0)
-		FAIL("version of an empty file: got %d, want 0", v);
+		TEST_FATAL("version of an empty file: got %d, want 0", v);
 	if (store_init(st, err, sizeof(err)) == -1)
-		FAIL("init: got -1 (%s), want 0", err);
+		TEST_FATAL("init: got -1 (%s), want 0", err);
 	if ((v = store_schema_version(st)) != STORE_SCHEMA_VERSION)
-		FAIL("version after init: got %d, want %d", v, STORE_SCHEMA_VERSION);
+		TEST_FATAL("version after init: got %d, want %d", v, STORE_SCHEMA_VERSION);
 	if (store_policy_generation(st) < 1)
-		FAIL("policy_generation after init: got %lld, want >= 1",
+		TEST_FATAL("policy_generation after init: got %lld, want >= 1",
 		    (long long)store_policy_generation(st));
 	err[0] = '\0';
 	if (store_init(st, err, sizeof(err)) != -1 ||
 	    strstr(err, "already holds") == NULL)
-		FAIL("second init: got err \"%s\", want -1 and \"already holds\"", err);
+		TEST_FATAL("second init: got err \"%s\", want -1 and \"already holds\"", err);
 	store_close(st);
 
 	if (store_open(path, 0, 1000, &st, err, sizeof(err)) == -1)
-		FAIL("reopen with check: got -1 (%s), want 0", err);
+		TEST_FATAL("reopen with check: got -1 (%s), want 0", err);
 	store_close(st);
 	if (query_lines(path, "PRAGMA journal_mode", lines, sizeof(lines)) == -1 ||
 	    strcmp(lines, "wal\n") != 0)
-		FAIL("journal_mode: got \"%s\", want \"wal\"", lines);
-	return 0;
+		TEST_FATAL("journal_mode: got \"%s\", want \"wal\"", lines);
 }
 
-static int
-case_open_missing(const char *dir)
+static void
+case_open_missing(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st = (struct store *)1;
 	struct stat	 sb;
 	char		 path[4096], err[512] = "";
 
 	snprintf(path, sizeof(path), "%s/missing.db", dir);
 	if (store_open(path, 0, 1000, &st, err, sizeof(err)) != -1)
-		FAIL("open of a missing file: got 0, want -1");
+		TEST_FATAL("open of a missing file: got 0, want -1");
 	if (st != NULL)
-		FAIL("*out after failure: got %p, want NULL", (void *)st);
+		TEST_FATAL("*out after failure: got %p, want NULL", (void *)st);
 	if (strstr(err, path) == NULL)
-		FAIL("error \"%s\" does not name the file", err);
+		TEST_FATAL("error \"%s\" does not name the file", err);
 	if (stat(path, &sb) == 0)
-		FAIL("a failed open created %s", path);
-	return 0;
+		TEST_FATAL("a failed open created %s", path);
 }
 
-static int
-case_open_empty(const char *dir)
+static void
+case_open_empty(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	struct stat	 sb;
 	char		 path[4096], err[512] = "";
@@ -221,95 +233,95 @@ case_open_empty(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/empty.db", dir);
 	if ((f = fopen(path, "w")) == NULL)
-		FAIL("create %s: %s", path, strerror(errno));
+		TEST_FATAL("create %s: %s", path, strerror(errno));
 	fclose(f);
 	if (store_open(path, 0, 1000, &st, err, sizeof(err)) != -1)
-		FAIL("open of an empty file: got 0, want -1");
+		TEST_FATAL("open of an empty file: got 0, want -1");
 	if (strstr(err, "not a Moat store") == NULL ||
 	    strstr(err, "`moatctl db init`") == NULL)
-		FAIL("error: got \"%s\", want \"not a Moat store ... "
+		TEST_FATAL("error: got \"%s\", want \"not a Moat store ... "
 		    "`moatctl db init`\"", err);
 	if (stat(path, &sb) == -1 || sb.st_size != 0)
-		FAIL("refused file was modified (size %lld)", (long long)sb.st_size);
-	return 0;
+		TEST_FATAL("refused file was modified (size %lld)", (long long)sb.st_size);
 }
 
-static int
-case_open_foreign(const char *dir)
+static void
+case_open_foreign(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	char		 path[4096], err[512] = "";
 
 	snprintf(path, sizeof(path), "%s/foreign.db", dir);
 	if (raw_exec(path, "CREATE TABLE bookmarks (url TEXT)") == -1)
-		FAIL("fixture");
+		TEST_FATAL("fixture");
 	if (store_open(path, 0, 1000, &st, err, sizeof(err)) != -1)
-		FAIL("open of a foreign SQLite file: got 0, want -1");
+		TEST_FATAL("open of a foreign SQLite file: got 0, want -1");
 	if (strstr(err, "not a Moat store") == NULL)
-		FAIL("error: got \"%s\", want \"not a Moat store\"", err);
-	return 0;
+		TEST_FATAL("error: got \"%s\", want \"not a Moat store\"", err);
 }
 
-static int
-case_open_text(const char *dir)
+static void
+case_open_text(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	char		 path[4096], err[512] = "";
 	FILE		*f;
 
 	snprintf(path, sizeof(path), "%s/text.db", dir);
 	if ((f = fopen(path, "w")) == NULL)
-		FAIL("create %s: %s", path, strerror(errno));
+		TEST_FATAL("create %s: %s", path, strerror(errno));
 	for (int i = 0; i < 100; i++)
 		fputs("this is a text file, not a database\n", f);
 	fclose(f);
 	if (store_open(path, 0, 1000, &st, err, sizeof(err)) != -1)
-		FAIL("open of a text file: got 0, want -1");
+		TEST_FATAL("open of a text file: got 0, want -1");
 	if (strstr(err, "not a Moat store") == NULL ||
 	    strstr(err, "not an SQLite database") == NULL)
-		FAIL("error: got \"%s\", want \"not a Moat store (not an "
+		TEST_FATAL("error: got \"%s\", want \"not a Moat store (not an "
 		    "SQLite database)\"", err);
-	return 0;
 }
 
-static int
-case_open_v1(const char *dir)
+static void
+case_open_v1(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	char		 path[4096], err[512] = "";
 
 	snprintf(path, sizeof(path), "%s/v1.db", dir);
 	if (make_v1(path) == -1)
-		FAIL("fixture");
+		TEST_FATAL("fixture");
 	if (store_open(path, 0, 1000, &st, err, sizeof(err)) != -1)
-		FAIL("open of a v1 file: got 0, want -1");
+		TEST_FATAL("open of a v1 file: got 0, want -1");
 	if (strstr(err, "schema version 1 is older than the " STR(STORE_SCHEMA_VERSION)) == NULL ||
 	    strstr(err, "`moatctl db migrate`") == NULL)
-		FAIL("error: got \"%s\", want \"schema version 1 is older than "
+		TEST_FATAL("error: got \"%s\", want \"schema version 1 is older than "
 		    "the 2 ... `moatctl db migrate`\"", err);
-	return 0;
 }
 
-static int
-case_open_newer(const char *dir)
+static void
+case_open_newer(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	char		 path[4096], err[512] = "";
 
 	snprintf(path, sizeof(path), "%s/v3.db", dir);
 	if (make_current(path) == -1 ||
 	    raw_exec(path, "UPDATE meta SET value = '" STR(STORE_SCHEMA_VERSION_NEXT) "' WHERE key = 'schema_version'") == -1)
-		FAIL("fixture");
+		TEST_FATAL("fixture");
 	if (store_open(path, 0, 1000, &st, err, sizeof(err)) != -1)
-		FAIL("open of a v3 file: got 0, want -1");
+		TEST_FATAL("open of a v3 file: got 0, want -1");
 	if (strstr(err, "newer than this program knows") == NULL)
-		FAIL("error: got \"%s\", want \"newer than this program knows\"", err);
-	return 0;
+		TEST_FATAL("error: got \"%s\", want \"newer than this program knows\"", err);
 }
 
-static int
-case_migrate_v1(const char *dir)
+static void
+case_migrate_v1(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	char		 path[4096], fresh[4096], err[512] = "";
 	char		 got[16384], want[16384], n[64];
@@ -318,34 +330,34 @@ case_migrate_v1(const char *dir)
 	snprintf(path, sizeof(path), "%s/v1.db", dir);
 	snprintf(fresh, sizeof(fresh), "%s/fresh.db", dir);
 	if (make_v1(path) == -1 || make_current(fresh) == -1)
-		FAIL("fixture");
+		TEST_FATAL("fixture");
 	if (store_open(path, STORE_NOCHECK, 1000, &st, err, sizeof(err)) == -1)
-		FAIL("open NOCHECK: %s", err);
+		TEST_FATAL("open NOCHECK: %s", err);
 	if ((r = store_migrate(st, err, sizeof(err))) != STORE_SCHEMA_VERSION - 1)
-		FAIL("migrate: got %d (%s), want %d applied", r, err, STORE_SCHEMA_VERSION - 1);
+		TEST_FATAL("migrate: got %d (%s), want %d applied", r, err, STORE_SCHEMA_VERSION - 1);
 	if ((r = store_schema_version(st)) != STORE_SCHEMA_VERSION)
-		FAIL("version after migrate: got %d, want %d", r, STORE_SCHEMA_VERSION);
+		TEST_FATAL("version after migrate: got %d, want %d", r, STORE_SCHEMA_VERSION);
 	if ((r = store_migrate(st, err, sizeof(err))) != 0)
-		FAIL("second migrate: got %d (%s), want 0", r, err);
+		TEST_FATAL("second migrate: got %d (%s), want 0", r, err);
 	store_close(st);
 
 	if (query_lines(path, sql_objects, got, sizeof(got)) == -1 ||
 	    query_lines(fresh, sql_objects, want, sizeof(want)) == -1)
-		FAIL("listing schema objects");
+		TEST_FATAL("listing schema objects");
 	if (strcmp(got, want) != 0)
-		FAIL("schema objects differ:\n--- migrated\n%s--- fresh\n%s", got, want);
+		TEST_FATAL("schema objects differ:\n--- migrated\n%s--- fresh\n%s", got, want);
 	if (query_lines(path, "SELECT count(*) FROM templates", n, sizeof(n)) == -1 ||
 	    strcmp(n, "5\n") != 0)
-		FAIL("templates rows after migrate: got %s, want 5", n);
+		TEST_FATAL("templates rows after migrate: got %s, want 5", n);
 	if (store_open(path, 0, 1000, &st, err, sizeof(err)) == -1)
-		FAIL("open migrated file with check: %s", err);
+		TEST_FATAL("open migrated file with check: %s", err);
 	store_close(st);
-	return 0;
 }
 
-static int
-case_migrate_conflict(const char *dir)
+static void
+case_migrate_conflict(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	char		 path[4096], err[512] = "";
 	char		 before[16384], after[16384];
@@ -354,47 +366,47 @@ case_migrate_conflict(const char *dir)
 	snprintf(path, sizeof(path), "%s/v1c.db", dir);
 	if (make_v1(path) == -1 ||
 	    raw_exec(path, "CREATE TABLE templates (x TEXT)") == -1)
-		FAIL("fixture");
+		TEST_FATAL("fixture");
 	if (query_lines(path, sql_master_all, before, sizeof(before)) == -1)
-		FAIL("listing schema");
+		TEST_FATAL("listing schema");
 	if (store_open(path, STORE_NOCHECK, 1000, &st, err, sizeof(err)) == -1)
-		FAIL("open NOCHECK: %s", err);
+		TEST_FATAL("open NOCHECK: %s", err);
 	if ((r = store_migrate(st, err, sizeof(err))) != -1)
-		FAIL("migrate over a conflicting table: got %d, want -1", r);
+		TEST_FATAL("migrate over a conflicting table: got %d, want -1", r);
 	if (strstr(err, "002-templates") == NULL)
-		FAIL("error \"%s\" does not name the migration", err);
+		TEST_FATAL("error \"%s\" does not name the migration", err);
 	if ((r = store_schema_version(st)) != 1)
-		FAIL("version after failed migrate: got %d, want 1", r);
+		TEST_FATAL("version after failed migrate: got %d, want 1", r);
 	store_close(st);
 	if (query_lines(path, sql_master_all, after, sizeof(after)) == -1)
-		FAIL("listing schema");
+		TEST_FATAL("listing schema");
 	if (strcmp(before, after) != 0)
-		FAIL("schema changed by a failed migration:\n--- before\n%s"
+		TEST_FATAL("schema changed by a failed migration:\n--- before\n%s"
 		    "--- after\n%s", before, after);
-	return 0;
 }
 
-static int
-case_not_moat_migrate(const char *dir)
+static void
+case_not_moat_migrate(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	char		 path[4096], err[512] = "";
 	int		 r;
 
 	snprintf(path, sizeof(path), "%s/nothing.db", dir);
 	if (store_open(path, STORE_NOCHECK, 1000, &st, err, sizeof(err)) == -1)
-		FAIL("open NOCHECK: %s", err);
+		TEST_FATAL("open NOCHECK: %s", err);
 	r = store_migrate(st, err, sizeof(err));
 	store_close(st);
 	if (r != -1 || strstr(err, "`moatctl db init`") == NULL)
-		FAIL("migrate of an empty file: got %d \"%s\", want -1 naming "
+		TEST_FATAL("migrate of an empty file: got %d \"%s\", want -1 naming "
 		    "`moatctl db init`", r, err);
-	return 0;
 }
 
-static int
-case_locked(const char *dir)
+static void
+case_locked(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	sqlite3		*holder;
 	char		 path[4096], err[512] = "";
@@ -403,15 +415,15 @@ case_locked(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/locked.db", dir);
 	if (make_current(path) == -1)
-		FAIL("fixture");
+		TEST_FATAL("fixture");
 	if (sqlite3_open(path, &holder) != SQLITE_OK ||
 	    sqlite3_exec(holder, "BEGIN EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK)
-		FAIL("holder: %s", sqlite3_errmsg(holder));
+		TEST_FATAL("holder: %s", sqlite3_errmsg(holder));
 
 	/* Reads still work in WAL mode: opening is fine. */
 	if (store_open(path, 0, 200, &st, err, sizeof(err)) == -1) {
 		sqlite3_close(holder);
-		FAIL("open while another writer holds the lock: %s", err);
+		TEST_FATAL("open while another writer holds the lock: %s", err);
 	}
 	t0 = now_s();
 	r = store_begin(st);
@@ -419,7 +431,7 @@ case_locked(const char *dir)
 	if (r != -1 || dt > 1.5 || dt < 0.15) {
 		store_close(st);
 		sqlite3_close(holder);
-		FAIL("store_begin while locked: got %d after %.2fs, want -1 "
+		TEST_FATAL("store_begin while locked: got %d after %.2fs, want -1 "
 		    "after about 0.2s", r, dt);
 	}
 	t0 = now_s();
@@ -430,7 +442,7 @@ case_locked(const char *dir)
 	    "failure)") == NULL) {
 		store_close(st);
 		sqlite3_close(holder);
-		FAIL("write while locked: got %d \"%s\" after %.2fs, want -1 "
+		TEST_FATAL("write while locked: got %d \"%s\" after %.2fs, want -1 "
 		    "\"database is locked (temporary failure)\"", r, err, dt);
 	}
 	err[0] = '\0';
@@ -438,17 +450,16 @@ case_locked(const char *dir)
 	if (r != -1 || strstr(err, "locked") == NULL) {
 		store_close(st);
 		sqlite3_close(holder);
-		FAIL("seed while locked: got %d \"%s\", want -1 \"locked\"", r, err);
+		TEST_FATAL("seed while locked: got %d \"%s\", want -1 \"locked\"", r, err);
 	}
 	sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(holder);
 	if ((r = store_begin(st)) != 0) {
 		store_close(st);
-		FAIL("store_begin after the lock was released: got %d, want 0", r);
+		TEST_FATAL("store_begin after the lock was released: got %d, want 0", r);
 	}
 	store_rollback(st);
 	store_close(st);
-	return 0;
 }
 
 /*
@@ -574,9 +585,10 @@ static const char sql_two_rows[] = "SELECT 1 UNION ALL SELECT 2";
 static const char sql_param[] = "SELECT ?1";
 static const char sql_bad[] = "SELECT FROM nowhere";
 
-static int
-case_prepare_cache(const char *dir)
+static void
+case_prepare_cache(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	sqlite3_stmt	*a, *b, *c;
 	char		 path[4096], err[512] = "";
@@ -584,36 +596,36 @@ case_prepare_cache(const char *dir)
 	snprintf(path, sizeof(path), "%s/cache.db", dir);
 	if (make_current(path) == -1 ||
 	    store_open(path, 0, 1000, &st, err, sizeof(err)) == -1)
-		FAIL("fixture: %s", err);
+		TEST_FATAL("fixture: %s", err);
 	if ((a = store_prepare(st, sql_two_rows)) == NULL)
-		FAIL("prepare: got NULL");
+		TEST_FATAL("prepare: got NULL");
 	if (sqlite3_step(a) != SQLITE_ROW || sqlite3_column_int(a, 0) != 1)
-		FAIL("first row: want 1");
+		TEST_FATAL("first row: want 1");
 	/* Left mid-step on purpose: the cache hands it back reset. */
 	if ((b = store_prepare(st, sql_two_rows)) != a)
-		FAIL("same SQL pointer: got a different statement");
+		TEST_FATAL("same SQL pointer: got a different statement");
 	if (sqlite3_step(b) != SQLITE_ROW || sqlite3_column_int(b, 0) != 1)
-		FAIL("cached statement not reset: first row is not 1");
+		TEST_FATAL("cached statement not reset: first row is not 1");
 	sqlite3_reset(b);
 
 	if ((c = store_prepare(st, sql_param)) == NULL || c == a)
-		FAIL("different SQL: got %p, want a new statement", (void *)c);
+		TEST_FATAL("different SQL: got %p, want a new statement", (void *)c);
 	sqlite3_bind_int(c, 1, 42);
 	if (store_prepare(st, sql_param) != c)
-		FAIL("same SQL pointer: got a different statement");
+		TEST_FATAL("same SQL pointer: got a different statement");
 	if (sqlite3_step(c) != SQLITE_ROW || sqlite3_column_type(c, 0) != SQLITE_NULL)
-		FAIL("bindings not cleared: got %d, want NULL",
+		TEST_FATAL("bindings not cleared: got %d, want NULL",
 		    sqlite3_column_int(c, 0));
 	sqlite3_reset(c);
 	if (store_prepare(st, sql_bad) != NULL)
-		FAIL("bad SQL: got a statement, want NULL");
+		TEST_FATAL("bad SQL: got a statement, want NULL");
 	store_close(st);
-	return 0;
 }
 
-static int
-case_generation(const char *dir)
+static void
+case_generation(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	char		 path[4096], err[512] = "";
 	int64_t		 g0, g1, g2;
@@ -621,25 +633,25 @@ case_generation(const char *dir)
 	snprintf(path, sizeof(path), "%s/gen.db", dir);
 	if (make_current(path) == -1 ||
 	    store_open(path, 0, 1000, &st, err, sizeof(err)) == -1)
-		FAIL("fixture: %s", err);
+		TEST_FATAL("fixture: %s", err);
 	g0 = store_policy_generation(st);
 	if (store_seed_demo(st, err, sizeof(err)) == -1)
-		FAIL("seed: %s", err);
+		TEST_FATAL("seed: %s", err);
 	g1 = store_policy_generation(st);
 	/* Another connection (an operator) edits a policy table. */
 	if (raw_exec(path, "UPDATE policies SET retention_days = 7") == -1)
-		FAIL("operator edit");
+		TEST_FATAL("operator edit");
 	g2 = store_policy_generation(st);
 	store_close(st);
 	if (g0 < 1 || g1 <= g0 || g2 <= g1)
-		FAIL("generations: got %lld, %lld, %lld, want strictly rising",
+		TEST_FATAL("generations: got %lld, %lld, %lld, want strictly rising",
 		    (long long)g0, (long long)g1, (long long)g2);
-	return 0;
 }
 
-static int
-case_seed(const char *dir)
+static void
+case_seed(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st;
 	char		 path[4096], err[512] = "", got[1024];
 	const char	*want = "Alpha active strict\nBeta active executables-reject\n"
@@ -648,24 +660,20 @@ case_seed(const char *dir)
 	snprintf(path, sizeof(path), "%s/seed.db", dir);
 	if (make_current(path) == -1 ||
 	    store_open(path, 0, 1000, &st, err, sizeof(err)) == -1)
-		FAIL("fixture: %s", err);
+		TEST_FATAL("fixture: %s", err);
 	if (store_seed_demo(st, err, sizeof(err)) == -1)
-		FAIL("seed: %s", err);
+		TEST_FATAL("seed: %s", err);
 	store_close(st);
 	if (query_lines(path, "SELECT s.name || ' ' || s.status || ' ' || p.name"
 	    " FROM subscribers s JOIN subscriber_policies sp ON sp.subscriber_id"
 	    " = s.id JOIN policies p ON p.id = sp.policy_id ORDER BY s.name",
 	    got, sizeof(got)) == -1)
-		FAIL("query");
+		TEST_FATAL("query");
 	if (strcmp(got, want) != 0)
-		FAIL("subscribers:\n got %s want %s", got, want);
-	return 0;
+		TEST_FATAL("subscribers:\n got %s want %s", got, want);
 }
 
-static const struct {
-	const char	*name;
-	int		(*fn)(const char *dir);
-} cases[] = {
+static const struct test_case cases[] = {
 	{ "init on an empty file",			case_init_empty },
 	{ "open a missing file",			case_open_missing },
 	{ "open an empty file: run db init",		case_open_empty },
@@ -681,38 +689,23 @@ static const struct {
 	{ "statement cache",				case_prepare_cache },
 	{ "policy generation rises on edits",		case_generation },
 	{ "demo seed",					case_seed },
+	{ NULL, NULL }
 };
 
 int
 main(void)
 {
 	const char	*tmp;
-	char		 base[1024], dir[1100];
-	size_t		 i;
-	int		 failed = 0;
 
 	if ((src_dir = getenv("MOAT_SRC")) == NULL)
 		src_dir = ".";
 	if ((tmp = getenv("TMPDIR")) == NULL)
 		tmp = "/tmp";
-	snprintf(base, sizeof(base), "%s/store_test.XXXXXX", tmp);
-	if (mkdtemp(base) == NULL) {
-		fprintf(stderr, "mkdtemp %s: %s\n", base, strerror(errno));
+	snprintf(base_dir, sizeof(base_dir), "%s/store_test.XXXXXX", tmp);
+	if (mkdtemp(base_dir) == NULL) {
+		fprintf(stderr, "mkdtemp %s: %s\n", base_dir, strerror(errno));
 		return 1;
 	}
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(dir, sizeof(dir), "%s/%zu", base, i);
-		if (mkdir(dir, 0700) == -1) {
-			fprintf(stderr, "mkdir %s: %s\n", dir, strerror(errno));
-			return 1;
-		}
-		if (cases[i].fn(dir) != 0) {
-			fprintf(stderr, "FAIL %s\n", cases[i].name);
-			failed++;
-		} else
-			fprintf(stderr, "ok   %s\n", cases[i].name);
-	}
-	fprintf(stderr, "%d of %zu cases failed (files in %s)\n", failed,
-	    sizeof(cases) / sizeof(cases[0]), base);
-	return failed ? 1 : 0;
+	printf("files in %s\n", base_dir);
+	return test_run(cases);
 }

@@ -27,6 +27,7 @@
 
 #include "milter.h"
 #include "milter_decide.h"
+#include "moat_test.h"
 
 #define MAXPOL  32
 #define MAXRCPT 16
@@ -48,7 +49,6 @@ struct tcase {
 static struct policy pols[MAXPOL];
 static char polnames[MAXPOL][64], poladmins[MAXPOL][128];
 static size_t npols;
-static int fails;
 
 static const struct policy *
 find_policy(const char *name)
@@ -254,9 +254,8 @@ finish_case(struct tcase *c, FILE *ref)
 	run_case(c, c->rcpts, fwd);
 	run_case(c, back, rev);
 	if (strcmp(fwd, rev) != 0) {
-		fprintf(stderr, "FAIL %s: the RCPT order changes the decision:\n"
+		TEST_FAIL("%s: the RCPT order changes the decision:"
 		    "forward:\n%sreversed:\n%s", c->name, fwd, rev);
-		fails++;
 	}
 	fprintf(ref, "case %s\n%s\n", c->name, fwd);
 }
@@ -282,7 +281,7 @@ run_script(const char *path, FILE *got)
 	int lineno = 0;
 
 	if (f == NULL) {
-		fprintf(stderr, "FAIL cannot open %s\n", path);
+		TEST_FAIL("cannot open %s", path);
 		return -1;
 	}
 	npols = 0;
@@ -298,7 +297,7 @@ run_script(const char *path, FILE *got)
 			w[nw++] = t;
 		if (nw == 0)
 			continue;
-#define BAD(why) do { fprintf(stderr, "FAIL %s:%d: %s\n", path, lineno, why); \
+#define BAD(why) do { TEST_FAIL("%s:%d: %s", path, lineno, why); \
 	fclose(f); return -1; } while (0)
 		if (strcmp(w[0], "policy") == 0 && nw >= 2) {
 			struct policy *p;
@@ -429,50 +428,52 @@ slurp(const char *path, size_t *len)
 	return b;
 }
 
+/* One script: testdata/NAME.in run, compared with NAME.ref (rewritten
+ * instead when DECIDE_TEST_UPDATE is set).  NAME is the case's name. */
+static void
+golden(void)
+{
+	char in[4352], ref[4352], *got = NULL, *want;
+	size_t glen = 0, wlen = 0;
+	FILE *mem = open_memstream(&got, &glen);
+
+	snprintf(in, sizeof(in), "%s/%s.in", testdata(), test_name);
+	snprintf(ref, sizeof(ref), "%s/%s.ref", testdata(), test_name);
+	if (mem == NULL || run_script(in, mem) == -1) {
+		if (mem != NULL)
+			fclose(mem);
+		free(got);
+		if (mem == NULL)
+			TEST_FAIL("open_memstream failed");
+		return;
+	}
+	fclose(mem);
+	if (getenv("DECIDE_TEST_UPDATE") != NULL) {
+		FILE *f = fopen(ref, "w");
+
+		if (f == NULL || fwrite(got, 1, glen, f) != glen || fclose(f) != 0)
+			TEST_FAIL("cannot write %s", ref);
+	} else if ((want = slurp(ref, &wlen)) == NULL) {
+		TEST_FAIL("cannot read %s", ref);
+	} else {
+		if (wlen != glen || memcmp(want, got, glen) != 0)
+			TEST_FAIL("%s: output differs from %s; got:\n%s", in, ref, got);
+		free(want);
+	}
+	free(got);
+}
+
+static const struct test_case cases[] = {
+	{ "conflicts",	golden },
+	{ "actions",	golden },
+	{ "notices",	golden },
+	{ "headers",	golden },
+	{ "sizes",	golden },
+	{ NULL, NULL }
+};
+
 int
 main(void)
 {
-	static const char *const scripts[] = {
-		"conflicts", "actions", "notices", "headers", "sizes", NULL
-	};
-	int update = getenv("DECIDE_TEST_UPDATE") != NULL, ncases = 0;
-
-	for (int i = 0; scripts[i] != NULL; i++) {
-		char in[4352], ref[4352], *got = NULL, *want;
-		size_t glen = 0, wlen = 0;
-		FILE *mem = open_memstream(&got, &glen);
-
-		snprintf(in, sizeof(in), "%s/%s.in", testdata(), scripts[i]);
-		snprintf(ref, sizeof(ref), "%s/%s.ref", testdata(), scripts[i]);
-		if (mem == NULL || run_script(in, mem) == -1) {
-			if (mem != NULL)
-				fclose(mem);
-			free(got);
-			fails++;
-			continue;
-		}
-		fclose(mem);
-		for (char *p = got; (p = strstr(p, "case ")) != NULL; p++)
-			ncases++;
-		if (update) {
-			FILE *f = fopen(ref, "w");
-
-			if (f == NULL || fwrite(got, 1, glen, f) != glen || fclose(f) != 0) {
-				fprintf(stderr, "FAIL cannot write %s\n", ref);
-				fails++;
-			}
-		} else if ((want = slurp(ref, &wlen)) == NULL) {
-			fprintf(stderr, "FAIL cannot read %s\n", ref);
-			fails++;
-		} else {
-			if (wlen != glen || memcmp(want, got, glen) != 0) {
-				fprintf(stderr, "FAIL %s: output differs from %s; got:\n%s", in, ref, got);
-				fails++;
-			}
-			free(want);
-		}
-		free(got);
-	}
-	printf("milter_decide_test: %s (%d cases)\n", fails ? "FAIL" : "ok", ncases);
-	return fails != 0;
+	return test_run(cases);
 }

@@ -23,17 +23,9 @@
 #include <gmime/gmime.h>
 
 #include "milter_mime.h"
+#include "moat_test.h"
 
 #define NOTICE "The attachment {files} contained the virus {virus} and was removed.\n"
-
-static int failures;
-
-#define FAIL(name, ...) do {                                    \
-	fprintf(stderr, "FAIL %s: ", name);                     \
-	fprintf(stderr, __VA_ARGS__);                           \
-	fputc('\n', stderr);                                    \
-	failures++;                                             \
-} while (0)
 
 struct buf { char *data; size_t len; };
 
@@ -256,27 +248,27 @@ check_contract(const char *name, const struct buf *in, const struct buf *out, in
 	a = stable_headers(in, &alen);
 	b = stable_headers(out, &blen);
 	if (alen != blen || memcmp(a, b, alen) != 0)
-		FAIL(name, "header block changed beyond the MIME lines (got %zu bytes, want %zu)",
+		TEST_FAIL("%s: header block changed beyond the MIME lines (got %zu bytes, want %zu)", name,
 		    blen, alen);
 	free(a);
 	free(b);
 
 	fd = fd_of(out);
 	if (mime_top_headers(fd, vals) == -1)
-		FAIL(name, "mime_top_headers failed");
+		TEST_FAIL("%s: mime_top_headers failed", name);
 	else {
 		mv = vals[MIME_TOP_VERSION];
 		ct = vals[MIME_TOP_TYPE];
 		if ((m = parse(out)) == NULL)
-			FAIL(name, "output does not parse");
+			TEST_FAIL("%s: output does not parse", name);
 		else {
 			GMimeObject *top = g_mime_message_get_mime_part(m);
 			char *want = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(top));
 
 			if (ct != NULL && strncasecmp(ct, want, strlen(want)) != 0)
-				FAIL(name, "top Content-Type: got %s, want %s...", ct, want);
+				TEST_FAIL("%s: top Content-Type: got %s, want %s...", name, ct, want);
 			if (GMIME_IS_MULTIPART(top) && (ct == NULL || mv == NULL))
-				FAIL(name, "multipart top without Content-Type/MIME-Version");
+				TEST_FAIL("%s: multipart top without Content-Type/MIME-Version", name);
 			g_free(want);
 			g_object_unref(m);
 		}
@@ -290,7 +282,7 @@ check_contract(const char *name, const struct buf *in, const struct buf *out, in
 		lseek(fd, 0, SEEK_SET);
 		r = mime_repair(fd, devnull, scan_evil, NULL, NOTICE, &rep);
 		if (r != 0)
-			FAIL(name, "rescan of the output: got %d, want 0 (infected parts left)", r);
+			TEST_FAIL("%s: rescan of the output: got %d, want 0 (infected parts left)", name, r);
 		mime_report_free(&rep);
 		close(devnull);
 	}
@@ -307,7 +299,7 @@ check_ref(const char *name, const char *ref, const struct buf *out, int crlf)
 		return;
 	}
 	if (load(ref, &want) == -1) {
-		FAIL(name, "cannot read %s", ref);
+		TEST_FAIL("%s: cannot read %s", name, ref);
 		return;
 	}
 	if (crlf) {
@@ -316,7 +308,7 @@ check_ref(const char *name, const char *ref, const struct buf *out, int crlf)
 		want = w2;
 	}
 	if (want.len != out->len || memcmp(want.data, out->data, want.len) != 0)
-		FAIL(name, "output differs from %s (got %zu bytes, want %zu):\n%.*s", ref,
+		TEST_FAIL("%s: output differs from %s (got %zu bytes, want %zu):\n%.*s", name, ref,
 		    out->len, want.len, out->len > 4000 ? 4000 : (int)out->len, out->data);
 	free(want.data);
 }
@@ -453,7 +445,7 @@ run_repair(const struct repair_case *c)
 
 	if (c->input != NULL) {
 		if (load(c->input, &raw) == -1) {
-			FAIL(c->name, "cannot read %s", c->input);
+			TEST_FAIL("%s: cannot read %s", c->name, c->input);
 			return;
 		}
 	} else
@@ -472,27 +464,27 @@ run_repair(const struct repair_case *c)
 	slurp(out_fd, &out);
 
 	if (rc != c->want_rc)
-		FAIL(c->name, "rc: got %d, want %d", rc, c->want_rc);
+		TEST_FAIL("%s: rc: got %d, want %d", c->name, rc, c->want_rc);
 	if (c->want_hit != NULL && (rep.nhits < 1 || strcmp(rep.hits[0].filename, c->want_hit) != 0 ||
 	    strcmp(rep.hits[0].virus, "Test.Sig") != 0))
-		FAIL(c->name, "hit: got %s/%s, want %s/Test.EVIL",
+		TEST_FAIL("%s: hit: got %s/%s, want %s/Test.EVIL", c->name,
 		    rep.nhits ? rep.hits[0].filename : "none", rep.nhits ? rep.hits[0].virus : "none",
 		    c->want_hit);
 	if (c->want_parts != 0 && rep.nparts != c->want_parts)
-		FAIL(c->name, "parts: got %zu, want %zu", rep.nparts, c->want_parts);
+		TEST_FAIL("%s: parts: got %zu, want %zu", c->name, rep.nparts, c->want_parts);
 	if (rep.truncated != c->want_truncated)
-		FAIL(c->name, "truncated: got %d, want %d", rep.truncated, c->want_truncated);
+		TEST_FAIL("%s: truncated: got %d, want %d", c->name, rep.truncated, c->want_truncated);
 	if (c->max_seconds > 0 && secs > c->max_seconds)
-		FAIL(c->name, "took %.3f s, want < %.1f s", secs, c->max_seconds);
+		TEST_FAIL("%s: took %.3f s, want < %.1f s", c->name, secs, c->max_seconds);
 	if (rc <= 0 && out.len != 0)
-		FAIL(c->name, "wrote %zu bytes with rc %d", out.len, rc);
+		TEST_FAIL("%s: wrote %zu bytes with rc %d", c->name, out.len, rc);
 	if (rc > 0) {
 		check_contract(c->name, &in, &out, 1);
 		if (c->ref != NULL)
 			check_ref(c->name, c->ref, &out, c->crlf);
 		if (c->input == NULL && c->gen == gen_huge_header &&
 		    memmem(out.data, out.len, in.data, 1024 * 1024) == NULL)
-			FAIL(c->name, "the 1 MB header line is not in the output");
+			TEST_FAIL("%s: the 1 MB header line is not in the output", c->name);
 	}
 	if (rc > 0 && c->clean[0] != NULL && (mi = parse(&in)) != NULL) {
 		if ((mo = parse(&out)) != NULL) {
@@ -501,7 +493,7 @@ run_repair(const struct repair_case *c)
 				char *a = decoded(mi, c->clean[i], &la), *b = decoded(mo, c->clean[i], &lb);
 
 				if (a == NULL || b == NULL || la != lb || memcmp(a, b, la) != 0)
-					FAIL(c->name, "%s: decoded bytes differ (got %zu, want %zu)",
+					TEST_FAIL("%s: %s: decoded bytes differ (got %zu, want %zu)", c->name,
 					    c->clean[i], lb, la);
 				g_free(a);
 				g_free(b);
@@ -561,7 +553,7 @@ run_notice(const struct notice_case *c)
 	int in_fd, out_fd, rc, n = 0;
 
 	if (load(c->input, &in) == -1) {
-		FAIL(c->name, "cannot read %s", c->input);
+		TEST_FAIL("%s: cannot read %s", c->name, c->input);
 		return;
 	}
 	in_fd = fd_of(&in);
@@ -570,9 +562,9 @@ run_notice(const struct notice_case *c)
 	    mime_append_text(in_fd, out_fd, TEXT);
 	slurp(out_fd, &out);
 	if (rc != 0)
-		FAIL(c->name, "rc: got %d, want 0", rc);
+		TEST_FAIL("%s: rc: got %d, want 0", c->name, rc);
 	else if ((m = parse(&out)) == NULL)
-		FAIL(c->name, "output does not parse");
+		TEST_FAIL("%s: output does not parse", c->name);
 	else {
 		GMimeObject *top = g_mime_message_get_mime_part(m);
 		char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(top));
@@ -582,14 +574,14 @@ run_notice(const struct notice_case *c)
 		char *text;
 
 		if (strcmp(type, c->want_top) != 0)
-			FAIL(c->name, "top type: got %s, want %s", type, c->want_top);
+			TEST_FAIL("%s: top type: got %s, want %s", c->name, type, c->want_top);
 		g_mime_message_foreach(m, count_cb, &n);
 		if (GMIME_IS_PART(top))
 			n = 1;
 		if (c->want_parts && n != c->want_parts)
-			FAIL(c->name, "leaves: got %d, want %d", n, c->want_parts);
+			TEST_FAIL("%s: leaves: got %d, want %d", c->name, n, c->want_parts);
 		if (c->want_boundary && (bd == NULL || strcmp(bd, c->want_boundary) != 0))
-			FAIL(c->name, "boundary: got %s, want %s", bd ? bd : "none", c->want_boundary);
+			TEST_FAIL("%s: boundary: got %s, want %s", c->name, bd ? bd : "none", c->want_boundary);
 		/* The notice reads back as UTF-8 text from its part. */
 		if (GMIME_IS_PART(top))
 			f.part = GMIME_PART(top);
@@ -609,7 +601,7 @@ run_notice(const struct notice_case *c)
 		tp = f.part != NULL && GMIME_IS_TEXT_PART(f.part) ? GMIME_TEXT_PART(f.part) : NULL;
 		text = tp != NULL ? g_mime_text_part_get_text(tp) : NULL;
 		if (text == NULL || strstr(text, "Virus notice: ünïcode text.") == NULL)
-			FAIL(c->name, "notice text not found (got %s)", text ? text : "no text part");
+			TEST_FAIL("%s: notice text not found (got %s)", c->name, text ? text : "no text part");
 		g_free(text);
 		g_free(type);
 		g_object_unref(m);
@@ -637,20 +629,20 @@ run_top_headers(void)
 	int fd = fd_of(&b);
 
 	if (mime_top_headers(fd, vals) == -1)
-		FAIL("top headers", "rc -1");
+		TEST_FAIL("%s: rc -1", "top headers");
 	else {
 		mv = vals[MIME_TOP_VERSION];
 		ct = vals[MIME_TOP_TYPE];
 		cte = vals[MIME_TOP_CTE];
 		cd = vals[MIME_TOP_DISPOSITION];
 		if (mv == NULL || strcmp(mv, "1.0") != 0)
-			FAIL("top headers", "MIME-Version: got [%s], want [1.0]", mv ? mv : "NULL");
+			TEST_FAIL("%s: MIME-Version: got [%s], want [1.0]", "top headers", mv ? mv : "NULL");
 		if (ct == NULL || strcmp(ct, "multipart/mixed;\tboundary=\"b\"") != 0)
-			FAIL("top headers", "Content-Type: got [%s], want first, unfolded", ct ? ct : "NULL");
+			TEST_FAIL("%s: Content-Type: got [%s], want first, unfolded", "top headers", ct ? ct : "NULL");
 		if (cte != NULL)
-			FAIL("top headers", "Content-Transfer-Encoding: got [%s], want NULL (body)", cte);
+			TEST_FAIL("%s: Content-Transfer-Encoding: got [%s], want NULL (body)", "top headers", cte);
 		if (cd == NULL || strcmp(cd, "inline") != 0)
-			FAIL("top headers", "Content-Disposition: got [%s], want [inline]", cd ? cd : "NULL");
+			TEST_FAIL("%s: Content-Disposition: got [%s], want [inline]", "top headers", cd ? cd : "NULL");
 		for (int i = 0; i < MIME_TOP_N; i++)
 			free(vals[i]);
 	}
@@ -658,17 +650,34 @@ run_top_headers(void)
 	printf("%-40s done\n", "top headers");
 }
 
+static void
+repair_table(void)
+{
+	for (size_t i = 0; i < sizeof(repair_cases) / sizeof(repair_cases[0]); i++)
+		run_repair(&repair_cases[i]);
+}
+
+static void
+notice_table(void)
+{
+	for (size_t i = 0; i < sizeof(notice_cases) / sizeof(notice_cases[0]); i++)
+		run_notice(&notice_cases[i]);
+}
+
+static const struct test_case cases[] = {
+	{ "repair table",	repair_table },
+	{ "notice table",	notice_table },
+	{ "top headers",	run_top_headers },
+	{ NULL, NULL }
+};
+
 int
 main(void)
 {
+	int rc;
+
 	mime_init();
-	for (size_t i = 0; i < sizeof(repair_cases) / sizeof(repair_cases[0]); i++)
-		run_repair(&repair_cases[i]);
-	for (size_t i = 0; i < sizeof(notice_cases) / sizeof(notice_cases[0]); i++)
-		run_notice(&notice_cases[i]);
-	run_top_headers();
+	rc = test_run(cases);
 	mime_shutdown();
-	if (failures)
-		fprintf(stderr, "%d failure(s)\n", failures);
-	return failures ? 1 : 0;
+	return rc;
 }

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "milter_parts.h"
+#include "moat_test.h"
 
-static int fails;
 
 /* Leaves as "[name]content|" ("[-]" when unnamed). */
 struct got {
@@ -190,11 +190,9 @@ check_case(const char *name, const char *msg, size_t len, int want_rc, const cha
 	memset(&g, 0, sizeof(g));
 	rc = parts_walk(msg, len, collect, &g);
 	if (rc != want_rc) {
-		fprintf(stderr, "FAIL %s: rc %d, want %d (leaves %s)\n", name, rc, want_rc, g.buf);
-		fails++;
+		TEST_FAIL("%s: rc %d, want %d (leaves %s)", name, rc, want_rc, g.buf);
 	} else if (want != NULL && strcmp(g.buf, want) != 0) {
-		fprintf(stderr, "FAIL %s:\n   got  %s\n   want %s\n", name, g.buf, want);
-		fails++;
+		TEST_FAIL("%s:\n   got  %s\n   want %s", name, g.buf, want);
 	}
 }
 
@@ -234,14 +232,14 @@ limits(void)
 	p = m + sprintf(m, MP("b") "--b\r\n\r\n1\r\n--b\r\n\r\n2\r\n--b\r\n\r\n3\r\n--b--\r\n");
 	rc = parts_walk(m, (size_t)(p - m), collect, &g);
 	if (rc != 7 || g.n != 2) {
-		fprintf(stderr, "FAIL stop: rc %d after %d leaves, want 7 after 2\n", rc, g.n);
-		fails++;
+		TEST_FAIL("stop: rc %d after %d leaves, want 7 after 2", rc, g.n);
 	}
 	free(m);
 }
 
-int
-main(void)
+/* The cases[] table above, each row in turn. */
+static void
+walk_table(void)
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		/* The NUL case needs its length: every message ends at its last x. */
@@ -251,13 +249,24 @@ main(void)
 			len = 17;
 		check_case(cases[i].name, cases[i].msg, len, cases[i].rc, cases[i].leaves);
 	}
+}
+
+static void
+walk_prose(void)
+{
 	check_case("begin in prose", prose, sizeof(prose) - 1, 0,
 	    "[-]begin the meeting at 10\r\nbegin 64 x\r\n|");
-	limits();
-	if (fails) {
-		fprintf(stderr, "milter_parts_test: %d failures\n", fails);
-		return 1;
-	}
-	printf("milter_parts_test: ok\n");
-	return 0;
+}
+
+static const struct test_case test_cases[] = {
+	{ "parts_walk table",			walk_table },
+	{ "begin in prose",			walk_prose },
+	{ "depth and leaf limits, stop",	limits },
+	{ NULL, NULL }
+};
+
+int
+main(void)
+{
+	return test_run(test_cases);
 }

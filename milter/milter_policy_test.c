@@ -12,6 +12,7 @@
 
 #include "milter.h"
 #include "store.h"
+#include "moat_test.h"
 
 /* Logins as moatctl writes them (lower case; the hash is never read by the
  * milter).  Gamma (suspended) gets a network and a login too. */
@@ -116,26 +117,13 @@ make_store(const char *path)
 	return 0;
 }
 
-int
-main(void)
-{
-	char path[4096], err[512];
-	const char *tmp = getenv("TMPDIR");
-	struct store *st;
-	struct policy_snapshot *snap;
-	struct rcpt_decision d;
-	const struct threat *t;
-	int fails = 0;
+/* The snapshot of the demo seed plus extra_rows; main() loads it. */
+static struct policy_snapshot *snap;
 
-	snprintf(path, sizeof(path), "%s/milter_policy_test.%d.db", tmp ? tmp : "/tmp", (int)getpid());
-	if (make_store(path) == -1)
-		return 1;
-	if (store_open(path, STORE_READONLY, 1000, &st, err, sizeof(err)) == -1 ||
-	    policy_load(st, &snap) == -1) {
-		fprintf(stderr, "load: %s\n", err);
-		return 1;
-	}
-	store_close(st);
+static void
+case_rcpt(void)
+{
+	struct rcpt_decision d;
 
 	for (size_t i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
 		const struct rcase *c = &rcases[i];
@@ -145,9 +133,8 @@ main(void)
 
 		if (r == -1 || c->want_err) {
 			if ((r == -1) != c->want_err) {
-				fprintf(stderr, "FAIL %s: got return %d, want %d\n", c->name, r,
+				TEST_FAIL("%s: got return %d, want %d", c->name, r,
 				    c->want_err ? -1 : 0);
-				fails++;
 			}
 			continue;
 		}
@@ -160,20 +147,23 @@ main(void)
 		    (got_sub && strcmp(got_sub, c->want_sub) != 0) ||
 		    (got_pol == NULL) != (c->want_policy == NULL) ||
 		    (got_pol && strcmp(got_pol, c->want_policy) != 0)) {
-			fprintf(stderr, "FAIL %s: got status %d sub %s policy %s via %s; "
+			TEST_FAIL("%s: got status %d sub %s policy %s via %s; "
 			    "want %d %s %s %s\n", c->name, d.status, got_sub ? got_sub : "-",
 			    got_pol ? got_pol : "-", milter_policy_via_name(d.via), c->want,
 			    c->want_sub ? c->want_sub : "-", c->want_policy ? c->want_policy : "-",
 			    milter_policy_via_name(c->want_via));
-			fails++;
 		}
 		if (d.status == RCPT_SERVED && d.policy == NULL) {
-			fprintf(stderr, "FAIL %s: served without a policy\n", c->name);
-			fails++;
+			TEST_FAIL("%s: served without a policy", c->name);
 		}
 	}
 
-	/* The snapshot's login map directly: tri-state. */
+}
+
+/* The snapshot's login map directly: tri-state. */
+static void
+case_login(void)
+{
 	{
 		const struct subscriber *sub = NULL;
 		struct { const char *name, *login; int want; const char *want_sub; } lc[] = {
@@ -190,16 +180,22 @@ main(void)
 			int r = policy_subscriber_by_login(snap, lc[i].login, &sub);
 
 			if (r != lc[i].want || (r == 1 && strcmp(sub->name, lc[i].want_sub) != 0)) {
-				fprintf(stderr, "FAIL login %s: got %d %s, want %d %s\n", lc[i].name,
+				TEST_FAIL("login %s: got %d %s, want %d %s", lc[i].name,
 				    r, r == 1 ? sub->name : "-", lc[i].want,
 				    lc[i].want_sub ? lc[i].want_sub : "-");
-				fails++;
 			}
 		}
 	}
 
-	/* Combined across recipients: strict (all, repair) with
-	 * executables-reject gives all + reject, in either order. */
+}
+
+/* Combined across recipients: strict (all, repair) with executables-reject
+ * gives all + reject, in either order. */
+static void
+case_combined(void)
+{
+	struct rcpt_decision d;
+
 	{
 		const char *rc[] = { "<u@beta.example>", "<intern@alpha.example>", "<u@alpha.example>" };
 
@@ -214,15 +210,19 @@ main(void)
 					policy_combine(&p, d.policy);
 			}
 			if (p.scan_mode != SCAN_ALL || p.on_infected != INF_REJECT) {
-				fprintf(stderr, "FAIL combined (order %d): got scan %s infected %s, "
+				TEST_FAIL("combined (order %d): got scan %s infected %s, "
 				    "want all reject\n", order, policy_scan_mode_names[p.scan_mode],
 				    policy_infected_names[p.on_infected]);
-				fails++;
 			}
 		}
 	}
 
-	/* Threat sources. */
+}
+
+static void
+case_threats(void)
+{
+	const struct threat *t;
 	struct { const char *name, *value; int addr, want; enum threat_kind kind; } tc[] = {
 		{ "listed ip", "192.0.2.66", 1, 1, THREAT_IP },
 		{ "other ip", "192.0.2.67", 1, 0, 0 },
@@ -239,18 +239,42 @@ main(void)
 		    milter_policy_threat_name(snap, tc[i].value, &t);
 
 		if (r != tc[i].want || (r == 1 && t->kind != tc[i].kind)) {
-			fprintf(stderr, "FAIL threat %s: got %d, want %d\n", tc[i].name, r, tc[i].want);
-			fails++;
+			TEST_FAIL("threat %s: got %d, want %d", tc[i].name, r, tc[i].want);
 		}
 	}
 	if (milter_policy_threat_addr(snap, "not-an-ip", &t) != -1) {
-		fprintf(stderr, "FAIL threat bad address: want -1\n");
-		fails++;
+		TEST_FAIL("threat bad address: want -1");
 	}
 
+}
+
+static const struct test_case cases[] = {
+	{ "recipient decisions",	case_rcpt },
+	{ "login map",			case_login },
+	{ "combined across recipients",	case_combined },
+	{ "threat sources",		case_threats },
+	{ NULL, NULL }
+};
+
+int
+main(void)
+{
+	char path[4096], err[512];
+	const char *tmp = getenv("TMPDIR");
+	struct store *st;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/milter_policy_test.%d.db", tmp ? tmp : "/tmp", (int)getpid());
+	if (make_store(path) == -1)
+		return 1;
+	if (store_open(path, STORE_READONLY, 1000, &st, err, sizeof(err)) == -1 ||
+	    policy_load(st, &snap) == -1) {
+		fprintf(stderr, "load: %s\n", err);
+		return 1;
+	}
+	store_close(st);
+	rc = test_run(cases);
 	policy_unref(snap);
 	unlink(path);
-	printf("milter_policy_test: %s (%zu recipient cases, %zu threat cases)\n",
-	    fails ? "FAIL" : "ok", sizeof(rcases) / sizeof(rcases[0]), sizeof(tc) / sizeof(tc[0]));
-	return fails != 0;
+	return rc;
 }

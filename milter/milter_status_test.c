@@ -8,25 +8,18 @@
 #include <string.h>
 
 #include "milter.h"
-
-static int fails;
+#include "moat_test.h"
 
 static void
 check(const char *name, const char *got, const char *want)
 {
-	if (strcmp(got, want) != 0) {
-		fprintf(stderr, "FAIL %s:\n   got  \"%s\"\n   want \"%s\"\n", name, got, want);
-		fails++;
-	}
+	TEST_STR_EQ(name, got, want);
 }
 
 static void
 check_int(const char *name, int got, int want)
 {
-	if (got != want) {
-		fprintf(stderr, "FAIL %s: got %d, want %d\n", name, got, want);
-		fails++;
-	}
+	TEST_INT_EQ(name, got, want);
 }
 
 static void
@@ -77,8 +70,7 @@ status_cases(void)
 	}
 	status_scanned_value(buf, sizeof(buf), "ClamAV 1.4.6/2");
 	if (strncmp(buf, " moat-milter ", 13) != 0 || strstr(buf, "(ClamAV 1.4.6/2)") == NULL) {
-		fprintf(stderr, "FAIL scanned header: \"%s\"\n", buf);
-		fails++;
+		TEST_FAIL("scanned header: \"%s\"", buf);
 	}
 }
 
@@ -198,15 +190,18 @@ classify_cases(void)
 	}
 }
 
+static const struct test_case cases[] = {
+	{ "socket specs",	socket_cases },
+	{ "status header",	status_cases },
+	{ "recipients",		rcpt_cases },
+	{ "forged headers",	forged_cases },
+	{ "notice expansion",	expand_cases },
+	{ "classification",	classify_cases },
+	{ NULL, NULL }
+};
+
 int
 main(void)
 {
-	socket_cases();
-	status_cases();
-	rcpt_cases();
-	forged_cases();
-	expand_cases();
-	classify_cases();
-	printf("milter_status_test: %s\n", fails ? "FAIL" : "ok");
-	return fails != 0;
+	return test_run(cases);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "milter.h"
+#include "moat_test.h"
 
 struct seen { int rows; int64_t msgs, bytes, inf, quar, rej; int a_in_msgs; };
 
@@ -33,8 +34,8 @@ stop_at_first(void *arg, const char *day, int64_t sub, enum usage_dir dir,
 	return -1;
 }
 
-int
-main(void)
+static void
+case_table(void)
 {
 	struct { const char *day; int64_t sub; enum usage_dir dir; struct usage_delta d; } adds[] = {
 		{ "2026-01-01", 1, USAGE_IN,  { 1, 100, 0, 0, 0 } },
@@ -46,29 +47,25 @@ main(void)
 	};
 	struct usage_table *t = usage_table_new();
 	struct seen s;
-	int fails = 0, calls = 0;
+	int calls = 0;
 
 	memset(&s, 0, sizeof(s));
 	for (size_t i = 0; i < sizeof(adds) / sizeof(adds[0]); i++)
 		usage_table_add(t, adds[i].day, adds[i].sub, adds[i].dir, &adds[i].d);
 	usage_table_walk(t, walk, &s);
 	if (usage_table_count(t) != 4 || s.rows != 4) {
-		fprintf(stderr, "FAIL rows: count %zu walked %d, want 4\n", usage_table_count(t), s.rows);
-		fails++;
+		TEST_FAIL("rows: count %zu walked %d, want 4", usage_table_count(t), s.rows);
 	}
 	if (s.msgs != 6 || s.bytes != 2100 || s.inf != 2 || s.quar != 1 || s.rej != 2) {
-		fprintf(stderr, "FAIL totals: %lld msgs %lld bytes %lld inf %lld quar %lld rej\n",
+		TEST_FAIL("totals: %lld msgs %lld bytes %lld inf %lld quar %lld rej",
 		    (long long)s.msgs, (long long)s.bytes, (long long)s.inf, (long long)s.quar,
 		    (long long)s.rej);
-		fails++;
 	}
 	if (s.a_in_msgs != 3) {
-		fprintf(stderr, "FAIL (2026-01-01, 1, in): %d messages, want 3\n", s.a_in_msgs);
-		fails++;
+		TEST_FAIL("(2026-01-01, 1, in): %d messages, want 3", s.a_in_msgs);
 	}
 	if (usage_table_walk(t, stop_at_first, &calls) != -1 || calls != 1) {
-		fprintf(stderr, "FAIL walk stop: rc/calls %d\n", calls);
-		fails++;
+		TEST_FAIL("walk stop: rc/calls %d", calls);
 	}
 	/* Many distinct keys: every one kept. */
 	for (int i = 0; i < 1000; i++) {
@@ -76,14 +73,17 @@ main(void)
 		usage_table_add(t, "2026-02-01", 100 + i, i % 2 ? USAGE_OUT : USAGE_IN, &d);
 	}
 	if (usage_table_count(t) != 1004) {
-		fprintf(stderr, "FAIL 1000 keys: count %zu\n", usage_table_count(t));
-		fails++;
+		TEST_FAIL("1000 keys: count %zu", usage_table_count(t));
 	}
 	usage_table_free(t);
 	usage_table_free(NULL);
+}
 
-	/* usage_seen: a retried message (same key, subscriber, direction)
-	 * within a day is counted once. */
+/* usage_seen: a retried message (same key, subscriber, direction) within a
+ * day is counted once. */
+static void
+case_seen(void)
+{
 	struct { const char *name; uint64_t key; int64_t sub; enum usage_dir dir; time_t now;
 	    int want; } sc[] = {
 		{ "first attempt", 0x1234, 7, USAGE_IN, 1000, 0 },
@@ -99,11 +99,20 @@ main(void)
 		int got = usage_seen(sc[i].key, sc[i].sub, sc[i].dir, sc[i].now);
 
 		if (got != sc[i].want) {
-			fprintf(stderr, "FAIL usage_seen %s: got %d, want %d\n", sc[i].name, got,
+			TEST_FAIL("usage_seen %s: got %d, want %d", sc[i].name, got,
 			    sc[i].want);
-			fails++;
 		}
 	}
-	printf("milter_usage_test: %s\n", fails ? "FAIL" : "ok");
-	return fails != 0;
+}
+
+static const struct test_case cases[] = {
+	{ "usage table add, walk, stop",	case_table },
+	{ "usage_seen retries",			case_seen },
+	{ NULL, NULL }
+};
+
+int
+main(void)
+{
+	return test_run(cases);
 }

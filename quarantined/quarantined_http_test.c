@@ -8,8 +8,7 @@
 #include <string.h>
 
 #include "quarantined_api.h"
-
-static int failures;
+#include "moat_test.h"
 
 static void
 test_route(void)
@@ -51,8 +50,7 @@ test_route(void)
 		int64_t id = 0;
 		unsigned st = http_route(t[i].url, &r, &id);
 		if (st != t[i].status || (st == 0 && (r != t[i].route || id != t[i].id))) {
-			failures++;
-			fprintf(stderr, "FAIL route %s: got status %u route %d id %lld, want %u %d %lld\n",
+			TEST_FAIL("route %s: got status %u route %d id %lld, want %u %d %lld",
 			    t[i].name, st, r, (long long)id, t[i].status, t[i].route, t[i].id);
 		}
 	}
@@ -74,8 +72,7 @@ test_unescape(void)
 		snprintf(buf, sizeof(buf), "%s", t[i].in);
 		size_t n = http_unescape(NULL, NULL, buf);
 		if (strcmp(buf, t[i].want) != 0 || n != strlen(t[i].want)) {
-			failures++;
-			fprintf(stderr, "FAIL unescape %s: got \"%s\" (%zu) want \"%s\"\n",
+			TEST_FAIL("unescape %s: got \"%s\" (%zu) want \"%s\"",
 			    t[i].name, buf, n, t[i].want);
 		}
 	}
@@ -103,8 +100,7 @@ test_submit_hold(void)
 		json_t *v = json_pack("[s]", t[i].virus);
 		const char *got = submit_hold(t[i].given, v);
 		if (strcmp(got, t[i].want) != 0) {
-			failures++;
-			fprintf(stderr, "FAIL hold %s: got %s want %s\n", t[i].name, got, t[i].want);
+			TEST_FAIL("hold %s: got %s want %s", t[i].name, got, t[i].want);
 		}
 		json_decref(v);
 	}
@@ -150,8 +146,7 @@ test_submit_group(void)
 			want = json_loads(t[i].want, 0, NULL);
 		if (rc != t[i].rc || (rc == 0 && !json_equal(got, want))) {
 			char *g = json_dumps(got, JSON_COMPACT);
-			failures++;
-			fprintf(stderr, "FAIL group %s: got rc %d %s (%s) want %d %s\n", t[i].name,
+			TEST_FAIL("group %s: got rc %d %s (%s) want %d %s", t[i].name,
 			    rc, g, rc == -1 ? err : "", t[i].rc, t[i].want ? t[i].want : "");
 			free(g);
 		}
@@ -161,17 +156,16 @@ test_submit_group(void)
 	}
 }
 
+static const struct test_case cases[] = {
+	{ "route",		test_route },
+	{ "unescape",		test_unescape },
+	{ "submit hold",	test_submit_hold },
+	{ "submit group",	test_submit_group },
+	{ NULL, NULL }
+};
+
 int
 main(void)
 {
-	test_route();
-	test_unescape();
-	test_submit_hold();
-	test_submit_group();
-	if (failures > 0) {
-		fprintf(stderr, "%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("quarantined http tests passed\n");
-	return 0;
+	return test_run(cases);
 }

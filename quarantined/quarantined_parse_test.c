@@ -9,17 +9,7 @@
 #include <string.h>
 
 #include "quarantined.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do {                                           \
-	if (!(cond)) {                                                  \
-		failures++;                                             \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);    \
-		fprintf(stderr, __VA_ARGS__);                           \
-		fputc('\n', stderr);                                    \
-	}                                                               \
-} while (0)
+#include "moat_test.h"
 
 static void
 test_parse_id(void)
@@ -42,14 +32,14 @@ test_parse_id(void)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		int64_t got = 0;
 		int rc = parse_id(t[i].in, &got);
-		CHECK(rc == t[i].rc, "parse_id %s: rc got %d want %d", t[i].name, rc, t[i].rc);
+		TEST_CHECK(rc == t[i].rc, "parse_id %s: rc got %d want %d", t[i].name, rc, t[i].rc);
 		if (rc == 0 && t[i].rc == 0)
-			CHECK(got == t[i].want, "parse_id %s: got %lld want %lld", t[i].name,
+			TEST_CHECK(got == t[i].want, "parse_id %s: got %lld want %lld", t[i].name,
 			    (long long)got, t[i].want);
 	}
 	int64_t v;
-	CHECK(parse_id(NULL, &v) == -1, "parse_id NULL accepted");
-	CHECK(parse_uint("0", &v) == 0 && v == 0, "parse_uint 0 refused");
+	TEST_CHECK(parse_id(NULL, &v) == -1, "parse_id NULL accepted");
+	TEST_CHECK(parse_uint("0", &v) == 0 && v == 0, "parse_uint 0 refused");
 }
 
 static void
@@ -68,9 +58,9 @@ test_parse_time(void)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		int64_t got = 0;
 		int rc = parse_time(t[i].in, &got);
-		CHECK(rc == t[i].rc, "parse_time %s: rc got %d want %d", t[i].name, rc, t[i].rc);
+		TEST_CHECK(rc == t[i].rc, "parse_time %s: rc got %d want %d", t[i].name, rc, t[i].rc);
 		if (rc == 0 && t[i].rc == 0)
-			CHECK(got == t[i].want, "parse_time %s: got %lld want %lld", t[i].name,
+			TEST_CHECK(got == t[i].want, "parse_time %s: got %lld want %lld", t[i].name,
 			    (long long)got, t[i].want);
 	}
 }
@@ -93,12 +83,12 @@ test_addr(void)
 		{ "empty", "", 0 },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		CHECK(parse_addr_ok(t[i].in) == t[i].ok, "parse_addr_ok %s: got %d want %d",
+		TEST_CHECK(parse_addr_ok(t[i].in) == t[i].ok, "parse_addr_ok %s: got %d want %d",
 		    t[i].name, parse_addr_ok(t[i].in), t[i].ok);
 	char longaddr[400];
 	memset(longaddr, 'a', sizeof(longaddr));
 	memcpy(longaddr + 380, "@x.example", 11);
-	CHECK(!parse_addr_ok(longaddr), "parse_addr_ok: over-long address accepted");
+	TEST_CHECK(!parse_addr_ok(longaddr), "parse_addr_ok: over-long address accepted");
 }
 
 static void
@@ -118,12 +108,12 @@ test_spool_path(void)
 		{ "dotdot in sha slot",
 		  "15/../../../../../../../../../../../../../../../../../../../etc/pass", 0 },
 	};
-	CHECK(parse_spool_path_ok(ok), "spool path: valid path refused");
-	CHECK(!parse_spool_path_ok(wrongdir), "spool path: wrong directory accepted");
-	CHECK(!parse_spool_path_ok(upper), "spool path: upper-case hex accepted");
-	CHECK(!parse_spool_path_ok(NULL), "spool path: NULL accepted");
+	TEST_CHECK(parse_spool_path_ok(ok), "spool path: valid path refused");
+	TEST_CHECK(!parse_spool_path_ok(wrongdir), "spool path: wrong directory accepted");
+	TEST_CHECK(!parse_spool_path_ok(upper), "spool path: upper-case hex accepted");
+	TEST_CHECK(!parse_spool_path_ok(NULL), "spool path: NULL accepted");
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		CHECK(parse_spool_path_ok(t[i].in) == t[i].ok, "spool path %s: got %d want %d",
+		TEST_CHECK(parse_spool_path_ok(t[i].in) == t[i].ok, "spool path %s: got %d want %d",
 		    t[i].name, parse_spool_path_ok(t[i].in), t[i].ok);
 }
 
@@ -143,16 +133,16 @@ test_sha256(void)
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		sha256_hex(t[i].in, strlen(t[i].in), hex);
-		CHECK(strcmp(hex, t[i].want) == 0, "sha256 %s: got %s want %s", t[i].name,
+		TEST_CHECK(strcmp(hex, t[i].want) == 0, "sha256 %s: got %s want %s", t[i].name,
 		    hex, t[i].want);
-		CHECK(parse_sha256_ok(hex), "sha256 %s: own output not valid hex", t[i].name);
+		TEST_CHECK(parse_sha256_ok(hex), "sha256 %s: own output not valid hex", t[i].name);
 	}
 	/* A million 'a' (the third NIST vector), streamed like an upload. */
 	char *m = malloc(1000000);
 	if (m != NULL) {
 		memset(m, 'a', 1000000);
 		sha256_hex(m, 1000000, hex);
-		CHECK(strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+		TEST_CHECK(strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
 		    == 0, "sha256 million a: got %s", hex);
 		free(m);
 	}
@@ -163,14 +153,14 @@ test_mode_and_tokens(void)
 {
 	unsigned m;
 
-	CHECK(parse_mode("0660", &m) == 0 && m == 0660, "parse_mode 0660");
-	CHECK(parse_mode("0999", &m) == -1, "parse_mode accepted 0999");
-	CHECK(parse_mode("01777", &m) == -1, "parse_mode accepted sticky bits");
-	CHECK(parse_token_ok("4C1x2y3z", 64), "queue id refused");
-	CHECK(!parse_token_ok("a b", 64), "token with space accepted");
-	CHECK(!parse_token_ok("abc\x01", 64), "token with control accepted");
-	CHECK(!parse_token_ok("abcdef", 5), "over-long token accepted");
-	CHECK(parse_text_ok("Win.Test EICAR", 64), "text with space refused");
+	TEST_CHECK(parse_mode("0660", &m) == 0 && m == 0660, "parse_mode 0660");
+	TEST_CHECK(parse_mode("0999", &m) == -1, "parse_mode accepted 0999");
+	TEST_CHECK(parse_mode("01777", &m) == -1, "parse_mode accepted sticky bits");
+	TEST_CHECK(parse_token_ok("4C1x2y3z", 64), "queue id refused");
+	TEST_CHECK(!parse_token_ok("a b", 64), "token with space accepted");
+	TEST_CHECK(!parse_token_ok("abc\x01", 64), "token with control accepted");
+	TEST_CHECK(!parse_token_ok("abcdef", 5), "over-long token accepted");
+	TEST_CHECK(parse_text_ok("Win.Test EICAR", 64), "text with space refused");
 }
 
 static void
@@ -185,26 +175,25 @@ test_digest_expand(void)
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		char *got = digest_expand(t[i].tpl, "Alpha", "D");
-		CHECK(got != NULL && strcmp(got, t[i].want) == 0, "digest_expand %s: got \"%s\" "
+		TEST_CHECK(got != NULL && strcmp(got, t[i].want) == 0, "digest_expand %s: got \"%s\" "
 		    "want \"%s\"", t[i].name, got ? got : "(null)", t[i].want);
 		free(got);
 	}
 }
 
+static const struct test_case cases[] = {
+	{ "parse_id",		test_parse_id },
+	{ "parse_time",		test_parse_time },
+	{ "addresses",		test_addr },
+	{ "spool paths",	test_spool_path },
+	{ "sha256",		test_sha256 },
+	{ "mode and tokens",	test_mode_and_tokens },
+	{ "digest_expand",	test_digest_expand },
+	{ NULL, NULL }
+};
+
 int
 main(void)
 {
-	test_parse_id();
-	test_parse_time();
-	test_addr();
-	test_spool_path();
-	test_sha256();
-	test_mode_and_tokens();
-	test_digest_expand();
-	if (failures > 0) {
-		fprintf(stderr, "%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("quarantined parse tests passed\n");
-	return 0;
+	return test_run(cases);
 }
