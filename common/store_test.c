@@ -473,9 +473,10 @@ static const char sql_kind_insert[] =
 static const char sql_kind_dup_policy[] =
     "INSERT INTO policies (name, scan_mode) VALUES ('kinds', 'bogus')";
 
-static int
-case_kinds(const char *dir)
+static void
+case_kinds(void)
 {
+	const char	*dir = case_dir();
 	struct store	*st, *st2;
 	sqlite3		*holder;
 	sqlite3_stmt	*stmt;
@@ -485,18 +486,18 @@ case_kinds(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/kinds.db", dir);
 	if (make_current(path) == -1)
-		FAIL("fixture");
+		TEST_FATAL("fixture");
 	if (store_open_kind(path, 0, 100, &st, &kind, err, sizeof(err)) == -1 ||
 	    kind != STORE_OK || store_kind(st) != STORE_OK)
-		FAIL("open: got kind %d (%s), want STORE_OK", (int)kind, err);
+		TEST_FATAL("open: got kind %d (%s), want STORE_OK", (int)kind, err);
 
 	/* A refused row. */
 	if ((stmt = store_prepare(st, sql_kind_dup_policy)) == NULL)
-		FAIL("prepare the duplicate insert");
+		TEST_FATAL("prepare the duplicate insert");
 	r = store_step(st, stmt, "duplicate");
 	if (r != STORE_STEP_ERROR || store_kind(st) != STORE_CONSTRAINT) {
 		store_close(st);
-		FAIL("duplicate key: got step %d kind %d, want %d and "
+		TEST_FATAL("duplicate key: got step %d kind %d, want %d and "
 		    "STORE_CONSTRAINT (%d)", r, (int)store_kind(st),
 		    STORE_STEP_ERROR, STORE_CONSTRAINT);
 	}
@@ -505,7 +506,7 @@ case_kinds(const char *dir)
 	    sizeof(err));
 	if (r != -1 || store_kind(st) != STORE_ERROR) {
 		store_close(st);
-		FAIL("bad SQL: got %d kind %d, want -1 STORE_ERROR (%d)", r,
+		TEST_FATAL("bad SQL: got %d kind %d, want -1 STORE_ERROR (%d)", r,
 		    (int)store_kind(st), STORE_ERROR);
 	}
 
@@ -513,26 +514,26 @@ case_kinds(const char *dir)
 	if (sqlite3_open(path, &holder) != SQLITE_OK ||
 	    sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		store_close(st);
-		FAIL("holder: %s", sqlite3_errmsg(holder));
+		TEST_FATAL("holder: %s", sqlite3_errmsg(holder));
 	}
 	r = store_begin(st);
 	if (r != -1 || store_kind(st) != STORE_BUSY) {
 		sqlite3_close(holder);
 		store_close(st);
-		FAIL("store_begin while locked: got %d kind %d, want -1 "
+		TEST_FATAL("store_begin while locked: got %d kind %d, want -1 "
 		    "STORE_BUSY (%d)", r, (int)store_kind(st), STORE_BUSY);
 	}
 	if ((stmt = store_prepare(st, sql_kind_insert)) == NULL) {
 		sqlite3_close(holder);
 		store_close(st);
-		FAIL("prepare the insert");
+		TEST_FATAL("prepare the insert");
 	}
 	r = store_step(st, stmt, "insert");
 	if (r != STORE_STEP_ERROR || store_kind(st) != STORE_BUSY ||
 	    strcmp(store_errtext(st), STORE_LOCKED_TEXT) != 0) {
 		sqlite3_close(holder);
 		store_close(st);
-		FAIL("insert while locked: got step %d kind %d \"%s\", want "
+		TEST_FATAL("insert while locked: got step %d kind %d \"%s\", want "
 		    "%d STORE_BUSY \"" STORE_LOCKED_TEXT "\"", r,
 		    (int)store_kind(st), store_errtext(st), STORE_STEP_ERROR);
 	}
@@ -540,7 +541,7 @@ case_kinds(const char *dir)
 	if (r != -1 || store_kind(st) != STORE_BUSY) {
 		sqlite3_close(holder);
 		store_close(st);
-		FAIL("seed while locked: got %d kind %d, want -1 STORE_BUSY", r,
+		TEST_FATAL("seed while locked: got %d kind %d, want -1 STORE_BUSY", r,
 		    (int)store_kind(st));
 	}
 	/* Reading still works in WAL mode, and a success leaves the kind of
@@ -548,14 +549,14 @@ case_kinds(const char *dir)
 	if (store_policy_generation(st) < 1) {
 		sqlite3_close(holder);
 		store_close(st);
-		FAIL("read while another writer holds the lock failed");
+		TEST_FATAL("read while another writer holds the lock failed");
 	}
 	sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(holder);
 	if ((stmt = store_prepare(st, sql_kind_insert)) == NULL ||
 	    (r = store_run_stmt(st, stmt, "insert")) != 0) {
 		store_close(st);
-		FAIL("insert after the lock was released: got %d, want 0", r);
+		TEST_FATAL("insert after the lock was released: got %d, want 0", r);
 	}
 	store_close(st);
 
@@ -564,21 +565,20 @@ case_kinds(const char *dir)
 	st2 = NULL;
 	if (store_open_kind(v1, 0, 100, &st2, &kind, err, sizeof(err)) != -1 ||
 	    st2 != NULL || kind != STORE_ERROR)
-		FAIL("open of a missing file: got kind %d, want STORE_ERROR", (int)kind);
+		TEST_FATAL("open of a missing file: got kind %d, want STORE_ERROR", (int)kind);
 
 	/* events opens through store_open: an old schema is refused. */
 	snprintf(v1, sizeof(v1), "%s/events-v1.db", dir);
 	if (make_v1(v1) == -1)
-		FAIL("v1 fixture");
+		TEST_FATAL("v1 fixture");
 	err[0] = '\0';
 	if (events_start(v1, "test", err, sizeof(err)) != -1) {
 		events_stop();
-		FAIL("events_start on a v1 store: got 0, want -1");
+		TEST_FATAL("events_start on a v1 store: got 0, want -1");
 	}
 	if (strstr(err, "`moatctl db migrate`") == NULL)
-		FAIL("events_start on a v1 store: got \"%s\", want a message "
+		TEST_FATAL("events_start on a v1 store: got \"%s\", want a message "
 		    "naming `moatctl db migrate`", err);
-	return 0;
 }
 
 static const char sql_two_rows[] = "SELECT 1 UNION ALL SELECT 2";
