@@ -525,7 +525,7 @@ config_sample(FILE *fp, const struct cfg_group *const groups[], size_t ngroups)
 			    o->type == CFG_DURATION) && o->min <= o->max)
 				fprintf(fp, ", %lld..%lld", o->min, o->max);
 			if (o->flags & CFG_RESTART)
-				fputs("; a change needs a restart", fp);
+				fputs("\n  # A running daemon keeps its value until restarted.", fp);
 			fprintf(fp, "\n  #%s = ", o->name);
 			config_sample_default(fp, o);
 			fputs(";\n", fp);
