@@ -313,9 +313,11 @@ daemon_socket_access(const char *path, const char *mode, const char *group,
 		log_warnx("%s: socket mode \"%s\" is not an octal mode", path, mode);
 		return -1;
 	}
-	if (geteuid() == 0 && user != NULL && *user != '\0' &&
-	    daemon_user_ids(user, &uid, &ugid) == -1)
-		return -1;
+	if (geteuid() == 0 && user != NULL && *user != '\0') {
+		if (daemon_user_ids(user, &uid, &ugid) == -1)
+			return -1;
+		gid = ugid;             /* the user's group unless group says otherwise */
+	}
 	if (group != NULL) {
 		struct group *gr = getgrnam(group);
 

@@ -96,7 +96,8 @@ void  daemon_conf_put(void *conf);
  * one thread at a time (serialized inside). */
 int   daemon_reload(void);
 /* chmod/chown of a UNIX socket: mode octal text (NULL: leave), group name
- * (NULL: leave), owner user (NULL/"": leave).  Returns 0, or -1 logged. */
+ * (NULL: the user's group, or leave), owner user (NULL/"" or not root:
+ * leave).  Returns 0, or -1 logged. */
 int   daemon_socket_access(const char *path, const char *mode, const char *group,
     const char *user);
 
