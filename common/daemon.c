@@ -246,6 +246,16 @@ daemon_conf_get(void)
 }
 
 void
+daemon_conf_hold(void *conf)
+{
+	struct daemon_conf *c = conf;
+
+	pthread_mutex_lock(&dm_conf_lock);
+	c->refs++;
+	pthread_mutex_unlock(&dm_conf_lock);
+}
+
+void
 daemon_conf_put(void *conf)
 {
 	struct daemon_conf *c = conf;
@@ -267,6 +277,8 @@ daemon_reload(void)
 	struct daemon_conf *n, *old;
 	char err[1024];
 
+	if (d == NULL || dm_conf == NULL)
+		return -1;              /* not under daemon_main (unit tests) */
 	pthread_mutex_lock(&dm_reload_lock);
 	if ((n = dm_conf_load(d, dm_conf_path, CFG_LOAD_RELOAD, err, sizeof(err))) == NULL) {
 		pthread_mutex_unlock(&dm_reload_lock);

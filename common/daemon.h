@@ -89,6 +89,9 @@ struct daemon_desc {
 int   daemon_main(const struct daemon_desc *desc, int argc, char **argv);
 /* A reference to the current generation (never NULL once started). */
 void *daemon_conf_get(void);
+/* Another reference on a generation the caller holds, or receives in the
+ * reload hook. */
+void  daemon_conf_hold(void *conf);
 /* Drops a reference; the last one frees the generation.  Accepts NULL. */
 void  daemon_conf_put(void *conf);
 /* HUP: loads, checks and swaps in a new generation.  Returns 0, or -1 when

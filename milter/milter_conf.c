@@ -116,8 +116,10 @@ const struct cfg_group milter_cfg_group = {
 	milter_opts, NULL
 };
 
-/* moat-milter's loaded settings: set once in main() before any thread
- * starts, read-only afterwards (declared in milter.h). */
+/* moat-milter's settings (declared in milter.h): the current generation's
+ * milter group.  Set before any thread starts; a HUP publishes the next
+ * generation here (milter_life.c), and every published generation lives
+ * until the milter stops, because readers hold no reference. */
 const struct milter_conf *milter_cf;
 
 const char *
