@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -365,11 +366,21 @@ static const struct test_case cases[] = {
 	{ NULL, NULL }
 };
 
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *tmp = getenv("TMPDIR");
 	ssize_t n;
+	int rc;
 
 	if (argc > 1 && strcmp(argv[1], "testd") == 0) {
 		int ac = 1;
@@ -386,5 +397,8 @@ main(int argc, char **argv)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	chmod(dir, 0755);
-	return test_run(cases);
+	rc = test_run(cases);
+	if (rc == 0)
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
 }
