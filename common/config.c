@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -16,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "config.h"
 #include "units.h"
@@ -182,30 +186,78 @@ config_find(const struct cfg_group *g, const char *name)
 	return NULL;
 }
 
+/* Runs o's validator on its stored value; where is "file:line" or "file". */
+static int
+config_check_opt(const struct cfg_opt *o, void *vals, const char *where,
+    const char *gname, int isdefault, char *err, size_t errlen)
+{
+	const void *value = FIELD(vals, o, char);
+	char why[512] = "";
+
+	if (o->check == NULL)
+		return 0;
+	if (o->type == CFG_STR && *FIELD(vals, o, char *) == NULL)
+		return 0;
+	if (o->check(value, why, sizeof(why)) == 0)
+		return 0;
+	return config_err(err, errlen, "%s: %s.%s%s: %s", where, gname, o->name,
+	    isdefault ? " (default)" : "", why[0] != '\0' ? why : "bad value");
+}
+
 static int
 config_group_load(const char *path, const struct cfg_group *g, void *vals,
-    const config_setting_t *grp, char *err, size_t errlen)
+    const config_setting_t *grp, unsigned flags, char *err, size_t errlen)
 {
 	char where[1100];
+	unsigned char set[512];
+	size_t nopts = 0;
 	int n;
 
-	if (grp == NULL)
-		return 0;
-	snprintf(where, sizeof(where), "%s:%u", path, config_setting_source_line(grp));
-	if (!config_setting_is_group(grp))
-		return config_err(err, errlen, "%s: %s: expected a group { ... }", where, g->name);
-	n = config_setting_length(grp);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
-		const char *name = config_setting_name(s);
-		const struct cfg_opt *o = name != NULL ? config_find(g, name) : NULL;
+	for (const struct cfg_opt *o = g->opts; o->name != NULL; o++)
+		nopts++;
+	if (nopts > sizeof(set))
+		fatalx("option group %s: too many options", g->name);  /* programming error */
+	memset(set, 0, sizeof(set));
+	snprintf(where, sizeof(where), "%s", path);
+	if (grp != NULL) {
+		snprintf(where, sizeof(where), "%s:%u", path, config_setting_source_line(grp));
+		if (!config_setting_is_group(grp))
+			return config_err(err, errlen, "%s: %s: expected a group { ... }",
+			    where, g->name);
+		n = config_setting_length(grp);
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+			const char *name = config_setting_name(s);
+			const struct cfg_opt *o = name != NULL ? config_find(g, name) : NULL;
+			char line[1100];
 
-		snprintf(where, sizeof(where), "%s:%u", path, config_setting_source_line(s));
-		if (o == NULL)
-			return config_err(err, errlen, "%s: unknown setting '%s.%s'",
-			    where, g->name, name ? name : "?");
-		if (config_store(o, vals, s, NULL, where, g->name, err, errlen) == -1)
+			snprintf(line, sizeof(line), "%s:%u", path, config_setting_source_line(s));
+			if (o == NULL)
+				return config_err(err, errlen, "%s: unknown setting '%s.%s'",
+				    line, g->name, name ? name : "?");
+			if (config_store(o, vals, s, NULL, line, g->name, err, errlen) == -1)
+				return -1;
+			set[o - g->opts] = 1;
+			if ((flags & CFG_LOAD_RELOAD) && (o->flags & CFG_RESTART))
+				continue;
+			if (config_check_opt(o, vals, line, g->name, 0, err, errlen) == -1)
+				return -1;
+		}
+	}
+	/* Defaults are checked too: "user" may name a user this host lacks. */
+	for (const struct cfg_opt *o = g->opts; o->name != NULL; o++) {
+		if (set[o - g->opts] ||
+		    ((flags & CFG_LOAD_RELOAD) && (o->flags & CFG_RESTART)))
+			continue;
+		if (config_check_opt(o, vals, path, g->name, 1, err, errlen) == -1)
 			return -1;
+	}
+	if (g->check != NULL) {
+		char why[512] = "";
+
+		if (g->check(vals, why, sizeof(why)) == -1)
+			return config_err(err, errlen, "%s: %s: %s", where, g->name,
+			    why[0] != '\0' ? why : "bad settings");
 	}
 	return 0;
 }
@@ -213,6 +265,13 @@ config_group_load(const char *path, const struct cfg_group *g, void *vals,
 int
 config_load(const char *path, const struct cfg_group *const groups[],
     void *const vals[], size_t ngroups, char *err, size_t errlen)
+{
+	return config_load_flags(path, groups, vals, ngroups, 0, err, errlen);
+}
+
+int
+config_load_flags(const char *path, const struct cfg_group *const groups[],
+    void *const vals[], size_t ngroups, unsigned flags, char *err, size_t errlen)
 {
 	config_t cf;
 	config_setting_t *root;
@@ -256,7 +315,7 @@ config_load(const char *path, const struct cfg_group *const groups[],
 	}
 	for (size_t i = 0; i < ngroups; i++)
 		if (config_group_load(path, groups[i], vals[i],
-		    config_setting_get_member(root, groups[i]->name), err, errlen) == -1)
+		    config_setting_get_member(root, groups[i]->name), flags, err, errlen) == -1)
 			goto done;
 	rc = 0;
 done:
@@ -423,10 +482,162 @@ config_sample(FILE *fp, const struct cfg_group *const groups[], size_t ngroups)
 			} else if ((o->type == CFG_INT || o->type == CFG_SIZE ||
 			    o->type == CFG_DURATION) && o->min <= o->max)
 				fprintf(fp, ", %lld..%lld", o->min, o->max);
+			if (o->flags & CFG_RESTART)
+				fputs("\n  # A running daemon keeps its value until restarted.", fp);
 			fprintf(fp, "\n  #%s = ", o->name);
 			config_sample_default(fp, o);
 			fputs(";\n", fp);
 		}
 		fputs("};\n", fp);
 	}
+}
+
+/* Whether o's value differs between a and b. */
+static int
+config_differs(const struct cfg_opt *o, const void *a, const void *b)
+{
+	switch (o->type) {
+	case CFG_INT:
+	case CFG_SIZE:
+	case CFG_DURATION:
+		return *FIELD(a, o, const long long) != *FIELD(b, o, const long long);
+	case CFG_BOOL:
+	case CFG_ENUM:
+		return *FIELD(a, o, const int) != *FIELD(b, o, const int);
+	case CFG_STR: {
+		const char *x = *FIELD(a, o, char *const), *y = *FIELD(b, o, char *const);
+		return (x == NULL) != (y == NULL) || (x != NULL && strcmp(x, y) != 0);
+	}
+	}
+	return 0;
+}
+
+int
+config_keep_restart(const struct cfg_group *group, const void *cur, void *next)
+{
+	int kept = 0;
+
+	for (const struct cfg_opt *o = group->opts; o->name != NULL; o++) {
+		if (!(o->flags & CFG_RESTART) || !config_differs(o, cur, next))
+			continue;
+		log_warnx("%s.%s changed: needs a restart; keeping the old value",
+		    group->name, o->name);
+		switch (o->type) {
+		case CFG_INT:
+		case CFG_SIZE:
+		case CFG_DURATION:
+			*FIELD(next, o, long long) = *FIELD(cur, o, const long long);
+			break;
+		case CFG_BOOL:
+		case CFG_ENUM:
+			*FIELD(next, o, int) = *FIELD(cur, o, const int);
+			break;
+		case CFG_STR: {
+			const char *old = *FIELD(cur, o, char *const);
+			char *copy = NULL;
+
+			if (old != NULL && (copy = strdup(old)) == NULL)
+				return -1;
+			free(*FIELD(next, o, char *));
+			*FIELD(next, o, char *) = copy;
+			break;
+		}
+		}
+		kept++;
+	}
+	return kept;
+}
+
+/* Validators (see config.h).  A CFG_STR value is a char * (never NULL). */
+#define CHECK_STR(value) (*(char *const *)(value))
+
+int
+cfg_parse_mode(const char *s, unsigned *mode)
+{
+	unsigned long v = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '7')
+			return -1;
+		if ((v = v * 8 + (unsigned long)(*p - '0')) > 0777)
+			return -1;
+	}
+	*mode = (unsigned)v;
+	return 0;
+}
+
+int
+cfg_check_mode(const void *value, char *err, size_t errlen)
+{
+	unsigned mode;
+
+	if (cfg_parse_mode(CHECK_STR(value), &mode) == -1)
+		return config_err(err, errlen, "\"%s\" is not an octal mode "
+		    "(0000..0777)", CHECK_STR(value));
+	return 0;
+}
+
+int
+cfg_check_group(const void *value, char *err, size_t errlen)
+{
+	const char *name = CHECK_STR(value);
+	struct group *gr;
+
+	errno = 0;
+	if ((gr = getgrnam(name)) != NULL)
+		return 0;
+	if (errno != 0 && errno != ENOENT && errno != ESRCH)
+		return config_err(err, errlen, "cannot look up group \"%s\": %s",
+		    name, strerror(errno));
+	return config_err(err, errlen, "no group \"%s\"", name);
+}
+
+int
+cfg_check_user(const void *value, char *err, size_t errlen)
+{
+	const char *name = CHECK_STR(value);
+	struct passwd *pw;
+
+	if (*name == '\0')
+		return 0;               /* stay as started (tests) */
+	errno = 0;
+	if ((pw = getpwnam(name)) != NULL)
+		return 0;
+	if (errno != 0 && errno != ENOENT && errno != ESRCH)
+		return config_err(err, errlen, "cannot look up user \"%s\": %s",
+		    name, strerror(errno));
+	return config_err(err, errlen, "no user \"%s\"", name);
+}
+
+int
+cfg_check_abspath(const void *value, char *err, size_t errlen)
+{
+	if (CHECK_STR(value)[0] != '/')
+		return config_err(err, errlen, "\"%s\" is not an absolute path",
+		    CHECK_STR(value));
+	return 0;
+}
+
+int
+cfg_check_unix_path(const void *value, char *err, size_t errlen)
+{
+	const char *s = CHECK_STR(value);
+
+	if (s[0] != '/' || strlen(s) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return config_err(err, errlen, "must be an absolute path shorter than "
+		    "%zu bytes", sizeof(((struct sockaddr_un *)0)->sun_path));
+	return 0;
+}
+
+int
+cfg_check_smtp_url(const void *value, char *err, size_t errlen)
+{
+	const char *s = CHECK_STR(value);
+
+	if ((strncmp(s, "smtp://", 7) != 0 || s[7] == '\0') &&
+	    (strncmp(s, "smtps://", 8) != 0 || s[8] == '\0'))
+		return config_err(err, errlen, "\"%s\" is not an smtp:// URL", s);
+	return 0;
 }

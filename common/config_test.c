@@ -30,17 +30,17 @@ static const char *const tmodes[] = { "fast", "slow", "off", NULL };
 
 #define T(f) offsetof(struct tconf, f)
 static const struct cfg_opt topts[] = {
-	{ "threads", CFG_INT, "4", 1, 64, NULL, T(threads), "Scan threads." },
-	{ "flag", CFG_BOOL, "false", 0, -1, NULL, T(flag), "A flag." },
-	{ "name", CFG_STR, "moat", 0, -1, NULL, T(name), "A name." },
-	{ "mode", CFG_ENUM, "slow", 0, -1, tmodes, T(mode), "A mode." },
-	{ "max_size", CFG_SIZE, "25M", 1, 1LL << 30, NULL, T(max_size), "A size." },
-	{ "timeout", CFG_DURATION, "5m", 1, 7 * 86400, NULL, T(timeout), "A time." },
-	{ "opt", CFG_STR, NULL, 0, -1, NULL, T(opt), "Unset by default." },
-	{ "big", CFG_INT, "-1", -1, LLONG_MAX, NULL, T(big), "Wide bounds." },
-	{ NULL, 0, NULL, 0, 0, NULL, 0, NULL }
+	{ "threads", CFG_INT, "4", 1, 64, NULL, T(threads), "Scan threads.", NULL, 0 },
+	{ "flag", CFG_BOOL, "false", 0, -1, NULL, T(flag), "A flag.", NULL, 0 },
+	{ "name", CFG_STR, "moat", 0, -1, NULL, T(name), "A name.", NULL, 0 },
+	{ "mode", CFG_ENUM, "slow", 0, -1, tmodes, T(mode), "A mode.", NULL, 0 },
+	{ "max_size", CFG_SIZE, "25M", 1, 1LL << 30, NULL, T(max_size), "A size.", NULL, 0 },
+	{ "timeout", CFG_DURATION, "5m", 1, 7 * 86400, NULL, T(timeout), "A time.", NULL, 0 },
+	{ "opt", CFG_STR, NULL, 0, -1, NULL, T(opt), "Unset by default.", NULL, 0 },
+	{ "big", CFG_INT, "-1", -1, LLONG_MAX, NULL, T(big), "Wide bounds.", NULL, 0 },
+	{ NULL, 0, NULL, 0, 0, NULL, 0, NULL, NULL, 0 }
 };
-static const struct cfg_group tgroup = { "milter", "The test group.", topts };
+static const struct cfg_group tgroup = { "milter", "The test group.", topts, NULL };
 
 struct want {
 	long long   threads;
@@ -332,10 +332,10 @@ test_bad_default(void)
 {
 	const char *dir = work_dir;
 	static const struct cfg_opt bad[] = {
-		{ "n", CFG_INT, "lots", 0, 10, NULL, 0, "bad" },
-		{ NULL, 0, NULL, 0, 0, NULL, 0, NULL }
+		{ "n", CFG_INT, "lots", 0, 10, NULL, 0, "bad", NULL, 0 },
+		{ NULL, 0, NULL, 0, 0, NULL, 0, NULL, NULL, 0 }
 	};
-	static const struct cfg_group bg = { "milter", "bad", bad };
+	static const struct cfg_group bg = { "milter", "bad", bad, NULL };
 	const struct cfg_group *const g[] = { &bg };
 	long long v;
 	void *const vals[] = { &v };

@@ -1,14 +1,108 @@
 /*
- * daemon - the life cycle every Moat daemon shares: detach (unless -f),
- * pidfile, privilege drop, and signal flags for HUP (reload) and TERM/INT
- * (stop).  Signal handlers only set flags; service loops poll them or wait
- * in daemon_wait().
+ * daemon - the life cycle every Moat daemon shares, after Postfix's
+ * single_server_main() and OpenSMTPD's start-up order.  A daemon describes
+ * itself (struct daemon_desc: name, option groups, sockets, seccomp allow
+ * list, chroot) and supplies hooks; its main() is
+ *
+ *     int main(int argc, char **argv) { return daemon_main(&desc, argc, argv); }
+ *
+ * daemon_main() owns, in this order: -c FILE (default /etc/moat/moat.conf),
+ * -f (foreground) and -n (check: print the effective settings, exit 0, or
+ * the file:line error and exit 1); the config load and its validation; log
+ * set-up (common.syslog_facility_mail, log_json, log_level); signals; the
+ * listening sockets (UNIX with mode, owner and group; TCP) and the bind
+ * hook, as root; detaching; the pidfile; the drop to common.user with an
+ * optional chroot, then the optional seccomp filter; the start hook; the
+ * service (the run hook, or a loop calling tick); HUP reloads, TERM/INT
+ * stop; the stop hook; removing sockets and pidfile.
+ *
+ * Configuration generations: every generation is a struct the daemon
+ * declares beginning with DAEMON_CONF_HEAD (refs, common), followed by its
+ * own groups at desc->group_off.  A reload loads a whole new generation,
+ * keeps changed restart-only options (CFG_RESTART) at their running value,
+ * calls the reload hook and swaps it in; readers hold a reference
+ * (daemon_conf_get/put) and the old generation is freed with the last one.
+ *
+ * Signal handlers only set flags; service loops poll them or wait in
+ * daemon_wait().
  */
 #ifndef MOAT_DAEMON_H
 #define MOAT_DAEMON_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <sys/types.h>
+
+#include "config.h"
+
+#define DAEMON_CONF_HEAD int refs; struct common_conf common
+struct daemon_conf {
+	DAEMON_CONF_HEAD;       /* refs under daemon.c's lock */
+};
+
+#define DAEMON_NONE ((size_t)-1)
+enum daemon_listen_kind { DAEMON_UNIX, DAEMON_TCP };
+/* A listening socket; offsets of char * fields in the generation. */
+struct daemon_listen {
+	enum daemon_listen_kind kind;
+	size_t  addr;            /* UNIX path or "ADDRESS:PORT"; unset = none */
+	size_t  mode;            /* octal mode (UNIX), or DAEMON_NONE: 0600 */
+	size_t  group;           /* group name (UNIX), or DAEMON_NONE; unset = user's */
+};
+
+#define DAEMON_MAXGROUPS 4
+#define DAEMON_MAXLISTEN 4
+
+struct daemon_desc {
+	const char                    *name;      /* "moat-quarantined": ident, pidfile */
+	const struct cfg_group *const *groups;    /* its own groups (common is implied) */
+	const size_t                  *group_off; /* each group's struct in the generation */
+	size_t                         ngroups;
+	size_t                         conf_size; /* the generation struct */
+	const struct daemon_listen    *listen;    /* fds handed to bind, in this order */
+	size_t                         nlisten;
+	const char *const             *seccomp;   /* allowed syscalls (NULL-terminated),
+						   * NULL: no filter */
+	/* Optional: cross-checks a loaded generation (daemon-only rules). */
+	int          (*check)(const void *conf, char *err, size_t errlen);
+	/* Optional: an explicit pidfile (NULL: <run_dir>/<name>.pid when detached). */
+	const char  *(*pidfile)(const void *conf);
+	/* Optional: a directory to chroot into at the drop (NULL: none). */
+	const char  *(*chroot)(const void *conf);
+	/* As root, after the sockets (fds[i] for listen[i], -1 when unset). */
+	int          (*bind)(void *conf, const int *fds);
+	/* As common.user, after the drop; start threads here. */
+	int          (*start)(void *conf);
+	/* Optional: serves until stopped (libmilter's smfi_main); returns 0, or
+	 * -1 on failure.  Without it daemon_main loops: tick every tick_ms,
+	 * HUP -> daemon_reload(), TERM/INT -> stop. */
+	int          (*run)(void);
+	void         (*tick)(void);
+	int            tick_ms;
+	/* Optional: a new generation, before it is swapped in (old still current). */
+	void         (*reload)(void *conf, const void *old);
+	/* Undoes start and bind. */
+	void         (*stop)(void);
+};
+
+/* Runs the daemon; returns main()'s exit status. */
+int   daemon_main(const struct daemon_desc *desc, int argc, char **argv);
+/* A reference to the current generation (never NULL once started). */
+void *daemon_conf_get(void);
+/* Another reference on a generation the caller holds, or receives in the
+ * reload hook. */
+void  daemon_conf_hold(void *conf);
+/* Drops a reference; the last one frees the generation.  Accepts NULL. */
+void  daemon_conf_put(void *conf);
+/* HUP: loads, checks and swaps in a new generation.  Returns 0, or -1 when
+ * the file is refused (logged; the running generation stays).  Safe from any
+ * one thread at a time (serialized inside). */
+int   daemon_reload(void);
+/* chmod/chown of a UNIX socket: mode octal text (NULL: leave), group name
+ * (NULL: the user's group, or leave), owner user (NULL/"" or not root:
+ * leave).  Returns 0, or -1 logged. */
+int   daemon_socket_access(const char *path, const char *mode, const char *group,
+    const char *user);
 
 extern volatile sig_atomic_t daemon_reload_requested;
 extern volatile sig_atomic_t daemon_stop_requested;

@@ -7,6 +7,7 @@
 #define MOAT_MILTER_CONF_H
 
 #include "config.h"
+#include "daemon.h"
 
 enum milter_reload_mode { RELOAD_CONCURRENT, RELOAD_LOWMEM };
 enum milter_unserved { UNSERVED_REJECT, UNSERVED_PASS };
@@ -43,6 +44,15 @@ struct milter_conf {
 };
 
 extern const struct cfg_group milter_cfg_group;
+
+/* moat-milter's configuration generation (daemon.h). */
+struct milter_gen {
+	DAEMON_CONF_HEAD;
+	struct milter_conf  m;
+};
+
+/* moat-milter's descriptor for daemon_main (milter_life.c). */
+extern const struct daemon_desc milter_daemon;
 
 /* The path of a libmilter connection spec naming a UNIX socket ("unix:",
  * "local:" or a bare path), or NULL (inet, inet6). */

@@ -294,8 +294,9 @@ engine_watch(void *arg)
 		if (eng.stop)
 			break;
 		if (daemon_reload_requested) {
-			/* HUP: signatures and the policy snapshot, now. */
+			/* HUP: moat.conf, signatures and the policy snapshot, now. */
 			daemon_reload_requested = 0;
+			daemon_reload();
 			if (policy_watch_reload() == -1)
 				log_warnx("SIGHUP: policy reload failed, keeping the current snapshot");
 			engine_reload("SIGHUP");

@@ -1,11 +1,12 @@
 /*
  * quarantined - moat-quarantined's internal interfaces.
  *
- * Ownership: one struct qd per process (moat_quarantined.c).  It owns the
- * spool (quarantined_spool.c: upload files, the group committer and the
- * spool lock), the pool of store connections (quarantined_index.c), the
- * set of items being released (quarantined_release.c) and the current
- * configuration, which is refcounted and swapped whole on HUP: a request
+ * Ownership: one struct qd per process (quarantined_state.c, run by
+ * daemon_main from moat_quarantined.c).  It owns the spool
+ * (quarantined_spool.c: upload files, the group committer and the spool
+ * lock), the pool of store connections (quarantined_index.c) and the set of
+ * items being released (quarantined_release.c).  The configuration is
+ * daemon.c's generation, refcounted and swapped whole on HUP: a request
  * takes a reference with qd_conf_get() and drops it with qd_conf_put().
  */
 #ifndef MOAT_QUARANTINED_H
@@ -19,6 +20,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "store.h"
 #include "quarantined_conf.h"
 
@@ -37,21 +39,16 @@
 /* Request line and headers (1000 recipients in the query string fit). */
 #define QD_REQUEST_HEAD_MAX (640 * 1024)
 
-/* A configuration generation: both groups, refcounted. */
+/* A configuration generation (daemon.h): common and quarantined. */
 struct qd_conf {
-	int                      refs;     /* under qd.conf_lock */
-	struct common_conf       common;
+	DAEMON_CONF_HEAD;
 	struct quarantined_conf  q;
-	unsigned                 socket_mode;
 };
 
 struct spool;
 struct index_pool;
 
 struct qd {
-	const char         *conf_path;
-	pthread_mutex_t     conf_lock;
-	struct qd_conf     *conf;
 	struct spool       *spool;
 	struct index_pool  *pool;
 	pthread_mutex_t     busy_lock;     /* ids being released (release.c) */
@@ -68,10 +65,11 @@ struct qauth {
 	int64_t  subscriber;
 };
 
-/* quarantined_state.c: a checked generation (refs 1), or NULL with err. */
-struct qd_conf *qd_conf_load(const char *path, char *err, size_t errlen);
+/* quarantined_state.c: a reference to the current generation, and its
+ * release; the daemon's descriptor for daemon_main(). */
 struct qd_conf *qd_conf_get(struct qd *qd);
 void            qd_conf_put(struct qd *qd, struct qd_conf *c);
+extern const struct daemon_desc qd_desc;
 
 /* ---- quarantined_parse.c: validation of client input (pure) ---- */
 
