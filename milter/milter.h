@@ -4,7 +4,7 @@
  *
  *   milter_callbacks.c  libmilter callbacks, context life cycle
  *   milter_policy.c     served / suspended / unserved, threat sources
- *   milter_spool.c      message bytes: memory up to a bound, then a file
+ *   milter_msgbuf.c      message bytes: memory up to a bound, then a file
  *   milter_engine.c     the refcounted libclamav engine, reload, scan slots
  *   milter_scan.c       the libclamav scan: verdict + content classification
  *   milter_parts.c      the MIME leaves, decoded in memory, for the scan
@@ -44,25 +44,25 @@ extern const struct milter_conf *milter_cf;
 /* The message as received: header lines rebuilt "Name:value\r\n", an empty
  * line, then the body.  Memory up to limit bytes, then an unlinked file in
  * dir holding everything. */
-struct spool {
-	char        *sp_mem;
-	size_t       sp_len, sp_cap, sp_limit;
-	int          sp_fd;        /* -1 while in memory */
-	int          sp_memfd;     /* memfd copy handed out by spool_fd(), -1 */
-	size_t       sp_total;
-	size_t       sp_hdrlen;    /* bytes of the header block incl. empty line */
-	const char  *sp_dir;
-	int          sp_failed;    /* a write failed: contents incomplete */
+struct msgbuf {
+	char        *mb_mem;
+	size_t       mb_len, mb_cap, mb_limit;
+	int          mb_fd;        /* -1 while in memory */
+	int          mb_memfd;     /* memfd copy handed out by msgbuf_fd(), -1 */
+	size_t       mb_total;
+	size_t       mb_hdrlen;    /* bytes of the header block incl. empty line */
+	const char  *mb_dir;
+	int          mb_failed;    /* a write failed: contents incomplete */
 };
-void   spool_init(struct spool *sp, size_t limit, const char *dir);
-/* Appends; returns 0, or -1 (logged, sp_failed set). */
-int    spool_write(struct spool *sp, const void *data, size_t len);
+void   msgbuf_init(struct msgbuf *sp, size_t limit, const char *dir);
+/* Appends; returns 0, or -1 (logged, mb_failed set). */
+int    msgbuf_write(struct msgbuf *sp, const void *data, size_t len);
 /* Marks the end of the header block. */
-void   spool_end_headers(struct spool *sp);
+void   msgbuf_end_headers(struct msgbuf *sp);
 /* A descriptor holding the whole message from offset 0 (owned by the spool,
  * do not close).  Returns -1 on error. */
-int    spool_fd(struct spool *sp);
-void   spool_free(struct spool *sp);
+int    msgbuf_fd(struct msgbuf *sp);
+void   msgbuf_free(struct msgbuf *sp);
 
 /* ------------------------------------------------------------ engine */
 
@@ -107,7 +107,7 @@ struct scan_result {
 void   scan_engine_setup(struct cl_engine *cl);
 /* Scans the whole message once and applies the policy's scan mode (see
  * milter_scan.c).  Always fills res; returns 0. */
-int    scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
+int    scan_message(struct engine *en, struct msgbuf *sp, const struct policy *pol,
            struct scan_result *res);
 /* The settings scan_message() uses with engine en under policy pol: the
  * engine's limits and parse mode, the policy's heuristics, scan mode and
@@ -179,7 +179,7 @@ struct milter_msg {
 	int                      mc_first_set;   /* mc_first holds the first accepted recipient's */
 	const struct policy     *mc_first;    /* its policy (NULL: unserved), for defer */
 	uint64_t                 mc_msgid;    /* hash of the first Message-ID, 0 none */
-	struct spool             mc_spool;
+	struct msgbuf             mc_spool;
 	char                    *mc_subject;  /* raw value as received, or NULL */
 	/* Copies of X-Virus-Scanned / X-Moat-Status / X-Moat-Threat that
 	 * arrived with the message (deleted before ours are added). */

@@ -129,7 +129,7 @@ quarantine(struct eom *e)
 static int
 orig_header_count(struct eom *e, const char *name)
 {
-	int fd = spool_fd(&e->mc->mc_spool), n = 0;
+	int fd = msgbuf_fd(&e->mc->mc_spool), n = 0;
 	size_t nlen = strlen(name), len;
 	char *buf;
 	ssize_t got;
@@ -227,7 +227,7 @@ repair_scan(void *arg, const void *data, size_t len, const char *filename, char 
 static int
 current_fd(struct eom *e)
 {
-	int fd = e->out_fd != -1 ? e->out_fd : spool_fd(&e->mc->mc_spool);
+	int fd = e->out_fd != -1 ? e->out_fd : msgbuf_fd(&e->mc->mc_spool);
 
 	if (fd != -1)
 		lseek(fd, 0, SEEK_SET);
@@ -526,7 +526,7 @@ log_line(struct eom *e)
 	log_mail(LOGL_INFO, e->mc->mc_qid,
 	    "from=<%s> to=%s size=%zu client=%s subscriber=%s policy=%s verdict=%s%s action=%s "
 	    "time=%.1fms scan=%.1fms wait=%.1fms wall=%.1fms",
-	    e->mc->mc_sender, rcpts, e->mc->mc_spool.sp_total, e->cc->cc_addr,
+	    e->mc->mc_sender, rcpts, e->mc->mc_spool.mb_total, e->cc->cc_addr,
 	    e->sub ? e->sub->name : "-", e->pol ? e->pol->name : "-",
 	    verdict_name(e->d.verdict), extra, e->d.action, e->mc->mc_busy_ns / 1e6, e->scan_ms,
 	    e->wait_ms, wall / 1e6);
@@ -647,7 +647,7 @@ action_eom(void *smfictx, struct milter_conn *cc, struct milter_msg *mc)
 	e.in.virus = e.res.virus;
 	e.in.reason = e.res.reason;
 	e.in.pol = e.pol;
-	e.in.size = mc->mc_spool.sp_total;
+	e.in.size = mc->mc_spool.mb_total;
 	e.in.rcpts = mc->mc_rcpts;
 	e.in.nrcpts = mc->mc_nrcpts;
 	e.in.threat = cc->cc_threat != 0;

@@ -54,7 +54,7 @@ msg_cleanup(struct milter_conn *cc)
 	free(mc->mc_rcpts);
 	free(mc->mc_sender);
 	free(mc->mc_subject);
-	spool_free(&mc->mc_spool);
+	msgbuf_free(&mc->mc_spool);
 	policy_unref(mc->mc_snap);
 	free(mc);
 	cc->cc_msg = NULL;
@@ -350,7 +350,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	}
 	cc->cc_msg = mc;
 	clock_gettime(CLOCK_MONOTONIC, &mc->mc_start);
-	spool_init(&mc->mc_spool, (size_t)milter_cf->memory_buffer, milter_cf->spool);
+	msgbuf_init(&mc->mc_spool, (size_t)milter_cf->memory_buffer, milter_cf->spool);
 	mc->mc_snap = policy_watch_current();
 	msg_qid(ctx, mc);
 	/* The canonical sender ("" for <>), or a clear refusal: an address
@@ -553,19 +553,19 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 /* Appends s with bare LFs turned into CRLF (Postfix sends folded header
  * lines with LF). */
 static int
-spool_crlf(struct spool *sp, const char *s)
+msgbuf_crlf(struct msgbuf *sp, const char *s)
 {
 	const char *p = s;
 
 	for (; *p; p++) {
 		if (*p == '\n' && (p == s || p[-1] != '\r')) {
-			if ((p > s && spool_write(sp, s, (size_t)(p - s)) == -1) ||
-			    spool_write(sp, "\r\n", 2) == -1)
+			if ((p > s && msgbuf_write(sp, s, (size_t)(p - s)) == -1) ||
+			    msgbuf_write(sp, "\r\n", 2) == -1)
 				return -1;
 			s = p + 1;
 		}
 	}
-	return p > s ? spool_write(sp, s, (size_t)(p - s)) : 0;
+	return p > s ? msgbuf_write(sp, s, (size_t)(p - s)) : 0;
 }
 
 /* The usage key of a message (usage_seen): FNV-1a over its Message-ID
@@ -605,10 +605,10 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 		mc->mc_nthreat_hdr++;
 	else if (mc->mc_msgid == 0 && strcasecmp(name, "Message-ID") == 0)
 		mc->mc_msgid = msgid_key(value, mc->mc_sender);
-	(void)(spool_write(&mc->mc_spool, name, strlen(name)) == -1 ||
-	    spool_write(&mc->mc_spool, ":", 1) == -1 ||
-	    spool_crlf(&mc->mc_spool, value) == -1 ||
-	    spool_write(&mc->mc_spool, "\r\n", 2) == -1);
+	(void)(msgbuf_write(&mc->mc_spool, name, strlen(name)) == -1 ||
+	    msgbuf_write(&mc->mc_spool, ":", 1) == -1 ||
+	    msgbuf_crlf(&mc->mc_spool, value) == -1 ||
+	    msgbuf_write(&mc->mc_spool, "\r\n", 2) == -1);
 	mc->mc_busy_ns += now_ns() - t0;
 	return no_reply();
 }
@@ -622,8 +622,8 @@ mlfi_eoh(SMFICTX *ctx)
 	if (cc == NULL || (mc = cc->cc_msg) == NULL)
 		return no_reply();
 	msg_qid(ctx, mc);
-	(void)spool_write(&mc->mc_spool, "\r\n", 2);
-	spool_end_headers(&mc->mc_spool);
+	(void)msgbuf_write(&mc->mc_spool, "\r\n", 2);
+	msgbuf_end_headers(&mc->mc_spool);
 	/* Bodies that will not be scanned are not kept: unserved mail, and
 	 * policies that scan nothing. */
 	if (mc->mc_policy == NULL || mc->mc_policy->scan_mode == SCAN_NONE)
@@ -641,10 +641,10 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	if (cc == NULL || (mc = cc->cc_msg) == NULL)
 		return no_reply();
 	if (mc->mc_skip_body) {
-		mc->mc_spool.sp_total += len;     /* size for the log and billing */
+		mc->mc_spool.mb_total += len;     /* size for the log and billing */
 		return no_reply();
 	}
-	(void)spool_write(&mc->mc_spool, chunk, len);
+	(void)msgbuf_write(&mc->mc_spool, chunk, len);
 	mc->mc_busy_ns += now_ns() - t0;
 	return no_reply();
 }

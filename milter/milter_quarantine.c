@@ -40,7 +40,7 @@ quarantine_submit(const struct milter_conn *cc, struct milter_msg *mc,
 {
 	const char **rcpts = NULL, *virus = res->virus[0] ? res->virus : res->reason;
 	int64_t *subs = NULL;
-	struct spool *sp = &mc->mc_spool;
+	struct msgbuf *sp = &mc->mc_spool;
 	struct scanopts so;
 	struct qmeta m;
 	char *settings = NULL;
@@ -83,10 +83,10 @@ quarantine_submit(const struct milter_conn *cc, struct milter_msg *mc,
 	m.nviruses = 1;
 	m.hold = quarantine_hold(res);
 	m.scan_settings = settings;
-	if (sp->sp_fd != -1 && (fd = spool_fd(sp)) != -1)
+	if (sp->mb_fd != -1 && (fd = msgbuf_fd(sp)) != -1)
 		lseek(fd, 0, SEEK_SET);
 	rc = qclient_submit(milter_cf->quarantine, milter_cf->quarantine_token, &m, fd,
-	    fd == -1 ? sp->sp_mem : NULL, fd == -1 ? sp->sp_len : 0,
+	    fd == -1 ? sp->mb_mem : NULL, fd == -1 ? sp->mb_len : 0,
 	    (int)milter_cf->quarantine_timeout * 1000, id, err, errlen);
 done:
 	free(settings);

@@ -308,7 +308,7 @@ scan_walked(struct engine *en, const char *msg, size_t len, struct cl_scan_optio
 }
 
 int
-scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
+scan_message(struct engine *en, struct msgbuf *sp, const struct policy *pol,
     struct scan_result *res)
 {
 	struct scan_ctx sc;
@@ -321,24 +321,24 @@ scan_message(struct engine *en, struct spool *sp, const struct policy *pol,
 
 	memset(res, 0, sizeof(*res));
 	memset(&sc, 0, sizeof(sc));
-	if (sp->sp_failed) {
+	if (sp->mb_failed) {
 		res->verdict = VERDICT_ERROR;
 		snprintf(res->reason, sizeof(res->reason), "message spool failed");
 		return 0;
 	}
-	if ((int64_t)sp->sp_total > pol->max_scan_bytes) {
+	if ((int64_t)sp->mb_total > pol->max_scan_bytes) {
 		res->verdict = VERDICT_UNSCANNABLE;
 		snprintf(res->reason, sizeof(res->reason), "over size limit (%zu > %lld bytes)",
-		    sp->sp_total, (long long)pol->max_scan_bytes);
+		    sp->mb_total, (long long)pol->max_scan_bytes);
 		return 0;
 	}
 	/* The message in memory: the spool's buffer, or its file mapped. */
-	if (sp->sp_fd == -1) {
-		msg = sp->sp_mem ? sp->sp_mem : "";
-		len = sp->sp_len;
-	} else if ((len = sp->sp_total) == 0) {
+	if (sp->mb_fd == -1) {
+		msg = sp->mb_mem ? sp->mb_mem : "";
+		len = sp->mb_len;
+	} else if ((len = sp->mb_total) == 0) {
 		msg = "";
-	} else if ((map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, sp->sp_fd, 0)) == MAP_FAILED) {
+	} else if ((map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, sp->mb_fd, 0)) == MAP_FAILED) {
 		res->verdict = VERDICT_ERROR;
 		snprintf(res->reason, sizeof(res->reason), "scan error: cannot map the spool file");
 		return 0;

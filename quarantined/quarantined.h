@@ -45,11 +45,11 @@ struct qd_conf {
 	struct quarantined_conf  q;
 };
 
-struct spool;
+struct qspool;
 struct index_pool;
 
 struct qd {
-	struct spool       *spool;
+	struct qspool       *spool;
 	struct index_pool  *pool;
 	pthread_mutex_t     busy_lock;     /* ids being released (release.c) */
 	int64_t            *busy;
@@ -127,36 +127,36 @@ int  submit_meta_group(struct submit_meta *m, char *err, size_t errlen);
  * the names say (a Heuristics.* name is at least a heuristic hold). */
 const char *submit_hold(const char *given, json_t *viruses);
 
-struct spool_upload {
+struct qspool_upload {
 	int      fd;                       /* -1 when none */
 	char     tmpname[64];              /* below spool/tmp */
 	uint64_t size;
 	void    *sha;                      /* struct sha256_ctx * */
-	char     sha256[QD_SHA256_HEX];    /* set by spool_upload_finish */
+	char     sha256[QD_SHA256_HEX];    /* set by qspool_upload_finish */
 };
 
 /* SHA-256 of data as lower-case hex (nettle). */
 void sha256_hex(const void *data, size_t len, char hex[QD_SHA256_HEX]);
 
-/* spool_open before the privilege drop (the directory must exist),
- * spool_start after it (tmp/, committer thread).  0, or -1 (logged). */
-int  spool_open(const char *dir, struct spool **out);
-int  spool_start(struct spool *sp, struct index_pool *pool, long long window_ms,
+/* qspool_open before the privilege drop (the directory must exist),
+ * qspool_start after it (tmp/, committer thread).  0, or -1 (logged). */
+int  qspool_open(const char *dir, struct qspool **out);
+int  qspool_start(struct qspool *sp, struct index_pool *pool, long long window_ms,
     long long batch);
-void spool_close(struct spool *sp);
-void spool_set_commit(struct spool *sp, long long window_ms, long long batch);
+void qspool_close(struct qspool *sp);
+void qspool_set_commit(struct qspool *sp, long long window_ms, long long batch);
 /* Removes upload leftovers in tmp/ and content files no row references
  * (both are what a crash leaves behind).  Run before serving. */
-int  spool_recover(struct spool *sp);
+int  qspool_recover(struct qspool *sp);
 
-/* Upload life cycle: begin -> write* -> finish -> spool_commit, or abort at
+/* Upload life cycle: begin -> write* -> finish -> qspool_commit, or abort at
  * any point (also after finish when the commit was not reached). */
-int  spool_upload_begin(struct spool *sp, struct spool_upload *up);
+int  qspool_upload_begin(struct qspool *sp, struct qspool_upload *up);
 /* -1 with errno on a write error (ENOSPC, EFBIG, EIO ...). */
-int  spool_upload_write(struct spool_upload *up, const void *buf, size_t len);
+int  qspool_upload_write(struct qspool_upload *up, const void *buf, size_t len);
 /* fsyncs and closes the file, computes the digest.  0 or -1 (errno). */
-int  spool_upload_finish(struct spool_upload *up);
-void spool_upload_abort(struct spool *sp, struct spool_upload *up);
+int  qspool_upload_finish(struct qspool_upload *up);
+void qspool_upload_abort(struct qspool *sp, struct qspool_upload *up);
 
 /* Moves the finished upload into XX/SHA256 (or drops it when that content
  * is stored already), fsyncs the directory and inserts the rows (one per
@@ -165,20 +165,20 @@ void spool_upload_abort(struct spool *sp, struct spool_upload *up);
  * first row's), -1 on a storage or SQL error (nothing left behind), -2
  * when a row was refused (bad reference: unknown subscriber or policy).
  * The upload is consumed either way. */
-int  spool_commit(struct spool *sp, struct spool_upload *up,
+int  qspool_commit(struct qspool *sp, struct qspool_upload *up,
     const struct submit_meta *m, int64_t *id);
 
 /* Opens a stored message read-only, given its validated relative path.
  * Returns the fd or -1. */
-int  spool_open_item(struct spool *sp, const char *rel);
+int  qspool_open_item(struct qspool *sp, const char *rel);
 /* The spool lock: held by the committer while it links files and commits
  * rows, and by whoever removes files, so a file is never unlinked between
  * a concurrent submission's "already stored" check and its row's commit. */
-void spool_lock(struct spool *sp);
-void spool_unlock(struct spool *sp);
+void qspool_lock(struct qspool *sp);
+void qspool_unlock(struct qspool *sp);
 /* Under the spool lock, after the caller's transaction committed: removes
  * the content file when no row (other than status 'deleted') uses sha. */
-void spool_drop_unreferenced(struct spool *sp, struct store *st, const char *sha);
+void qspool_drop_unreferenced(struct qspool *sp, struct store *st, const char *sha);
 
 /* ---- quarantined_index.c ---- */
 

@@ -259,7 +259,7 @@ submit_begin(struct hreq *r, struct MHD_Connection *c)
 	index_put(r->qd->pool, st);
 	if (r->h.status != 0)
 		return;
-	if (spool_upload_begin(r->qd->spool, &r->up) == -1) {
+	if (qspool_upload_begin(r->qd->spool, &r->up) == -1) {
 		hreq_fail(r, errno == ENOSPC || errno == EDQUOT ? MHD_HTTP_INSUFFICIENT_STORAGE :
 		    MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot store: %s", strerror(errno));
 		return;
@@ -274,7 +274,7 @@ submit_failed_write(struct hreq *r, int err)
 	    r->meta.queue_id, strerror(err));
 	hreq_fail(r, err == ENOSPC || err == EDQUOT ? MHD_HTTP_INSUFFICIENT_STORAGE :
 	    MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot store the message: %s", strerror(err));
-	spool_upload_abort(r->qd->spool, &r->up);
+	qspool_upload_abort(r->qd->spool, &r->up);
 	r->uploading = 0;
 }
 
@@ -288,11 +288,11 @@ submit_data(struct hreq *r, const char *data, size_t len)
 	if (r->up.size + len > (uint64_t)r->max_upload) {
 		hreq_fail(r, MHD_HTTP_CONTENT_TOO_LARGE, "message larger than %lld bytes",
 		    r->max_upload);
-		spool_upload_abort(r->qd->spool, &r->up);
+		qspool_upload_abort(r->qd->spool, &r->up);
 		r->uploading = 0;
 		return;
 	}
-	if (spool_upload_write(&r->up, data, len) == -1)
+	if (qspool_upload_write(&r->up, data, len) == -1)
 		submit_failed_write(r, errno);
 }
 
@@ -308,17 +308,17 @@ submit_end(struct hreq *r, struct MHD_Connection *c)
 	int rc;
 
 	if (r->up.size == 0) {
-		spool_upload_abort(r->qd->spool, &r->up);
+		qspool_upload_abort(r->qd->spool, &r->up);
 		r->uploading = 0;
 		return httpd_error(&r->h, MHD_HTTP_BAD_REQUEST, "empty message");
 	}
-	if (spool_upload_finish(&r->up) == -1) {
+	if (qspool_upload_finish(&r->up) == -1) {
 		submit_failed_write(r, errno);
 		return httpd_error(&r->h, r->h.status, r->h.err);
 	}
 	memcpy(sha, r->up.sha256, sizeof(sha));
-	r->uploading = 0;             /* spool_commit consumes the upload */
-	rc = spool_commit(r->qd->spool, &r->up, &r->meta, &id);
+	r->uploading = 0;             /* qspool_commit consumes the upload */
+	rc = qspool_commit(r->qd->spool, &r->up, &r->meta, &id);
 	if (rc == -2)
 		return httpd_error(&r->h, MHD_HTTP_BAD_REQUEST, "row refused by the store");
 	if (rc == -1)
@@ -457,7 +457,7 @@ api_raw(struct hreq *r, struct MHD_Connection *c)
 		return httpd_error(&r->h, MHD_HTTP_NOT_FOUND, "no such item");
 	if (strcmp(row.status, QSTATUS_DELETED) == 0)
 		return httpd_error(&r->h, MHD_HTTP_GONE, "item deleted");
-	if ((fd = spool_open_item(r->qd->spool, row.path)) == -1 || fstat(fd, &sb) == -1) {
+	if ((fd = qspool_open_item(r->qd->spool, row.path)) == -1 || fstat(fd, &sb) == -1) {
 		log_warn("item %lld: %s", (long long)r->id, row.path);
 		if (fd != -1)
 			close(fd);

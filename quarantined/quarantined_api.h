@@ -25,7 +25,7 @@ struct hreq {
 	int64_t              id;
 	struct qauth         auth;
 	int                  uploading;   /* up holds a temporary file */
-	struct spool_upload  up;
+	struct qspool_upload  up;
 	long long            max_upload;
 	struct submit_meta   meta;
 	int                  meta_bad;

@@ -199,7 +199,7 @@ http_req_done(struct httpd_req *h, int completed)
 	struct hreq *r = (struct hreq *)h;
 
 	if (r->uploading || r->up.sha != NULL)
-		spool_upload_abort(r->qd->spool, &r->up);
+		qspool_upload_abort(r->qd->spool, &r->up);
 	if (!completed && r->route == R_ITEMS && r->meta.rcpts != NULL)
 		log_info("submission%s%s: connection ended before the reply: nothing stored",
 		    r->meta.queue_id[0] ? " " : "", r->meta.queue_id);

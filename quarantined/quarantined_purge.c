@@ -32,7 +32,7 @@ purge_delete_item(struct qd *qd, int64_t id, const struct qauth *who, char *err,
 		snprintf(err, errlen, "item %lld is being released right now", (long long)id);
 		return -2;
 	}
-	spool_lock(qd->spool);
+	qspool_lock(qd->spool);
 	st = index_get(qd->pool);
 	if (store_begin(st) == -1) {
 		snprintf(err, errlen, "store error");
@@ -55,7 +55,7 @@ purge_delete_item(struct qd *qd, int64_t id, const struct qauth *who, char *err,
 		index_row_free(&row);
 		goto done;
 	}
-	spool_drop_unreferenced(qd->spool, st, row.sha256);
+	qspool_drop_unreferenced(qd->spool, st, row.sha256);
 	log_mail(LOGL_INFO, row.queue_id[0] ? row.queue_id : NULL,
 	    "quarantine item %lld deleted", (long long)id);
 	{
@@ -70,7 +70,7 @@ purge_delete_item(struct qd *qd, int64_t id, const struct qauth *who, char *err,
 	ret = 1;
 done:
 	index_put(qd->pool, st);
-	spool_unlock(qd->spool);
+	qspool_unlock(qd->spool);
 	release_busy_drop(qd, id);
 	return ret;
 }
@@ -120,7 +120,7 @@ purge_page(struct qd *qd, struct store *st, int64_t *after, int64_t now,
 	sqlite3_reset(stmt);
 	if (n > 0)
 		*after = it[n - 1].id;
-	spool_lock(qd->spool);
+	qspool_lock(qd->spool);
 	if (ok && n > 0 && store_begin(st) == -1)
 		ok = 0;
 	for (int i = 0; i < n && ok; i++) {
@@ -147,7 +147,7 @@ purge_page(struct qd *qd, struct store *st, int64_t *after, int64_t now,
 		if (ok) {
 			char buf[160];
 			struct jbuf j;
-			spool_drop_unreferenced(qd->spool, st, it[i].sha);
+			qspool_drop_unreferenced(qd->spool, st, it[i].sha);
 			(*purged)++;
 			jbuf_init(&j, buf, sizeof(buf));
 			jbuf_int(&j, "id", it[i].id);
@@ -157,7 +157,7 @@ purge_page(struct qd *qd, struct store *st, int64_t *after, int64_t now,
 		}
 		release_busy_drop(qd, it[i].id);
 	}
-	spool_unlock(qd->spool);
+	qspool_unlock(qd->spool);
 	return ok ? n : -1;
 }
 

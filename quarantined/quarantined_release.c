@@ -350,7 +350,7 @@ release_item(struct qd *qd, int64_t id, const struct qauth *who, const char *by,
 	}
 	json_array_foreach(list, i, v)
 		rcpts[i] = json_string_value(v);
-	if ((fd = spool_open_item(qd->spool, row.path)) == -1) {
+	if ((fd = qspool_open_item(qd->spool, row.path)) == -1) {
 		snprintf(reply, replylen, "stored message of item %lld: %s", (long long)id,
 		    strerror(errno));
 		log_warnx("release %lld: %s", (long long)id, reply);

@@ -187,7 +187,7 @@ rescan_one(struct qd *qd, const char *sigdir, struct qscan **qs, struct rescan_i
 		}
 		log_info("rescan: %u signatures loaded from %s", qscan_signatures(*qs), sigdir);
 	}
-	if ((fd = spool_open_item(qd->spool, it->path)) == -1) {
+	if ((fd = qspool_open_item(qd->spool, it->path)) == -1) {
 		log_warn("rescan %lld: %s", (long long)it->id, it->path);
 		res->errors++;
 		return 0;

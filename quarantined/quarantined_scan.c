@@ -94,7 +94,7 @@ enum qscan_verdict
 qscan_fd(struct qscan *q, const struct scanopts *so, int fd, char *name, size_t namelen)
 {
 	struct policy pol;
-	struct spool sp;
+	struct msgbuf sp;
 	struct scan_result res;
 	struct stat sb;
 
@@ -113,9 +113,9 @@ qscan_fd(struct qscan *q, const struct scanopts *so, int fd, char *name, size_t 
 	q->en.en_so.mime_walk = so->mime_walk;
 	/* A spool that is its file: scan_message maps it. */
 	memset(&sp, 0, sizeof(sp));
-	sp.sp_fd = fd;
-	sp.sp_memfd = -1;
-	sp.sp_total = (size_t)sb.st_size;
+	sp.mb_fd = fd;
+	sp.mb_memfd = -1;
+	sp.mb_total = (size_t)sb.st_size;
 	scan_message(&q->en, &sp, &pol, &res);
 	switch (res.verdict) {
 	case VERDICT_INFECTED:

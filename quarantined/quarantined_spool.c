@@ -20,7 +20,7 @@
  * and purges while they look at references and unlink) guarantees that a
  * file is never removed between a submission's "already stored" and its
  * row's commit.  A crash between rename and commit leaves a content file
- * no row references; spool_recover() removes those at start-up.
+ * no row references; qspool_recover() removes those at start-up.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -38,7 +38,7 @@
 #include "quarantined.h"
 
 struct commit_req {
-	struct spool_upload       *up;
+	struct qspool_upload       *up;
 	const struct submit_meta  *meta;
 	int64_t                    id;
 	int                        rc;      /* 0, -1, -2 */
@@ -47,7 +47,7 @@ struct commit_req {
 	struct commit_req         *next;
 };
 
-struct spool {
+struct qspool {
 	int                 dirfd;
 	int                 tmpfd;
 	char               *path;
@@ -89,7 +89,7 @@ sha256_hex(const void *data, size_t len, char hex[QD_SHA256_HEX])
 /* ---------------------------------------------------------- uploads */
 
 int
-spool_upload_begin(struct spool *sp, struct spool_upload *up)
+qspool_upload_begin(struct qspool *sp, struct qspool_upload *up)
 {
 	static const char cs[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 	unsigned char rnd[16];
@@ -122,7 +122,7 @@ spool_upload_begin(struct spool *sp, struct spool_upload *up)
 }
 
 int
-spool_upload_write(struct spool_upload *up, const void *buf, size_t len)
+qspool_upload_write(struct qspool_upload *up, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -142,7 +142,7 @@ spool_upload_write(struct spool_upload *up, const void *buf, size_t len)
 }
 
 int
-spool_upload_finish(struct spool_upload *up)
+qspool_upload_finish(struct qspool_upload *up)
 {
 	uint8_t d[SHA256_DIGEST_SIZE];
 	int rc;
@@ -159,7 +159,7 @@ spool_upload_finish(struct spool_upload *up)
 }
 
 void
-spool_upload_abort(struct spool *sp, struct spool_upload *up)
+qspool_upload_abort(struct qspool *sp, struct qspool_upload *up)
 {
 	if (up->fd != -1)
 		close(up->fd);
@@ -175,7 +175,7 @@ spool_upload_abort(struct spool *sp, struct spool_upload *up)
 /* ---------------------------------------------------------- committer */
 
 static int
-spool_fsync_dir(struct spool *sp, const char *sub)
+qspool_fsync_dir(struct qspool *sp, const char *sub)
 {
 	int fd, rc;
 
@@ -191,7 +191,7 @@ spool_fsync_dir(struct spool *sp, const char *sub)
 /* Renames req's upload into XX/SHA256 unless that content is there already.
  * Sets *newdir when XX had to be created.  0 or -1 (errno). */
 static int
-spool_link(struct spool *sp, struct commit_req *req, int *newdir)
+qspool_link(struct qspool *sp, struct commit_req *req, int *newdir)
 {
 	char sub[3], rel[80];
 	struct stat sb;
@@ -218,7 +218,7 @@ spool_link(struct spool *sp, struct commit_req *req, int *newdir)
 
 /* Undoes a batch's renames after its commit failed (spool lock held). */
 static void
-spool_unlink_created(struct spool *sp, struct commit_req *batch)
+qspool_unlink_created(struct qspool *sp, struct commit_req *batch)
 {
 	char rel[80];
 
@@ -234,13 +234,13 @@ spool_unlink_created(struct spool *sp, struct commit_req *batch)
 
 /* 0..255: the XX directory of a sha256 hex text. */
 static int
-spool_dir_index(const char *sha)
+qspool_dir_index(const char *sha)
 {
 	return (int)((strchr(hexd, sha[0]) - hexd) << 4 | (strchr(hexd, sha[1]) - hexd));
 }
 
 static void
-spool_commit_batch(struct spool *sp, struct commit_req *batch)
+qspool_commit_batch(struct qspool *sp, struct commit_req *batch)
 {
 	char dirs[256];
 	int newdir = 0, ok = 1;
@@ -248,23 +248,23 @@ spool_commit_batch(struct spool *sp, struct commit_req *batch)
 	int64_t now = (int64_t)time(NULL);
 
 	memset(dirs, 0, sizeof(dirs));
-	spool_lock(sp);
+	qspool_lock(sp);
 	for (struct commit_req *r = batch; r != NULL; r = r->next) {
-		if (spool_link(sp, r, &newdir) == -1) {
+		if (qspool_link(sp, r, &newdir) == -1) {
 			log_warn("%s: store %s", sp->path, r->up->sha256);
 			r->rc = -1;
 			continue;
 		}
-		dirs[spool_dir_index(r->up->sha256)] = 1;
+		dirs[qspool_dir_index(r->up->sha256)] = 1;
 	}
 	for (int i = 0; i < 256 && ok; i++) {
 		char sub[3] = { hexd[i >> 4], hexd[i & 15], 0 };
-		if (dirs[i] && spool_fsync_dir(sp, sub) == -1) {
+		if (dirs[i] && qspool_fsync_dir(sp, sub) == -1) {
 			log_warn("%s/%s: fsync", sp->path, sub);
 			ok = 0;
 		}
 	}
-	if (ok && newdir && spool_fsync_dir(sp, NULL) == -1) {
+	if (ok && newdir && qspool_fsync_dir(sp, NULL) == -1) {
 		log_warn("%s: fsync", sp->path);
 		ok = 0;
 	}
@@ -289,21 +289,21 @@ spool_commit_batch(struct spool *sp, struct commit_req *batch)
 		for (struct commit_req *r = batch; r != NULL; r = r->next)
 			if (r->rc == 0)
 				r->rc = -1;
-		spool_unlink_created(sp, batch);
+		qspool_unlink_created(sp, batch);
 	} else {
 		/* Content linked for a refused row and used by no other row. */
 		for (struct commit_req *r = batch; r != NULL; r = r->next)
 			if (r->rc == -2 && r->created)
-				spool_drop_unreferenced(sp, st, r->up->sha256);
+				qspool_drop_unreferenced(sp, st, r->up->sha256);
 	}
 	index_put(sp->pool, st);
-	spool_unlock(sp);
+	qspool_unlock(sp);
 }
 
 static void *
-spool_committer(void *arg)
+qspool_committer(void *arg)
 {
-	struct spool *sp = arg;
+	struct qspool *sp = arg;
 	struct commit_req *batch, *last;
 	struct timespec until;
 	long long n;
@@ -331,7 +331,7 @@ spool_committer(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&sp->qlock);
 
-		spool_commit_batch(sp, batch);
+		qspool_commit_batch(sp, batch);
 
 		pthread_mutex_lock(&sp->qlock);
 		for (struct commit_req *r = batch; r != NULL; r = r->next)
@@ -343,7 +343,7 @@ spool_committer(void *arg)
 }
 
 int
-spool_commit(struct spool *sp, struct spool_upload *up, const struct submit_meta *m,
+qspool_commit(struct qspool *sp, struct qspool_upload *up, const struct submit_meta *m,
     int64_t *id)
 {
 	struct commit_req req;
@@ -354,7 +354,7 @@ spool_commit(struct spool *sp, struct spool_upload *up, const struct submit_meta
 	pthread_mutex_lock(&sp->qlock);
 	if (sp->stopping) {
 		pthread_mutex_unlock(&sp->qlock);
-		spool_upload_abort(sp, up);
+		qspool_upload_abort(sp, up);
 		return -1;
 	}
 	if (sp->tail != NULL)
@@ -366,7 +366,7 @@ spool_commit(struct spool *sp, struct spool_upload *up, const struct submit_meta
 	while (!req.done)
 		pthread_cond_wait(&sp->dcond, &sp->qlock);
 	pthread_mutex_unlock(&sp->qlock);
-	spool_upload_abort(sp, up);     /* frees; the temp file is gone by now */
+	qspool_upload_abort(sp, up);     /* frees; the temp file is gone by now */
 	*id = req.id;
 	return req.rc;
 }
@@ -376,9 +376,9 @@ spool_commit(struct spool *sp, struct spool_upload *up, const struct submit_meta
 /* Before the privilege drop: opens the spool directory (everything later is
  * relative to this descriptor).  0, or -1 (logged). */
 int
-spool_open(const char *dir, struct spool **out)
+qspool_open(const char *dir, struct qspool **out)
 {
-	struct spool *sp;
+	struct qspool *sp;
 
 	*out = NULL;
 	if ((sp = calloc(1, sizeof(*sp))) == NULL || (sp->path = strdup(dir)) == NULL) {
@@ -405,7 +405,7 @@ spool_open(const char *dir, struct spool **out)
 /* After the drop (files are created as the daemon's user): tmp/ and the
  * committer thread.  0, or -1 (logged). */
 int
-spool_start(struct spool *sp, struct index_pool *pool, long long window_ms, long long batch)
+qspool_start(struct qspool *sp, struct index_pool *pool, long long window_ms, long long batch)
 {
 	sp->pool = pool;
 	sp->window_ms = window_ms;
@@ -419,7 +419,7 @@ spool_start(struct spool *sp, struct index_pool *pool, long long window_ms, long
 		log_warn("%s/tmp: open", sp->path);
 		return -1;
 	}
-	if (pthread_create(&sp->committer, NULL, spool_committer, sp) != 0) {
+	if (pthread_create(&sp->committer, NULL, qspool_committer, sp) != 0) {
 		log_warnx("%s: cannot start the committer thread", sp->path);
 		return -1;
 	}
@@ -428,7 +428,7 @@ spool_start(struct spool *sp, struct index_pool *pool, long long window_ms, long
 }
 
 void
-spool_set_commit(struct spool *sp, long long window_ms, long long batch)
+qspool_set_commit(struct qspool *sp, long long window_ms, long long batch)
 {
 	pthread_mutex_lock(&sp->qlock);
 	sp->window_ms = window_ms;
@@ -438,7 +438,7 @@ spool_set_commit(struct spool *sp, long long window_ms, long long batch)
 
 /* Stops the committer after the queued submissions are committed. */
 void
-spool_close(struct spool *sp)
+qspool_close(struct qspool *sp)
 {
 	if (sp == NULL)
 		return;
@@ -457,19 +457,19 @@ spool_close(struct spool *sp)
 }
 
 void
-spool_lock(struct spool *sp)
+qspool_lock(struct qspool *sp)
 {
 	pthread_mutex_lock(&sp->lock);
 }
 
 void
-spool_unlock(struct spool *sp)
+qspool_unlock(struct qspool *sp)
 {
 	pthread_mutex_unlock(&sp->lock);
 }
 
 int
-spool_open_item(struct spool *sp, const char *rel)
+qspool_open_item(struct qspool *sp, const char *rel)
 {
 	if (!parse_spool_path_ok(rel)) {
 		log_warnx("%s: refusing stored path \"%.80s\"", sp->path, rel);
@@ -480,7 +480,7 @@ spool_open_item(struct spool *sp, const char *rel)
 }
 
 void
-spool_drop_unreferenced(struct spool *sp, struct store *st, const char *sha)
+qspool_drop_unreferenced(struct qspool *sp, struct store *st, const char *sha)
 {
 	char rel[80];
 
@@ -494,7 +494,7 @@ spool_drop_unreferenced(struct spool *sp, struct store *st, const char *sha)
 /* Content files no live row uses (a crash between rename and commit, or
  * between a delete's commit and its unlink). */
 static int
-spool_sweep_dir(struct spool *sp, struct store *st, const char *sub, int64_t *n)
+qspool_sweep_dir(struct qspool *sp, struct store *st, const char *sub, int64_t *n)
 {
 	DIR *d;
 	struct dirent *de;
@@ -523,7 +523,7 @@ spool_sweep_dir(struct spool *sp, struct store *st, const char *sub, int64_t *n)
 }
 
 int
-spool_recover(struct spool *sp)
+qspool_recover(struct qspool *sp)
 {
 	DIR *d;
 	struct dirent *de;
@@ -544,7 +544,7 @@ spool_recover(struct spool *sp)
 	st = index_get(sp->pool);
 	for (int i = 0; i < 256; i++) {
 		char sub[3] = { hexd[i >> 4], hexd[i & 15], 0 };
-		spool_sweep_dir(sp, st, sub, &norphan);
+		qspool_sweep_dir(sp, st, sub, &norphan);
 	}
 	index_put(sp->pool, st);
 	if (ntmp > 0 || norphan > 0)

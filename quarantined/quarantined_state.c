@@ -70,7 +70,7 @@ qd_bind(void *conf, const int *fds)
 	pthread_mutex_init(&qd.busy_lock, NULL);
 	pthread_mutex_init(&qd.job_lock, NULL);
 	qd_fd = fds[0];
-	if (spool_open(c->q.spool, &qd.spool) == -1) {
+	if (qspool_open(c->q.spool, &qd.spool) == -1) {
 		log_warnx("cannot open the spool %s", c->q.spool);
 		return -1;
 	}
@@ -99,8 +99,8 @@ qd_start(void *conf)
 		log_warnx("events: %s", err);
 		return -1;
 	}
-	if (spool_start(qd.spool, qd.pool, c->q.commit_window_ms, c->q.commit_batch) == -1 ||
-	    spool_recover(qd.spool) == -1) {
+	if (qspool_start(qd.spool, qd.pool, c->q.commit_window_ms, c->q.commit_batch) == -1 ||
+	    qspool_recover(qd.spool) == -1) {
 		log_warnx("cannot start the spool %s", c->q.spool);
 		return -1;
 	}
@@ -152,7 +152,7 @@ qd_reload(void *conf, const void *old)
 	struct qd_conf *n = conf;
 
 	(void)old;
-	spool_set_commit(qd.spool, n->q.commit_window_ms, n->q.commit_batch);
+	qspool_set_commit(qd.spool, n->q.commit_window_ms, n->q.commit_batch);
 }
 
 static void
@@ -160,7 +160,7 @@ qd_stop(void)
 {
 	if (qd_http != NULL)
 		http_stop(qd_http);     /* waits for requests in flight */
-	spool_close(qd.spool);          /* commits what is queued */
+	qspool_close(qd.spool);          /* commits what is queued */
 	events_stop();
 	index_pool_close(qd.pool);
 	free(qd.busy);

@@ -1,14 +1,14 @@
 /*
- * milter_spool - the bytes of one message, as the milter received them.
+ * milter_msgbuf - the bytes of one message, as the milter received them.
  *
  * Small messages (the common case) stay in one malloc'd buffer, which the
  * scanner maps directly (cl_fmap_open_memory): no file system work at all.
- * Past sp_limit everything moves to a file in the private spool directory
+ * Past mb_limit everything moves to a file in the private spool directory
  * that is unlinked at once (O_TMPFILE; mkstemp + unlink on a file system
  * without it), so a crash
  * leaves nothing behind and no other process can open it.
  *
- * Ownership: the spool owns sp_mem, sp_fd and sp_memfd; spool_free() releases
+ * Ownership: the spool owns mb_mem, mb_fd and mb_memfd; msgbuf_free() releases
  * them and is safe on a zeroed or already freed spool.
  */
 #include <errno.h>
@@ -23,13 +23,13 @@
 #include "milter.h"
 
 void
-spool_init(struct spool *sp, size_t limit, const char *dir)
+msgbuf_init(struct msgbuf *sp, size_t limit, const char *dir)
 {
 	memset(sp, 0, sizeof(*sp));
-	sp->sp_limit = limit;
-	sp->sp_dir = dir;
-	sp->sp_fd = -1;
-	sp->sp_memfd = -1;
+	sp->mb_limit = limit;
+	sp->mb_dir = dir;
+	sp->mb_fd = -1;
+	sp->mb_memfd = -1;
 }
 
 static int
@@ -52,7 +52,7 @@ write_all(int fd, const void *data, size_t len)
 
 /* An unlinked file in the spool directory; -1 on error (logged). */
 static int
-spool_tmpfile(const char *dir)
+msgbuf_tmpfile(const char *dir)
 {
 	char path[4096];
 	int fd;
@@ -79,88 +79,88 @@ spool_tmpfile(const char *dir)
 }
 
 int
-spool_write(struct spool *sp, const void *data, size_t len)
+msgbuf_write(struct msgbuf *sp, const void *data, size_t len)
 {
-	if (sp->sp_failed)
+	if (sp->mb_failed)
 		return -1;
-	if (sp->sp_fd == -1 && sp->sp_len + len > sp->sp_limit) {
+	if (sp->mb_fd == -1 && sp->mb_len + len > sp->mb_limit) {
 		/* Spill: everything so far, then append to the file. */
-		if ((sp->sp_fd = spool_tmpfile(sp->sp_dir)) == -1 ||
-		    write_all(sp->sp_fd, sp->sp_mem, sp->sp_len) == -1) {
-			if (sp->sp_fd != -1)
-				log_warn("spool: write to %s", sp->sp_dir);
-			sp->sp_failed = 1;
+		if ((sp->mb_fd = msgbuf_tmpfile(sp->mb_dir)) == -1 ||
+		    write_all(sp->mb_fd, sp->mb_mem, sp->mb_len) == -1) {
+			if (sp->mb_fd != -1)
+				log_warn("spool: write to %s", sp->mb_dir);
+			sp->mb_failed = 1;
 			return -1;
 		}
-		free(sp->sp_mem);
-		sp->sp_mem = NULL;
-		sp->sp_len = sp->sp_cap = 0;
+		free(sp->mb_mem);
+		sp->mb_mem = NULL;
+		sp->mb_len = sp->mb_cap = 0;
 	}
-	if (sp->sp_fd != -1) {
-		if (write_all(sp->sp_fd, data, len) == -1) {
-			log_warn("spool: write to %s", sp->sp_dir);
-			sp->sp_failed = 1;
+	if (sp->mb_fd != -1) {
+		if (write_all(sp->mb_fd, data, len) == -1) {
+			log_warn("spool: write to %s", sp->mb_dir);
+			sp->mb_failed = 1;
 			return -1;
 		}
 	} else {
-		if (sp->sp_len + len > sp->sp_cap) {
-			size_t cap = sp->sp_cap ? sp->sp_cap : 16384;
+		if (sp->mb_len + len > sp->mb_cap) {
+			size_t cap = sp->mb_cap ? sp->mb_cap : 16384;
 			char *p;
 
-			while (cap < sp->sp_len + len)
+			while (cap < sp->mb_len + len)
 				cap *= 2;
-			if (cap > sp->sp_limit)
-				cap = sp->sp_limit;
-			if ((p = realloc(sp->sp_mem, cap)) == NULL) {
+			if (cap > sp->mb_limit)
+				cap = sp->mb_limit;
+			if ((p = realloc(sp->mb_mem, cap)) == NULL) {
 				log_warn("spool: realloc %zu", cap);
-				sp->sp_failed = 1;
+				sp->mb_failed = 1;
 				return -1;
 			}
-			sp->sp_mem = p;
-			sp->sp_cap = cap;
+			sp->mb_mem = p;
+			sp->mb_cap = cap;
 		}
-		memcpy(sp->sp_mem + sp->sp_len, data, len);
-		sp->sp_len += len;
+		memcpy(sp->mb_mem + sp->mb_len, data, len);
+		sp->mb_len += len;
 	}
-	sp->sp_total += len;
+	sp->mb_total += len;
 	return 0;
 }
 
 void
-spool_end_headers(struct spool *sp)
+msgbuf_end_headers(struct msgbuf *sp)
 {
-	sp->sp_hdrlen = sp->sp_total;
+	sp->mb_hdrlen = sp->mb_total;
 }
 
 int
-spool_fd(struct spool *sp)
+msgbuf_fd(struct msgbuf *sp)
 {
-	if (sp->sp_fd != -1)
-		return sp->sp_fd;
-	if (sp->sp_memfd != -1)
-		return sp->sp_memfd;
+	if (sp->mb_fd != -1)
+		return sp->mb_fd;
+	if (sp->mb_memfd != -1)
+		return sp->mb_memfd;
 	/* In memory: a sealed-off anonymous file for APIs that want an fd
 	 * (GMime, the quarantine client). Only on hits, never for clean mail. */
-	if ((sp->sp_memfd = memfd_create("moat-msg", MFD_CLOEXEC)) == -1) {
+	if ((sp->mb_memfd = memfd_create("moat-msg", MFD_CLOEXEC)) == -1) {
 		log_warn("spool: memfd_create");
 		return -1;
 	}
-	if (write_all(sp->sp_memfd, sp->sp_mem, sp->sp_len) == -1) {
+	if (write_all(sp->mb_memfd, sp->mb_mem, sp->mb_len) == -1) {
 		log_warn("spool: memfd write");
-		close(sp->sp_memfd);
-		sp->sp_memfd = -1;
+		close(sp->mb_memfd);
+		sp->mb_memfd = -1;
 		return -1;
 	}
-	return sp->sp_memfd;
+	return sp->mb_memfd;
 }
 
 void
-spool_free(struct spool *sp)
+msgbuf_free(struct msgbuf *sp)
 {
-	free(sp->sp_mem);
-	if (sp->sp_fd != -1)
-		close(sp->sp_fd);
-	if (sp->sp_memfd != -1)
-		close(sp->sp_memfd);
-	spool_init(sp, sp->sp_limit, sp->sp_dir);
+	free(sp->mb_mem);
+	if (sp->mb_fd != -1)
+		close(sp->mb_fd);
+	if (sp->mb_memfd != -1)
+		close(sp->mb_memfd);
+	msgbuf_init(sp, sp->mb_limit, sp->mb_dir);
 }
