@@ -411,17 +411,17 @@ httpd_token(struct store *st, const char *token, struct httpd_auth *out)
 	if ((stmt = store_prepare(st, sql)) == NULL)
 		return -1;
 	sqlite3_bind_text(stmt, 1, hash, -1, SQLITE_STATIC);
-	switch (sqlite3_step(stmt)) {
-	case SQLITE_ROW:
+	switch (store_step(st, stmt, "token lookup")) {
+	case STORE_STEP_ROW:
 		out->admin = 0;
 		out->subscriber = sqlite3_column_int64(stmt, 0);
 		rc = 1;
 		break;
-	case SQLITE_DONE:
+	case STORE_STEP_DONE:
 		rc = 0;
 		break;
 	default:
-		rc = -1;
+		rc = -1;        /* logged */
 	}
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
@@ -464,8 +464,8 @@ httpd_basic(struct store *st, const char *login, const char *password,
 	if ((stmt = store_prepare(st, sql)) == NULL)
 		return -1;
 	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
-	switch (sqlite3_step(stmt)) {
-	case SQLITE_ROW:
+	switch (store_step(st, stmt, "password lookup")) {
+	case STORE_STEP_ROW:
 		h = (const char *)sqlite3_column_text(stmt, 0);
 		if (h != NULL && strlen(h) < sizeof(stored)) {
 			memcpy(stored, h, strlen(h) + 1);
@@ -475,11 +475,11 @@ httpd_basic(struct store *st, const char *login, const char *password,
 		active = sqlite3_column_int(stmt, 2);
 		rc = 0;
 		break;
-	case SQLITE_DONE:
+	case STORE_STEP_DONE:
 		rc = 0;
 		break;
 	default:
-		rc = -1;
+		rc = -1;        /* logged */
 	}
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);

@@ -150,13 +150,7 @@ usage_write_row(void *arg, const char *day, int64_t sub, enum usage_dir dir,
 	sqlite3_bind_int64(s, 6, d->infected);
 	sqlite3_bind_int64(s, 7, d->quarantined);
 	sqlite3_bind_int64(s, 8, d->rejected);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		log_warnx("usage: %s", sqlite3_errmsg(us.st->db));
-		sqlite3_reset(s);
-		return -1;
-	}
-	sqlite3_reset(s);
-	return 0;
+	return store_run_stmt(us.st, s, "usage");
 }
 
 static int

@@ -165,6 +165,7 @@ static void
 digest_item_rcpts(struct store *st, struct dbuf *b, int64_t id, int64_t sub)
 {
 	sqlite3_stmt *stmt;
+	char what[64];
 	int rc, n = 0;
 
 	if ((stmt = store_prepare(st, sql_item_rcpts)) == NULL) {
@@ -173,16 +174,13 @@ digest_item_rcpts(struct store *st, struct dbuf *b, int64_t id, int64_t sub)
 	}
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, sub);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	snprintf(what, sizeof(what), "digest recipients of %lld", (long long)id);
+	while ((rc = store_step(st, stmt, what)) == STORE_STEP_ROW) {
 		const char *a = (const char *)sqlite3_column_text(stmt, 0);
 		if (n++ > 0)
 			dbuf_add(b, ", ", 2);
 		dbuf_add(b, a != NULL ? a : "?", a != NULL ? strlen(a) : 1);
 	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		log_warnx("%s: digest recipients of %lld: %s", st->path, (long long)id,
-		    sqlite3_errmsg(st->db));
 }
 
 /* Builds and sends one digest to `contact` of the subscriber's pending
@@ -230,7 +228,7 @@ digest_one(struct store *st, const struct qd_conf *c, int64_t sub, const char *n
 	if (rcpt != NULL)
 		sqlite3_bind_text(stmt, 2, rcpt, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(stmt, 3, maxid);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((rc = store_step(st, stmt, "digest items")) == STORE_STEP_ROW) {
 		time_t t = (time_t)sqlite3_column_int64(stmt, 1);
 		id = sqlite3_column_int64(stmt, 0);
 		n++;
@@ -252,11 +250,8 @@ digest_one(struct store *st, const struct qd_conf *c, int64_t sub, const char *n
 		dbuf_printf(&b, "\r\n  release: moatctl quarantine release %lld\r\n\r\n",
 		    (long long)id);
 	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		log_warnx("%s: digest items: %s", st->path, sqlite3_errmsg(st->db));
+	if (rc != STORE_STEP_DONE)
 		goto fail;
-	}
 	if (n == 0) {
 		free(subject);
 		free(body);
@@ -289,17 +284,13 @@ static void
 digest_mark(struct store *st, int64_t sub, int64_t maxid)
 {
 	sqlite3_stmt *stmt;
-	int rc = SQLITE_ERROR;
 
-	if ((stmt = store_prepare(st, sql_mark)) != NULL) {
-		sqlite3_bind_int64(stmt, 1, sub);
-		sqlite3_bind_int64(stmt, 2, maxid);
-		rc = sqlite3_step(stmt);
-		sqlite3_reset(stmt);
-	}
-	/* Sent but not marked: the next digest repeats these items. */
-	if (rc != SQLITE_DONE)
-		log_warnx("%s: digest mark: %s", st->path, sqlite3_errmsg(st->db));
+	/* Sent but not marked (logged): the next digest repeats these items. */
+	if ((stmt = store_prepare(st, sql_mark)) == NULL)
+		return;
+	sqlite3_bind_int64(stmt, 1, sub);
+	sqlite3_bind_int64(stmt, 2, maxid);
+	(void)store_run_stmt(st, stmt, "digest mark");
 }
 
 /* One subscriber's digests: to the contact, or one per recipient.  Returns
@@ -318,7 +309,7 @@ digest_subscriber(struct store *st, const struct qd_conf *c, int64_t sub,
 	if ((stmt = store_prepare(st, sql_maxid)) == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, sub);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
+	if (store_step(st, stmt, "digest max id") == STORE_STEP_ROW)
 		maxid = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
 	if (maxid == 0)
@@ -334,7 +325,7 @@ digest_subscriber(struct store *st, const struct qd_conf *c, int64_t sub,
 		return -1;
 	sqlite3_bind_int64(stmt, 1, sub);
 	sqlite3_bind_int64(stmt, 2, maxid);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((rc = store_step(st, stmt, "digest recipients")) == STORE_STEP_ROW) {
 		if (nrcpts == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			char **nr = reallocarray(rcpts, ncap, sizeof(*nr));
@@ -347,10 +338,10 @@ digest_subscriber(struct store *st, const struct qd_conf *c, int64_t sub,
 			nrcpts++;
 	}
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		log_warnx("%s: digest recipients: %s", st->path, sqlite3_errmsg(st->db));
+	if (rc == STORE_STEP_ROW)
+		log_warnx("%s: digest recipients: out of memory", st->path);
+	if (rc != STORE_STEP_DONE)
 		failed = 1;
-	}
 	for (size_t i = 0; i < nrcpts; i++) {
 		rc = digest_one(st, c, sub, name, rcpts[i], rcpts[i], maxid, subj, body);
 		if (rc == 1)
@@ -386,7 +377,7 @@ digest_run(struct qd *qd, int64_t *sent)
 
 	*sent = 0;
 	if ((stmt = store_prepare(st, sql_template)) != NULL) {
-		if (sqlite3_step(stmt) == SQLITE_ROW) {
+		if (store_step(st, stmt, "digest template") == STORE_STEP_ROW) {
 			subj = strdup((const char *)sqlite3_column_text(stmt, 0));
 			body = strdup((const char *)sqlite3_column_text(stmt, 1));
 		}
@@ -400,7 +391,7 @@ digest_run(struct qd *qd, int64_t *sent)
 		ret = -1;
 		goto done;
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while ((rc = store_step(st, stmt, "digest subscribers")) == STORE_STEP_ROW) {
 		if (nsubs == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			struct digest_sub *ns = reallocarray(subs, ncap, sizeof(*ns));
@@ -418,10 +409,10 @@ digest_run(struct qd *qd, int64_t *sent)
 		nsubs++;
 	}
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		log_warnx("%s: digest subscribers: %s", st->path, sqlite3_errmsg(st->db));
+	/* A failed step is logged and fails the run; out of memory stops
+	 * the list short and the subscribers read so far still get theirs. */
+	if (rc == STORE_STEP_ERROR)
 		ret = -1;
-	}
 	for (size_t i = 0; i < nsubs; i++) {
 		rc = digest_subscriber(st, c, subs[i].id, subs[i].name, subs[i].contact,
 		    subs[i].per_rcpt, subj, body);

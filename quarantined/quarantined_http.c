@@ -51,16 +51,17 @@ static void q_submit_data(struct httpd_req *, const char *, size_t);
 
 /* The API; on the UNIX socket every request is an operator's. */
 static const struct httpd_route qd_routes[] = {
-	{ "GET",    P "/health",             HTTPD_OPEN, q_health, NULL, NULL },
-	{ "GET",    P "/items",              TOKEN,      q_list, q_begin, NULL },
-	{ "POST",   P "/items",              OPERATOR,   q_submit, q_submit_begin, q_submit_data },
-	{ "GET",    P "/items/{}",           TOKEN,      q_show, q_begin, NULL },
-	{ "DELETE", P "/items/{}",           TOKEN,      q_delete, q_begin, NULL },
-	{ "GET",    P "/items/{}/raw",       TOKEN,      q_raw, q_begin, NULL },
-	{ "POST",   P "/items/{}/release",   TOKEN,      q_release, q_begin, NULL },
-	{ "POST",   P "/rescan",             OPERATOR,   q_job, q_begin, NULL },
-	{ "POST",   P "/purge",              OPERATOR,   q_job, q_begin, NULL },
-	{ "POST",   P "/digests",            OPERATOR,   q_job, q_begin, NULL },
+	{ "GET",    P QPATH_HEALTH,                      HTTPD_OPEN, q_health, NULL, NULL },
+	{ "GET",    P QPATH_ITEMS,                       TOKEN,      q_list, q_begin, NULL },
+	{ "POST",   P QPATH_ITEMS,                       OPERATOR,   q_submit, q_submit_begin,
+	    q_submit_data },
+	{ "GET",    P QPATH_ITEMS "/{}",                 TOKEN,      q_show, q_begin, NULL },
+	{ "DELETE", P QPATH_ITEMS "/{}",                 TOKEN,      q_delete, q_begin, NULL },
+	{ "GET",    P QPATH_ITEMS "/{}/" QPATH_RAW,      TOKEN,      q_raw, q_begin, NULL },
+	{ "POST",   P QPATH_ITEMS "/{}/" QPATH_RELEASE,  TOKEN,      q_release, q_begin, NULL },
+	{ "POST",   P QPATH_RESCAN,                      OPERATOR,   q_job, q_begin, NULL },
+	{ "POST",   P QPATH_PURGE,                       OPERATOR,   q_job, q_begin, NULL },
+	{ "POST",   P QPATH_DIGESTS,                     OPERATOR,   q_job, q_begin, NULL },
 	{ NULL, NULL, 0, NULL, NULL, NULL }
 };
 

@@ -89,20 +89,6 @@ index_put(struct index_pool *p, struct store *st)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Runs stmt to completion; SQLITE_DONE -> 0, else -1 (logged). */
-static int
-index_step_done(struct store *st, sqlite3_stmt *stmt, const char *what)
-{
-	int rc = sqlite3_step(stmt);
-
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		log_warnx("%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
-		return -1;
-	}
-	return 0;
-}
-
 static const char sql_insert[] =
     "INSERT INTO quarantine (received, subscriber_id, queue_id, sender, recipients,"
     " client_addr, policy_id, viruses, size, sha256, path, hold, scan_settings)"
@@ -146,7 +132,7 @@ index_insert_group(struct store *st, const struct submit_meta *m, struct submit_
 	    SQLITE_TRANSIENT);
 	if (m->scan != NULL)
 		sqlite3_bind_text(stmt, 13, m->scan, -1, SQLITE_TRANSIENT);
-	if (index_step_done(st, stmt, "insert quarantine row") == 0) {
+	if (store_run_stmt(st, stmt, "insert quarantine row") == 0) {
 		g->id = sqlite3_last_insert_rowid(st->db);
 		rc = 0;
 	}
@@ -159,7 +145,7 @@ index_run(struct store *st, const char *sql)
 {
 	sqlite3_stmt *stmt = store_prepare(st, sql);
 
-	return stmt == NULL ? -1 : index_step_done(st, stmt, sql);
+	return stmt == NULL ? -1 : store_run_stmt(st, stmt, sql);
 }
 
 int
@@ -239,6 +225,7 @@ int
 index_item_json(struct store *st, int64_t id, int64_t sub, json_t **out)
 {
 	sqlite3_stmt *stmt;
+	char what[64];
 	int rc;
 
 	*out = NULL;
@@ -246,17 +233,13 @@ index_item_json(struct store *st, int64_t id, int64_t sub, json_t **out)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, sub);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	snprintf(what, sizeof(what), "item %lld", (long long)id);
+	rc = store_step(st, stmt, what);
+	if (rc == STORE_STEP_ROW) {
 		*out = index_item_of(stmt);
 		rc = *out != NULL ? 1 : -1;
-	} else if (rc == SQLITE_DONE) {
-		rc = 0;
-	} else {
-		log_warnx("%s: item %lld: %s", st->path, (long long)id, sqlite3_errmsg(st->db));
-		rc = -1;
+		sqlite3_reset(stmt);
 	}
-	sqlite3_reset(stmt);
 	return rc;
 }
 
@@ -275,6 +258,7 @@ int
 index_row(struct store *st, int64_t id, int64_t sub, struct qrow *r)
 {
 	sqlite3_stmt *stmt;
+	char what[64];
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -282,8 +266,9 @@ index_row(struct store *st, int64_t id, int64_t sub, struct qrow *r)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, sub);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	snprintf(what, sizeof(what), "item %lld", (long long)id);
+	rc = store_step(st, stmt, what);
+	if (rc == STORE_STEP_ROW) {
 		r->id = sqlite3_column_int64(stmt, 0);
 		r->subscriber = sqlite3_column_int64(stmt, 1);
 		r->policy = sqlite3_column_int64(stmt, 2);
@@ -303,13 +288,8 @@ index_row(struct store *st, int64_t id, int64_t sub, struct qrow *r)
 			r->rcpts = json_array();
 		}
 		rc = 1;
-	} else if (rc == SQLITE_DONE) {
-		rc = 0;
-	} else {
-		log_warnx("%s: item %lld: %s", st->path, (long long)id, sqlite3_errmsg(st->db));
-		rc = -1;
+		sqlite3_reset(stmt);
 	}
-	sqlite3_reset(stmt);
 	return rc;
 }
 
@@ -362,11 +342,11 @@ index_list(struct store *st, const struct qfilter *f, json_t **out)
 	if ((stmt = store_prepare(st, sql_list_count)) == NULL)
 		return -1;
 	index_bind_filter(stmt, f);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+	if ((rc = store_step(st, stmt, "list")) == STORE_STEP_ROW)
 		total = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW)
-		goto sqlerr;
+	if (rc != STORE_STEP_ROW)
+		return -1;
 	if ((stmt = store_prepare(st, sql_list)) == NULL)
 		return -1;
 	index_bind_filter(stmt, f);
@@ -376,19 +356,16 @@ index_list(struct store *st, const struct qfilter *f, json_t **out)
 		sqlite3_reset(stmt);
 		return -1;
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+	while ((rc = store_step(st, stmt, "list")) == STORE_STEP_ROW)
 		if ((o = index_item_of(stmt)) == NULL || json_array_append_new(items, o) == -1)
 			break;
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
+	if (rc != STORE_STEP_DONE) {
 		json_decref(items);
-		goto sqlerr;
+		return -1;
 	}
 	*out = json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total);
 	return *out != NULL ? 0 : -1;
-sqlerr:
-	log_warnx("%s: list: %s", st->path, sqlite3_errmsg(st->db));
-	return -1;
 }
 
 static const char sql_released[] =
@@ -405,7 +382,7 @@ index_mark_released(struct store *st, int64_t id, int64_t ts, const char *reply)
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, ts);
 	sqlite3_bind_text(stmt, 3, reply, -1, SQLITE_STATIC);
-	if (index_step_done(st, stmt, "mark released") == -1)
+	if (store_run_stmt(st, stmt, "mark released") == -1)
 		return -1;
 	return sqlite3_changes(st->db) == 1 ? 1 : 0;
 }
@@ -421,7 +398,7 @@ index_mark_deleted(struct store *st, int64_t id)
 	if ((stmt = store_prepare(st, sql_deleted)) == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
-	if (index_step_done(st, stmt, "mark deleted") == -1)
+	if (store_run_stmt(st, stmt, "mark deleted") == -1)
 		return -1;
 	return sqlite3_changes(st->db) == 1 ? 1 : 0;
 }
@@ -433,15 +410,15 @@ int64_t
 index_sha_refs(struct store *st, const char *sha)
 {
 	sqlite3_stmt *stmt;
+	char what[128];
 	int64_t n = -1;
 
 	if ((stmt = store_prepare(st, sql_sha_refs)) == NULL)
 		return -1;
 	sqlite3_bind_text(stmt, 1, sha, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
+	snprintf(what, sizeof(what), "references of %s", sha);
+	if (store_step(st, stmt, what) == STORE_STEP_ROW)
 		n = sqlite3_column_int64(stmt, 0);
-	else
-		log_warnx("%s: references of %s: %s", st->path, sha, sqlite3_errmsg(st->db));
 	sqlite3_reset(stmt);
 	return n;
 }
@@ -455,14 +432,9 @@ index_exists(struct store *st, const char *sql, int64_t id)
 	if ((stmt = store_prepare(st, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
+	rc = store_step(st, stmt, "lookup");
 	sqlite3_reset(stmt);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	log_warnx("%s: lookup: %s", st->path, sqlite3_errmsg(st->db));
-	return -1;
+	return rc;
 }
 
 static const char sql_sub_exists[] = "SELECT 1 FROM subscribers WHERE id = ?1";

@@ -18,6 +18,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "qclient.h"
 #include "quarantined.h"
 
 int
@@ -39,7 +40,7 @@ purge_delete_item(struct qd *qd, int64_t id, const struct qauth *who, char *err,
 		goto done;
 	}
 	rc = index_row(st, id, who->admin ? 0 : who->subscriber, &row);
-	if (rc == 1 && strcmp(row.status, "deleted") == 0) {
+	if (rc == 1 && strcmp(row.status, QSTATUS_DELETED) == 0) {
 		snprintf(err, errlen, "item %lld is already deleted", (long long)id);
 		rc = -2;
 	} else if (rc == 1) {
@@ -107,7 +108,7 @@ purge_page(struct qd *qd, struct store *st, int64_t *after, int64_t now,
 	sqlite3_bind_int64(stmt, 1, defdays);
 	sqlite3_bind_int64(stmt, 2, now);
 	sqlite3_bind_int64(stmt, 3, *after);
-	while (n < 256 && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while (n < 256 && (rc = store_step(st, stmt, "purge")) == STORE_STEP_ROW) {
 		it[n].id = sqlite3_column_int64(stmt, 0);
 		snprintf(it[n].sha, sizeof(it[n].sha), "%s",
 		    (const char *)sqlite3_column_text(stmt, 1));
@@ -115,7 +116,7 @@ purge_page(struct qd *qd, struct store *st, int64_t *after, int64_t now,
 		it[n].claimed = release_busy_claim(qd, it[n].id);
 		n++;
 	}
-	if (n < 256 && rc != SQLITE_DONE)
+	if (n < 256 && rc != STORE_STEP_DONE)
 		ok = 0;
 	sqlite3_reset(stmt);
 	if (n > 0)
@@ -131,14 +132,15 @@ purge_page(struct qd *qd, struct store *st, int64_t *after, int64_t now,
 			break;
 		}
 		sqlite3_bind_int64(stmt, 1, it[i].id);
-		if (sqlite3_step(stmt) != SQLITE_DONE)
+		if (store_run_stmt(st, stmt, "purge") == -1)
 			ok = 0;
-		sqlite3_reset(stmt);
 	}
 	if (ok && n > 0 && store_commit(st) == -1)
 		ok = 0;
 	if (!ok) {
-		log_warnx("%s: purge: %s", st->path, sqlite3_errmsg(st->db));
+		/* The failure itself was logged where it happened. */
+		log_warnx("%s: purge: a page of %d expired item(s) rolled back",
+		    st->path, n);
 		store_rollback(st);
 	}
 	for (int i = 0; i < n; i++) {

@@ -20,6 +20,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "qclient.h"
 #include "quarantined.h"
 
 /* ---------------------------------------------------------- busy set */
@@ -331,7 +332,7 @@ release_item(struct qd *qd, int64_t id, const struct qauth *who, const char *by,
 		ret = REL_NOTFOUND;
 		goto done;
 	}
-	if (strcmp(row.status, "held") != 0) {
+	if (strcmp(row.status, QSTATUS_HELD) != 0) {
 		snprintf(reply, replylen, "item %lld is %s, not held: refusing to release it again",
 		    (long long)id, row.status);
 		ret = REL_CONFLICT;

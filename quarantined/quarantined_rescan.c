@@ -80,14 +80,14 @@ rescan_page(struct qd *qd, int64_t after, struct rescan_item *it, int max)
 {
 	struct store *st = index_get(qd->pool);
 	sqlite3_stmt *stmt;
-	int n = 0, rc = SQLITE_DONE;
+	int n = 0, rc = STORE_STEP_DONE;
 
 	if ((stmt = store_prepare(st, sql_held)) == NULL) {
 		index_put(qd->pool, st);
 		return -1;
 	}
 	sqlite3_bind_int64(stmt, 1, after);
-	while (n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	while (n < max && (rc = store_step(st, stmt, "rescan")) == STORE_STEP_ROW) {
 		memset(&it[n], 0, sizeof(it[n]));
 		it[n].id = sqlite3_column_int64(stmt, 0);
 		snprintf(it[n].path, sizeof(it[n].path), "%s",
@@ -100,8 +100,7 @@ rescan_page(struct qd *qd, int64_t after, struct rescan_item *it, int max)
 		it[n].settings = rescan_dup(sqlite3_column_text(stmt, 6));
 		n++;
 	}
-	if (n < max && rc != SQLITE_DONE) {
-		log_warnx("%s: rescan: %s", st->path, sqlite3_errmsg(st->db));
+	if (rc == STORE_STEP_ERROR) {
 		rescan_page_free(it, n);
 		n = -1;
 	}
@@ -116,6 +115,7 @@ rescan_update(struct qd *qd, int64_t id, const char *viruses, int fp, const char
 {
 	struct store *st = index_get(qd->pool);
 	sqlite3_stmt *stmt;
+	char what[64];
 	int rc = -1;
 
 	if ((stmt = store_prepare(st, sql_update)) != NULL) {
@@ -123,11 +123,8 @@ rescan_update(struct qd *qd, int64_t id, const char *viruses, int fp, const char
 		sqlite3_bind_text(stmt, 2, viruses, -1, SQLITE_STATIC);
 		sqlite3_bind_int(stmt, 3, fp);
 		sqlite3_bind_text(stmt, 4, hold, -1, SQLITE_STATIC);
-		rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
-		if (rc == -1)
-			log_warnx("%s: rescan update %lld: %s", st->path, (long long)id,
-			    sqlite3_errmsg(st->db));
-		sqlite3_reset(stmt);
+		snprintf(what, sizeof(what), "rescan update %lld", (long long)id);
+		rc = store_run_stmt(st, stmt, what);
 	}
 	index_put(qd->pool, st);
 	return rc;
