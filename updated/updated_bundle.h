@@ -1,0 +1,51 @@
+/*
+ * bundle - the per-client install bundle (updated_bundle.c), built on
+ * request: the operator's package, the current signature databases and the
+ * configuration that points the client back here (freshclam.conf with
+ * PrivateMirror, the client's credentials when it has any, and its update
+ * time: a systemd timer with OnCalendar, a cron line, or for Windows a
+ * schtasks command file).  Linux platforms get one self-contained
+ * installer script (sh) that verifies the package's SHA-256, installs it
+ * with the platform's package tool, writes the configuration, enables the
+ * timer and runs a first update; it accepts --root DIR so that a test can
+ * run it for real without changing the machine.  Windows gets a zip.
+ *
+ * The client's update time is drawn once (window_draw) and recorded in
+ * client_installs (schedule_get): a client keeps its time.
+ */
+#ifndef MOAT_UPDATED_BUNDLE_H
+#define MOAT_UPDATED_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct pkg;
+
+struct bundle_in {
+	const struct pkg  *pkg;
+	int                pkg_fd;        /* the package file, open for reading */
+	int                mirror_fd;     /* mirror_dir: the databases to include */
+	const char        *mirror_url;    /* "http://host:port" freshclam is pointed at */
+	const char        *login;         /* NULL: no credentials (network access) */
+	const char        *secret;
+	unsigned           minute;        /* update time, minute of the day */
+	const char        *subscriber;    /* its name, for comments */
+	const char        *client;        /* the client key, for comments */
+};
+
+/* Writes the bundle to out_fd (a file or memfd, at its current offset).
+ * 0, or -1 with err set. */
+int         bundle_build(const struct bundle_in *in, int out_fd, char *err, size_t errlen);
+/* The download's file name ("moat-install-debian.sh") and content type. */
+void        bundle_filename(const char *platform, char *buf, size_t len);
+const char *bundle_ctype(const char *platform);
+
+/* The client's update minute: the recorded one, or a fresh draw in the
+ * window recorded now (client_installs, unique per subscriber, client and
+ * platform).  client is a key: "ip:ADDR", "login:NAME" or "cert:SHA256".
+ * 1 recorded earlier, 0 drawn now, -1 store error. */
+int         schedule_get(struct store *st, int64_t subscriber, const char *client,
+    const char *platform, unsigned win_start, unsigned win_len, unsigned *minute);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * mirror - the private signature mirror stock freshclam updates from
+ * (updated_mirror.c): GET/HEAD of /<db>.cvd, /<db>.cld, /<db>-N.cdiff and
+ * their .sign files from mirror_dir; Range (206, 416); If-Modified-Since
+ * against the CVD header's build time (304); 404 -- never 403, which makes
+ * freshclam stop for 24 hours -- for anything it does not have; 429 with
+ * Retry-After above mirror_max_inflight downloads at once.
+ */
+#ifndef MOAT_UPDATED_MIRROR_H
+#define MOAT_UPDATED_MIRROR_H
+
+#include <stdint.h>
+#include <microhttpd.h>
+
+struct httpd_req;
+struct ud_conf;
+
+/* Serves the file named by the request's last path segment (already
+ * decoded; anything that is not a mirror file name is 404).  subscriber: who
+ * downloads (recorded for billing). */
+enum MHD_Result mirror_serve(struct httpd_req *r, const struct ud_conf *c,
+    const char *name, int64_t subscriber);
+
+#endif
