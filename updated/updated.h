@@ -47,6 +47,10 @@ struct ud_who {
 	 * freshclam.conf carries the client's credentials); wiped at its end. */
 	char         secret[UD_SECRET_MAX + 1];
 	int          https;                  /* came over the HTTPS listener */
+	/* Set by the handler that serves a download, recorded at the request's
+	 * end (downloads: subscriber, client, what, bytes, status). */
+	char         what[96];               /* "test.cvd", "bundle:debian", "" = nothing */
+	int          mirror_slot;            /* holds a mirror_max_inflight slot */
 };
 
 /* updated_life.c */

@@ -14,11 +14,16 @@
 
 struct httpd_req;
 struct ud_conf;
+struct ud_who;
 
 /* Serves the file named by the request's last path segment (already
- * decoded; anything that is not a mirror file name is 404).  subscriber: who
- * downloads (recorded for billing). */
+ * decoded; anything that is not a mirror file name is 404), taking a slot
+ * (who->mirror_slot = 1) and naming the download (who->what) when it
+ * serves one. */
 enum MHD_Result mirror_serve(struct httpd_req *r, const struct ud_conf *c,
-    const char *name, int64_t subscriber);
+    const char *name, struct ud_who *who);
+/* The end of a request whose who->mirror_slot mirror_serve set: frees the
+ * slot (called by updated_http.c's request cleanup, whatever happened). */
+void mirror_release(void);
 
 #endif
