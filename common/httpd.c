@@ -447,6 +447,22 @@ int
 httpd_basic(struct store *st, const char *login, const char *password,
     struct httpd_auth *out)
 {
+	int64_t sub;
+	int active, rc = httpd_login_check(st, login, password, &sub, &active);
+
+	if (rc == 1 && !active)
+		rc = 0;
+	if (rc == 1) {
+		out->admin = 0;
+		out->subscriber = sub;
+	}
+	return rc;
+}
+
+int
+httpd_login_check(struct store *st, const char *login, const char *password,
+    int64_t *subscriber, int *active)
+{
 	static const char sql[] =
 	    "SELECT c.secret_hash, c.subscriber_id, s.status = 'active'"
 	    " FROM subscriber_credentials c JOIN subscribers s ON s.id = c.subscriber_id"
@@ -456,7 +472,7 @@ httpd_basic(struct store *st, const char *login, const char *password,
 	struct crypt_data *cd;
 	sqlite3_stmt *stmt;
 	int64_t sub = 0;
-	int found = 0, active = 0, rc;
+	int found = 0, on = 0, rc;
 	size_t n = strlen(login);
 	const char *h;
 
@@ -475,7 +491,7 @@ httpd_basic(struct store *st, const char *login, const char *password,
 			found = 1;
 		}
 		sub = sqlite3_column_int64(stmt, 1);
-		active = sqlite3_column_int(stmt, 2);
+		on = sqlite3_column_int(stmt, 2);
 		rc = 0;
 		break;
 	case STORE_STEP_DONE:
@@ -494,12 +510,12 @@ httpd_basic(struct store *st, const char *login, const char *password,
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
 		return -1;
 	h = crypt_rn(password, found ? stored : setting, cd, (int)sizeof(*cd));
-	rc = found && active && h != NULL && h[0] != '*' && httpd_same(h, stored);
+	rc = found && h != NULL && h[0] != '*' && httpd_same(h, stored);
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	if (rc) {
-		out->admin = 0;
-		out->subscriber = sub;
+		*subscriber = sub;
+		*active = on;
 	}
 	return rc;
 }

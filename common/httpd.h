@@ -170,6 +170,12 @@ void httpd_fail(struct httpd_req *r, unsigned status, const char *fmt, ...)
 int httpd_token(struct store *st, const char *token, struct httpd_auth *out);
 int httpd_basic(struct store *st, const char *login, const char *password,
     struct httpd_auth *out);
+/* The password check alone: 1 when it matches a login (*subscriber and
+ * *active set, suspended subscribers included), 0 when not, -1 store error.
+ * For a daemon that tells a suspended subscriber so rather than "wrong
+ * password". */
+int httpd_login_check(struct store *st, const char *login, const char *password,
+    int64_t *subscriber, int *active);
 
 /* Pure parts, for unit and fuzz tests. */
 /* The route for path and method (NULL: any): its index, -1 (no route has

@@ -177,13 +177,14 @@ access_cert(const char *hex, int64_t *sub, int *active)
 	return rc;
 }
 
-/* Basic credentials: 1 (who->subscriber set), 0 wrong, -1 store error. */
+/* Basic credentials: 1 (who->subscriber and ->suspended set), 0 wrong, -1
+ * store error. */
 static int
 access_basic(struct httpd_req *r, struct ud_who *who)
 {
 	char *pass = NULL, *user = MHD_basic_auth_get_username_password(r->conn, &pass);
-	struct httpd_auth auth = { 0, 0 };
-	int rc = 0;
+	int64_t sub = 0;
+	int rc = 0, active = 0;
 
 	if (user != NULL && pass != NULL && strlen(user) <= UD_LOGIN_MAX &&
 	    strlen(pass) <= UD_SECRET_MAX) {
@@ -192,11 +193,12 @@ access_basic(struct httpd_req *r, struct ud_who *who)
 		pthread_once(&access_once, access_init);
 		sem_wait(&access_hashing);
 		st = ud_store_get();
-		rc = httpd_basic(st, user, pass, &auth);
+		rc = httpd_login_check(st, user, pass, &sub, &active);
 		ud_store_put(st);
 		sem_post(&access_hashing);
 		if (rc == 1) {
-			who->subscriber = auth.subscriber;
+			who->subscriber = sub;
+			who->suspended = !active;
 			snprintf(who->login, sizeof(who->login), "%s", user);
 			snprintf(who->secret, sizeof(who->secret), "%s", pass);
 		}
@@ -236,7 +238,7 @@ access_decide(struct httpd_req *r, struct ud_who *who)
 		} else if ((rc = access_basic(r, who)) == 1) {
 			who->how = "login";
 			sub = who->subscriber;
-			active = 1;
+			active = !who->suspended;
 		} else if (rc == 0) {
 			access_failed(who->client);
 			rc = -2;
