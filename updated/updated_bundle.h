@@ -18,9 +18,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <microhttpd.h>
 
 struct store;
 struct pkg;
+struct httpd_req;
+struct ud_conf;
+struct ud_who;
 
 struct bundle_in {
 	const struct pkg  *pkg;
@@ -47,5 +51,14 @@ const char *bundle_ctype(const char *platform);
  * 1 recorded earlier, 0 drawn now, -1 store error. */
 int         schedule_get(struct store *st, int64_t subscriber, const char *client,
     const char *platform, unsigned win_start, unsigned win_len, unsigned *minute);
+
+/* GET /bundle/PLATFORM for an admitted who (updated_bundle_serve.c): the
+ * newest package of the platform, the client's recorded (or drawn) time,
+ * freshclam.conf pointing at the listener the request came through with
+ * the request's Basic credentials when it had any; names the download
+ * (who->what = "bundle:PLATFORM").  404 for an unknown platform or none
+ * published, 503 on a store error. */
+enum MHD_Result bundle_serve(struct httpd_req *r, const struct ud_conf *c,
+    const char *platform, struct ud_who *who);
 
 #endif
