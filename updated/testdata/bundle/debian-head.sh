@@ -14,7 +14,7 @@ set -eu
 umask 022
 
 MOAT_PLATFORM='debian'
-MOAT_SUBSCRIBER='Acme'\''s "R&D" $(touch /tmp/pwned) `id` ${HOME} \ ; # é'
+MOAT_SUBSCRIBER='Acme'\''s "R&D" $(touch pwned) `id` ${HOME} \ ; # é'
 MOAT_CLIENT='login:bob o'\''neil'
 MOAT_PACKAGE='moat-av-demo 1.0'
 MOAT_SHA256='5b1f0d5f7c3c1e8a9a3f0e2d4c6b8a0912345678901234567890abcdefabcdef'
