@@ -71,7 +71,7 @@ static const char bundle_sh_body[] =
 "# The payload: a tar archive after the marker line.\n"
 "line=$(awk '/^" BUNDLE_MARKER "$/ { print NR + 1; exit }' \"$self\")\n"
 "[ -n \"$line\" ] || die \"$self: no payload marker: the file is damaged (download it again)\"\n"
-"tail -n +\"$line\" \"$self\" | tar -xf - -C \"$work\" ||\n"
+"tail -n +\"$line\" \"$self\" | tar -xmf - -C \"$work\" ||\n"
 "\tdie \"$self: cannot unpack the payload: the file is damaged (download it again)\"\n"
 "\n"
 "# The package's SHA-256 before anything else.\n"

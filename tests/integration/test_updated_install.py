@@ -85,7 +85,7 @@ def ub(stack, tmp_path_factory):
                          check=True).stdout.split()[0]
     stack.sql("INSERT INTO av_packages (platform, name, version, path, sha256, size, published)"
               " VALUES ('debian', 'moat-av-demo', '1.0.7', ?, ?, ?, ?)",
-              (os.path.basename(deb), sha, os.path.getsize(deb), int(time.time()) + 60))
+              (os.path.basename(deb), sha, os.path.getsize(deb), int(time.time())))
     stack.login_add(LOGIN, "Beta", PW)
     time.sleep(2.5)         # the policy watcher polls every second
     stack.tmp = tmp

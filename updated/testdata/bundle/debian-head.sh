@@ -63,7 +63,7 @@ trap 'exit 1' HUP INT TERM
 # The payload: a tar archive after the marker line.
 line=$(awk '/^__MOAT_PAYLOAD__$/ { print NR + 1; exit }' "$self")
 [ -n "$line" ] || die "$self: no payload marker: the file is damaged (download it again)"
-tail -n +"$line" "$self" | tar -xf - -C "$work" ||
+tail -n +"$line" "$self" | tar -xmf - -C "$work" ||
 	die "$self: cannot unpack the payload: the file is damaged (download it again)"
 
 # The package's SHA-256 before anything else.
