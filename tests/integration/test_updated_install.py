@@ -8,7 +8,8 @@ stack, the timer's OnCalendar and the cron line carry the time recorded in
 client_installs, and a first update from the stack's mirror succeeds.  A
 bundle whose package was tampered with stops before anything is installed.
 A Basic login's bundle carries the login URL-escaped; a hostile subscriber
-name reaches the script quoted.
+name reaches the script quoted.  With rpm and rpmbuild on the host, an .rpm
+built here installs the same way with rpm --root.
 
 Demo addresses: 127.0.0.1 is Alpha's network, 127.0.0.2 nobody's."""
 import io
@@ -93,9 +94,9 @@ def ub(stack, tmp_path_factory):
     return stack
 
 
-def recorded(st, client):
+def recorded(st, client, platform="debian"):
     rows = st.sql("SELECT update_time FROM client_installs WHERE client = ? "
-                  "AND platform = 'debian'", (client,))
+                  "AND platform = ?", (client, platform))
     assert len(rows) == 1, rows
     return rows[0]["update_time"]
 
@@ -244,3 +245,40 @@ def test_hostile_subscriber_name_is_quoted(ub):
         assert not os.path.exists(os.path.join(ub.tmp, "pwned2"))
     finally:
         ub.sql("UPDATE subscribers SET name = 'Beta' WHERE name = ?", (hostile,))
+
+
+def test_rpm_bundle_installs_with_rpm(ub):
+    if not shutil.which("rpmbuild") or not shutil.which("rpm"):
+        pytest.skip("rpm and rpmbuild are not installed")
+    top = os.path.join(ub.tmp, "rpmtop")
+    os.makedirs(os.path.join(top, "SPECS"))
+    spec = os.path.join(top, "SPECS", "demo.spec")
+    with open(spec, "w") as f:
+        f.write("Name: moat-av-demo\nVersion: 1.0.7\nRelease: 1\nSummary: Moat install test\n"
+                "License: GPL-2.0-or-later\nBuildArch: noarch\n%description\nMoat test.\n"
+                "%install\nmkdir -p %{buildroot}/usr/share/moat-av-demo\n"
+                "echo rpm > %{buildroot}/usr/share/moat-av-demo/installed-by-test\n"
+                "%files\n/usr/share/moat-av-demo/installed-by-test\n")
+    subprocess.run(["rpmbuild", "--define", "_topdir " + top, "-bb", spec], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    rpm = os.path.join(top, "RPMS", "noarch", "moat-av-demo-1.0.7-1.noarch.rpm")
+    pdir = os.path.join(ub.dir, "updated", "packages")
+    shutil.copy(rpm, pdir)
+    os.chmod(os.path.join(pdir, os.path.basename(rpm)), 0o644)
+    sha = subprocess.run(["sha256sum", rpm], stdout=subprocess.PIPE, text=True,
+                         check=True).stdout.split()[0]
+    ub.sql("INSERT INTO av_packages (platform, name, version, path, sha256, size, published)"
+           " VALUES ('rpm', 'moat-av-demo', '1.0.7', ?, ?, ?, ?)",
+           (os.path.basename(rpm), sha, os.path.getsize(rpm), int(time.time())))
+    s, head, bundle = curl(ub.env["UPDATED_URL"] + "/bundle/rpm")
+    assert s == 200, bundle[:300]
+    assert 'filename="moat-install-rpm.sh"' in head
+    assert "package.rpm" in payload(bundle)
+    r, root = install(bundle, ub.tmp, "rpm.sh", "--no-update")
+    assert r.returncode == 0, r.stdout + r.stderr
+    q = subprocess.run(["rpm", "--root", root, "-q", "moat-av-demo"], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    assert q.stdout.strip() == "moat-av-demo-1.0.7-1.noarch", q.stdout
+    assert os.path.isfile(os.path.join(root, "usr/share/moat-av-demo/installed-by-test"))
+    with open(os.path.join(root, "etc/systemd/system/moat-av-update.timer")) as f:
+        assert "OnCalendar=*-*-* %s:00\n" % recorded(ub, "ip:127.0.0.1", "rpm") in f.read()
