@@ -163,7 +163,7 @@ certctl_remove(struct ctl *ctl, const char *idtext)
 	int st;
 
 	if (ctl_parse_id(idtext, &id) == -1)
-		return ctl_err("'%.32s' is not a certificate id", idtext);
+		return ctl_err("not a certificate id (see moatctl cert list)");
 	if (ctl_open(ctl, 0) != 0 || ctl_begin(ctl) != 0)
 		return 1;
 	const char *a[] = { idtext };

@@ -100,6 +100,19 @@ pkgctl_text_ok(const char *s, size_t max)
 	return 1;
 }
 
+/* Argument text as an error message may echo it: at most 64 bytes, control
+ * characters and non-ASCII bytes as '?'. */
+static const char *
+pkgctl_shown(const char *s, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < 64 && i + 1 < len; i++)
+		out[i] = s[i] < 0x20 || s[i] >= 0x7f ? '?' : s[i];
+	out[i] = '\0';
+	return out;
+}
+
 /* A name that may be unlinked in packages_dir: what updated's
  * packages_file_ok() serves (1..255 bytes of [A-Za-z0-9._+~-], no leading
  * "."), restated here because moatctl does not link the daemon's core. */
@@ -243,18 +256,21 @@ pkgctl_add(struct ctl *ctl, char **argv)
 	struct common_conf cc;
 	struct updated_conf uc;
 	struct stat sb;
-	char ext[8], size[32], now[32];
+	char ext[8], size[32], now[32], shown[72];
 	long long id;
 	int st;
 
 	if ((p = pkgctl_platform(platform)) == NULL)
-		return ctl_err("'%.32s' is not a platform (debian, rpm, windows)", platform);
+		return ctl_err("'%s' is not a platform (debian, rpm, windows)",
+		    pkgctl_shown(platform, shown, sizeof(shown)));
 	if (!pkgctl_text_ok(name, PKGCTL_NAME_MAX))
-		return ctl_err("'%.64s' is not a valid package name (letters, digits, "
-		    ". + ~ -; at most %d bytes; no \"..\")", name, PKGCTL_NAME_MAX);
+		return ctl_err("'%s' is not a valid package name (letters, digits, "
+		    ". + ~ -; at most %d bytes; no \"..\")",
+		    pkgctl_shown(name, shown, sizeof(shown)), PKGCTL_NAME_MAX);
 	if (!pkgctl_text_ok(version, PKGCTL_VERSION_MAX))
-		return ctl_err("'%.64s' is not a valid version (letters, digits, . + ~ -; "
-		    "at most %d bytes; no \"..\")", version, PKGCTL_VERSION_MAX);
+		return ctl_err("'%s' is not a valid version (letters, digits, . + ~ -; "
+		    "at most %d bytes; no \"..\")",
+		    pkgctl_shown(version, shown, sizeof(shown)), PKGCTL_VERSION_MAX);
 	if (pkgctl_ext(p, path, ext, sizeof(ext)) == -1)
 		return ctl_err("%s: %s packages are .%s%s%s files", path, platform, p->ext[0],
 		    p->ext[1] != NULL ? " or ." : "", p->ext[1] != NULL ? p->ext[1] : "");
@@ -369,7 +385,7 @@ pkgctl_remove(struct ctl *ctl, const char *idtext)
 	int dir = -1, st;
 
 	if (ctl_parse_id(idtext, &id) == -1)
-		return ctl_err("'%.32s' is not a package id", idtext);
+		return ctl_err("not a package id (see moatctl packages list)");
 	if (ctl_updated_conf(ctl, &cc, &uc) != 0)
 		return 1;
 	if ((dir = open(uc.packages_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
