@@ -219,8 +219,7 @@ CREATE TABLE av_packages (
   platform  TEXT NOT NULL CHECK (platform IN ('debian', 'rpm', 'windows')),
   name      TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 128),
   version   TEXT NOT NULL CHECK (length(version) BETWEEN 1 AND 64),
-  path      TEXT NOT NULL CHECK (length(path) BETWEEN 1 AND 255 AND path NOT LIKE '%/%'
-                                 AND path NOT LIKE '.%'),
+  path      TEXT NOT NULL CHECK (length(path) BETWEEN 1 AND 255 AND path NOT LIKE '%/%' AND path NOT LIKE '.%'),
   sha256    TEXT NOT NULL CHECK (length(sha256) = 64 AND ltrim(sha256, '0123456789abcdef') = ''),
   size      INTEGER NOT NULL CHECK (size >= 0),
   published INTEGER NOT NULL
