@@ -20,9 +20,7 @@ import pytest
 
 from test_moatctl import MOATCTL, SRC, dump, refused, rows  # noqa: F401
 
-FIXTURES = os.path.join(os.path.dirname(SRC), "shared", "fixtures", "clamav-test-cvd")
-if not os.path.isdir(FIXTURES):
-    FIXTURES = "/work/shared/fixtures/clamav-test-cvd"
+FIXTURES = os.path.join(SRC, "tests", "fixtures", "clamav-test-cvd")
 
 
 class Env:
