@@ -226,9 +226,10 @@ CREATE TABLE av_packages (
 );
 CREATE UNIQUE INDEX av_packages_release ON av_packages(platform, name, version);
 
--- What moat-updated served, one row per request that served (or refused) a
--- download: billing per subscriber (`moatctl downloads`).  No foreign key:
--- rows of removed subscribers stay billable, as in usage.
+-- Downloads moat-updated served to subscribers (a mirror file, a bundle),
+-- one row each: billing per subscriber (`moatctl downloads`).  status is
+-- the HTTP status (200, 206, 304, ...).  No foreign key: rows of removed
+-- subscribers stay billable, as in usage.
 CREATE TABLE downloads (
   id            INTEGER PRIMARY KEY,
   ts            INTEGER NOT NULL,
