@@ -467,3 +467,20 @@ def test_migrate_4_to_5_refuses_a_certificate_of_two_subscribers(env):
     r = env.run("db", "migrate")
     assert r.returncode == 1 and "005-updated" in r.stderr and "UNIQUE" in r.stderr, r.stderr
     assert dump(env.db) == before
+
+
+@pytest.mark.parametrize("argv", [
+    ["packages"], ["packages", "add", "debian", "x", "1"], ["packages", "list", "--xml"],
+    ["mirror"], ["mirror", "push"], ["cert"], ["cert", "add", "Alpha"],
+    ["installs", "--bogus"], ["downloads", "--since"], ["downloads", "A", "B"]])
+def test_usage_errors_exit_2(env, argv):
+    before = env.state()
+    r = env.run(*argv)
+    assert r.returncode == 2 and r.stderr.startswith("usage: moatctl "), (r.returncode, r.stderr)
+    assert env.state() == before
+
+
+def test_help_lists_the_commands(env):
+    r = subprocess.run([MOATCTL], capture_output=True, text=True, timeout=30)
+    for cmd in ("packages add", "mirror status | pull", "cert add", "installs", "downloads"):
+        assert cmd in r.stderr, cmd
