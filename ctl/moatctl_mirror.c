@@ -58,6 +58,7 @@ enum mirctl_kind { MF_OTHER, MF_CVD, MF_CLD, MF_CDIFF, MF_SIGN };
 
 struct mirctl_file {
 	char              name[MIRCTL_NAME_MAX + 1];
+	char              shown[MIRCTL_NAME_MAX + 1];  /* name, control bytes as '?' */
 	enum mirctl_kind  kind;
 	char              db[MIRCTL_NAME_MAX + 1];  /* "daily" of daily.cvd, daily-9.cdiff */
 	long long         n;                        /* N of DB-N.cdiff */
@@ -196,11 +197,14 @@ mirctl_scan(int dir, const char *dirpath, struct mirctl_file **files, size_t *nf
 			close(fd);
 		return ctl_err("%s: %s", dirpath, strerror(errno));
 	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
+	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;               /* ".", "..", temporaries */
-		if (n == MIRCTL_FILES_MAX)
+		if (n == MIRCTL_FILES_MAX) {
+			printf("(more than %d entries: only the first are shown)\n",
+			    MIRCTL_FILES_MAX);
 			break;
+		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
 			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
@@ -212,6 +216,9 @@ mirctl_scan(int dir, const char *dirpath, struct mirctl_file **files, size_t *nf
 		}
 		memset(&v[n], 0, sizeof(v[n]));
 		snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
+		for (size_t i = 0; (v[n].shown[i] = v[n].name[i]) != '\0'; i++)
+			if ((unsigned char)v[n].name[i] < 0x20 || v[n].name[i] == 0x7f)
+				v[n].shown[i] = '?';
 		v[n].kind = mirctl_classify(v[n].name, v[n].db, sizeof(v[n].db), &v[n].n);
 		if (fstatat(dir, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
 			v[n].regular = S_ISREG(sb.st_mode);
@@ -266,7 +273,10 @@ mirctl_chains(const struct mirctl_file *files, size_t n)
 		hi = prev;
 		if (!any++)
 			printf("\ncdiff chains:\n");
-		printf("  %s: %lld-%lld (%zu file%s", files[i].db, lo, hi, j - i + 1,
+		/* The database name is the start of the file name: shown from
+		 * the sanitized copy. */
+		printf("  %.*s: %lld-%lld (%zu file%s", (int)(strlen(files[i].db)),
+		    files[i].shown, lo, hi, j - i + 1,
 		    j > i ? "s" : "");
 		if (missing > 0)
 			printf("; %lld missing:", missing);
@@ -330,8 +340,8 @@ mirctl_status(struct ctl *ctl)
 		goto done;
 	printf("mirror_dir %s\n\n", uc.mirror_dir);
 	for (size_t i = 0; i < n; i++)
-		if (files[i].kind != MF_SIGN && strlen(files[i].name) > w)
-			w = strlen(files[i].name);
+		if (files[i].kind != MF_SIGN && strlen(files[i].shown) > w)
+			w = strlen(files[i].shown);
 	printf("%-*s  %12s  %7s  %10s  %-19s  %s\n", (int)w, "file", "size", "version",
 	    "signatures", "built (UTC)", "sign");
 	for (size_t i = 0; i < n; i++) {
@@ -340,15 +350,15 @@ mirctl_status(struct ctl *ctl)
 		if (f->kind == MF_SIGN && f->regular)
 			continue;               /* shown as its file's sign column */
 		if (!f->regular) {
-			printf("%-*s  (not a regular file: never served)\n", (int)w, f->name);
+			printf("%-*s  (not a regular file: never served)\n", (int)w, f->shown);
 			continue;
 		}
 		if (f->kind == MF_OTHER || f->kind == MF_SIGN) {
-			printf("%-*s  %12lld  (not a mirror file)\n", (int)w, f->name, f->size);
+			printf("%-*s  %12lld  (not a mirror file)\n", (int)w, f->shown, f->size);
 			continue;
 		}
 		mirctl_header(dir, f, ver, sigs, built, sizeof(ver));
-		printf("%-*s  %12lld  %7s  %10s  %-19s  %s\n", (int)w, f->name, f->size, ver,
+		printf("%-*s  %12lld  %7s  %10s  %-19s  %s\n", (int)w, f->shown, f->size, ver,
 		    sigs, built, mirctl_signed(files, n, f->name) ? "yes" : "no");
 	}
 	if (n == 0)

@@ -261,9 +261,11 @@ def test_mirror_status(env):
                      ("test-4.cdiff", "test-4.cdiff")):
         shutil.copy(os.path.join(FIXTURES, src), env.mirror / dst)
     os.symlink("/etc/passwd", env.mirror / "daily.cvd")
+    (env.mirror / "evil\x1b[2J.cvd").write_bytes(b"ClamAV-VDB:\x1b]0;owned\x07" + b" " * 600)
     info = sigtool_info(env.mirror / "test.cvd")
 
     out = env.ok("mirror", "status")
+    assert "\x1b" not in out and "\x07" not in out and "evil?[2J.cvd" in out
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
     cvd = lines["test.cvd"]
     # file size version signatures built-date built-time sign
@@ -317,6 +319,44 @@ def test_mirror_pull(env, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_mirror_pull_to_the_pidfile_lock_holder(env):
+    # daemon_pidfile keeps a write lock on the pidfile: the process holding
+    # it is the daemon whatever its name (here python3).  One that merely
+    # names another pid is not believed.
+    pidfile = env.run_dir / "moat-updated.pid"
+    holder = subprocess.Popen(
+        ["/usr/bin/python3", "-c", "import fcntl, os, sys, time\n"
+         "f = open(sys.argv[1], 'w'); fcntl.lockf(f, fcntl.LOCK_EX)\n"
+         "f.write(sys.argv[2] or '%d\\n' % os.getpid()); f.flush()\n"
+         "print('locked', flush=True); time.sleep(60)", str(pidfile), ""],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        env.ok("mirror", "pull")
+        assert holder.wait(timeout=10) == -signal.SIGUSR1
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait()
+
+    bystander = subprocess.Popen(["sleep", "60"])
+    holder = subprocess.Popen(
+        ["/usr/bin/python3", "-c", "import fcntl, os, sys, time\n"
+         "f = open(sys.argv[1], 'w'); fcntl.lockf(f, fcntl.LOCK_EX)\n"
+         "f.write(sys.argv[2]); f.flush()\n"
+         "print('locked', flush=True); time.sleep(60)", str(pidfile), "%d\n" % bystander.pid],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        refused(env.run("mirror", "pull"), "is not moat-updated")
+        time.sleep(0.2)
+        assert holder.poll() is None and bystander.poll() is None
+    finally:
+        for p in (holder, bystander):
+            p.kill()
+            p.wait()
 
 
 # --- installs, downloads -----------------------------------------------------
