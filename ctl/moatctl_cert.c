@@ -60,7 +60,7 @@ certctl_read(const char *path, unsigned char **out, size_t *len)
 	int fd;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return ctl_err("%s: %s", path, strerror(errno));
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > CERTCTL_FILE_MAX) {
 		close(fd);

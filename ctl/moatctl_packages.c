@@ -279,7 +279,7 @@ pkgctl_add(struct ctl *ctl, char **argv)
 	if (ctl_updated_conf(ctl, &cc, &uc) != 0)
 		return 1;
 	st = 0;
-	if ((pb.src = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((pb.src = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		st = ctl_err("%s: %s", path, strerror(errno));
 	else if (fstat(pb.src, &sb) == -1 || !S_ISREG(sb.st_mode))
 		st = ctl_err("%s: not a regular file", path);

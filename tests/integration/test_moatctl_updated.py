@@ -124,6 +124,7 @@ BAD_PACKAGES = [
     ("extension", ["rpm", "moat-av", "1.0", "{deb}"], "rpm packages are .rpm files"),
     ("no-file", ["debian", "moat-av", "1.0", "{dir}/missing.deb"], "No such file"),
     ("directory", ["debian", "moat-av", "1.0", "{dir}/d.deb"], "not a regular file"),
+    ("fifo", ["debian", "moat-av", "1.0", "{dir}/f.deb"], "not a regular file"),
     ("duplicate", ["debian", "moat-av", "9.9", "{deb}"], "already published"),
 ]
 
@@ -134,6 +135,7 @@ def test_packages_add_refused(env, tmp_path, argv, message):
     deb = tmp_path / "p.deb"
     deb.write_bytes(b"!<arch>\n" + os.urandom(100))
     (tmp_path / "d.deb").mkdir()
+    os.mkfifo(tmp_path / "f.deb")      # no writer: opening it must not hang
     env.ok("packages", "add", "debian", "moat-av", "9.9", str(deb))
     before = env.state()
     argv = [a.format(deb=deb, dir=tmp_path) for a in argv]
@@ -243,6 +245,8 @@ def test_cert_add_refused(env, tmp_path):
     refused(env.run("cert", "add", "Alpha", str(key_only)), "not a PEM certificate")
     refused(env.run("cert", "add", "Alpha", str(chain)), "holds 2 certificates")
     refused(env.run("cert", "add", "Alpha", str(tmp_path / "none.pem")), "No such file")
+    os.mkfifo(tmp_path / "fifo.pem")
+    refused(env.run("cert", "add", "Alpha", str(tmp_path / "fifo.pem")), "not a certificate file")
     refused(env.run("cert", "add", "Nobody", str(pem)), "no subscriber named 'Nobody'")
     refused(env.run("cert", "remove", "0"), "not a certificate id")
     assert env.state() == before
