@@ -2,8 +2,8 @@
  * schedule_test - schedule_get on a real store: a client's first request
  * draws and records a time in the window ("HH:MM"), later ones get the
  * recorded time, and clients racing on their first request (two threads,
- * two connections) agree on one row each.  The race case adds the unique
- * index that migration 005 brings, as the daemon's store will have it.
+ * two connections) agree on one row each, through the schema's unique
+ * index on (subscriber_id, client, platform) (migration 005).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -40,9 +40,7 @@ fresh_store(const char *tag)
 	if (store_open(db_path, STORE_NOCHECK, 5000, &st, err, sizeof(err)) == -1 ||
 	    store_init(st, err, sizeof(err)) == -1 ||
 	    store_exec_script(st,
-	    "INSERT INTO subscribers (id, name) VALUES (1, 'acme');"
-	    "CREATE UNIQUE INDEX IF NOT EXISTS client_installs_key "
-	    "ON client_installs (subscriber_id, client, platform);", err, sizeof(err)) == -1) {
+	    "INSERT INTO subscribers (id, name) VALUES (1, 'acme');", err, sizeof(err)) == -1) {
 		fprintf(stderr, "store %s: %s\n", db_path, err);
 		exit(1);
 	}

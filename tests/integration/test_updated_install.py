@@ -61,6 +61,14 @@ def install(bundle, tmp, name, *args, timeout=120):
     return r, root
 
 
+def publish(st, platform, version, path):
+    """moatctl packages add, as an operator publishes (the newest wins)."""
+    r = subprocess.run([st.env["MOATCTL"], "-c", st.env["CONF"], "packages", "add", platform,
+                        "moat-av-demo", version, path], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout
+
+
 @pytest.fixture(scope="module")
 def ub(stack, tmp_path_factory):
     if stack.env.get("UPDATED") != "running":
@@ -79,18 +87,10 @@ def ub(stack, tmp_path_factory):
     deb = os.path.join(tmp, "moat-av-demo_1.0.7_all.deb")
     subprocess.run(["dpkg-deb", "--root-owner-group", "-b", pkg, deb], check=True,
                    stdout=subprocess.DEVNULL)
-    pdir = os.path.join(stack.dir, "updated", "packages")
-    shutil.copy(deb, pdir)
-    os.chmod(os.path.join(pdir, os.path.basename(deb)), 0o644)
-    sha = subprocess.run(["sha256sum", deb], stdout=subprocess.PIPE, text=True,
-                         check=True).stdout.split()[0]
-    stack.sql("INSERT INTO av_packages (platform, name, version, path, sha256, size, published)"
-              " VALUES ('debian', 'moat-av-demo', '1.0.7', ?, ?, ?, ?)",
-              (os.path.basename(deb), sha, os.path.getsize(deb), int(time.time())))
+    publish(stack, "debian", "1.0.7", deb)
     stack.login_add(LOGIN, "Beta", PW)
     time.sleep(2.5)         # the policy watcher polls every second
     stack.tmp = tmp
-    stack.deb_sha = sha
     return stack
 
 
@@ -262,14 +262,7 @@ def test_rpm_bundle_installs_with_rpm(ub):
     subprocess.run(["rpmbuild", "--define", "_topdir " + top, "-bb", spec], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
     rpm = os.path.join(top, "RPMS", "noarch", "moat-av-demo-1.0.7-1.noarch.rpm")
-    pdir = os.path.join(ub.dir, "updated", "packages")
-    shutil.copy(rpm, pdir)
-    os.chmod(os.path.join(pdir, os.path.basename(rpm)), 0o644)
-    sha = subprocess.run(["sha256sum", rpm], stdout=subprocess.PIPE, text=True,
-                         check=True).stdout.split()[0]
-    ub.sql("INSERT INTO av_packages (platform, name, version, path, sha256, size, published)"
-           " VALUES ('rpm', 'moat-av-demo', '1.0.7', ?, ?, ?, ?)",
-           (os.path.basename(rpm), sha, os.path.getsize(rpm), int(time.time())))
+    publish(ub, "rpm", "1.0.7", rpm)
     s, head, bundle = curl(ub.env["UPDATED_URL"] + "/bundle/rpm")
     assert s == 200, bundle[:300]
     assert 'filename="moat-install-rpm.sh"' in head
