@@ -533,6 +533,39 @@ case_sh_quoting(void)
 	TEST_CHECK(access(path, F_OK) == -1, "the subscriber's name ran a command");
 }
 
+/* The whole script head passes shellcheck (POSIX sh, every severity, an
+ * unquoted expansion included), when the host has it.  Two notes are meant:
+ * SC2015 ("A && B || die": die when either fails) and SC2016 (the hostile
+ * name's $(...) stays literal in single quotes: the point). */
+static void
+case_shellcheck(void)
+{
+	struct pkg		 p = fixture_pkg("debian");
+	struct bundle_in	 in = fixture_in(&p);
+	struct buf		 b;
+	char			 err[256] = "", path[1200], cmd[1400];
+	char			*end;
+	FILE			*f;
+
+	if (system("command -v shellcheck >/dev/null 2>&1") != 0) {
+		printf("  shellcheck not installed: case skipped\n");
+		return;
+	}
+	if (build(&in, &b, err, sizeof(err)) != 0)
+		TEST_FATAL("build: %s", err);
+	if ((end = strstr(b.p, "\n__MOAT_PAYLOAD__\n")) == NULL) {
+		free(b.p);
+		TEST_FATAL("no marker");
+	}
+	snprintf(path, sizeof(path), "%s/head.sh", mirror_dir);
+	f = fopen(path, "w");
+	fwrite(b.p, 1, (size_t)(end - b.p) + 1, f);
+	fclose(f);
+	free(b.p);
+	snprintf(cmd, sizeof(cmd), "shellcheck -s sh -e SC2015,SC2016 '%s' >&2", path);
+	TEST_INT_EQ("shellcheck status", system(cmd), 0);
+}
+
 /* Refused before a byte is written. */
 static void
 case_refused(void)
@@ -657,6 +690,7 @@ static const struct test_case cases[] = {
 	{ "windows", case_windows },
 	{ "deterministic", case_deterministic },
 	{ "sh_quoting", case_sh_quoting },
+	{ "shellcheck", case_shellcheck },
 	{ "refused", case_refused },
 	{ "plain", case_plain },
 	{ "names", case_names },

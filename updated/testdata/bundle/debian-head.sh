@@ -51,6 +51,7 @@ if [ -z "$R" ] && [ "$(id -u)" != 0 ]; then
 	die "run me as root (or with --root DIR to install into a directory)"
 fi
 
+say "installer for subscriber $MOAT_SUBSCRIBER, client $MOAT_CLIENT"
 self=$0
 [ -f "$self" ] || die "run me as a file: sh moat-install-$MOAT_PLATFORM.sh (not through a pipe)"
 for tool in awk tail tar sha256sum mktemp; do
@@ -115,7 +116,10 @@ install_rpm() {
 	rpm --root "$R" -U "$pkg"
 }
 if [ "$install_pkg" = 1 ]; then
-	install_$MOAT_PLATFORM || die "package $MOAT_PACKAGE did not install"
+	case $MOAT_PLATFORM in
+	debian) install_debian ;;
+	rpm) install_rpm ;;
+	esac || die "package $MOAT_PACKAGE did not install"
 	say "package $MOAT_PACKAGE installed${R:+ into $R}"
 fi
 
