@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -697,9 +698,29 @@ static const struct test_case cases[] = {
 	{ NULL, NULL }
 };
 
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 int
 main(void)
 {
+	char	outside[1200];
+	int	rc;
+
 	setup();
-	return test_run(cases);
+	rc = test_run(cases);
+	/* The fixtures go; a failed run keeps them (and says where). */
+	if (rc == 0) {
+		snprintf(outside, sizeof(outside), "%s.secret", mirror_dir);
+		unlink(outside);
+		nftw(mirror_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	} else
+		fprintf(stderr, "fixtures kept in %s\n", mirror_dir);
+	return rc;
 }

@@ -6,6 +6,7 @@
  * index on (subscriber_id, client, platform) (migration 005).
  */
 #include <errno.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,22 +21,23 @@
 
 #define RACE_CLIENTS 200
 
-static char db_path[1100];
+static char db_dir[1024], db_path[1100];
 
 /* A fresh store with one subscriber (id 1), or exits. */
 static void
 fresh_store(const char *tag)
 {
-	char		 dir[1024], err[256];
+	char		 err[256];
 	const char	*tmp = getenv("TMPDIR");
 	struct store	*st;
 
-	snprintf(dir, sizeof(dir), "%s/schedule_test.%ld", tmp ? tmp : "/tmp", (long)getpid());
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		fprintf(stderr, "mkdir %s: %s\n", dir, strerror(errno));
+	snprintf(db_dir, sizeof(db_dir), "%s/schedule_test.%ld", tmp ? tmp : "/tmp",
+	    (long)getpid());
+	if (mkdir(db_dir, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "mkdir %s: %s\n", db_dir, strerror(errno));
 		exit(1);
 	}
-	snprintf(db_path, sizeof(db_path), "%s/%s.db", dir, tag);
+	snprintf(db_path, sizeof(db_path), "%s/%s.db", db_dir, tag);
 	unlink(db_path);
 	if (store_open(db_path, STORE_NOCHECK, 5000, &st, err, sizeof(err)) == -1 ||
 	    store_init(st, err, sizeof(err)) == -1 ||
@@ -155,8 +157,23 @@ static const struct test_case cases[] = {
 	{ NULL, NULL }
 };
 
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 int
 main(void)
 {
-	return test_run(cases);
+	int rc = test_run(cases);
+
+	if (rc == 0 && db_dir[0] != '\0')
+		nftw(db_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	else if (rc != 0)
+		fprintf(stderr, "stores kept in %s\n", db_dir);
+	return rc;
 }
