@@ -346,6 +346,20 @@ archive_add_fd(struct archive *a, const char *name, unsigned mode, int src, uint
 	return archive_copy(a, src, size);
 }
 
+uint64_t
+archive_entry_size(enum archive_kind kind, const char *name, uint64_t len)
+{
+	if (kind == ARCHIVE_TAR)
+		return TAR_BLOCK + (len + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+	return 30 + 46 + 2 * (uint64_t)strlen(name) + len;
+}
+
+uint64_t
+archive_end_size(enum archive_kind kind)
+{
+	return kind == ARCHIVE_TAR ? 2 * TAR_BLOCK : 22;
+}
+
 int
 archive_close(struct archive *a)
 {

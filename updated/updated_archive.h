@@ -49,6 +49,11 @@ int  archive_add_fd(struct archive *a, const char *name, unsigned mode, int src,
 int  archive_close(struct archive *a);
 void archive_free(struct archive *a);
 
+/* The bytes one entry of len bytes named name takes in an archive of kind
+ * (headers, padding, a zip's central directory entry), and the end's. */
+uint64_t archive_entry_size(enum archive_kind kind, const char *name, uint64_t len);
+uint64_t archive_end_size(enum archive_kind kind);
+
 /* Writes all of buf to fd (EINTR and short writes retried).  0 or -1. */
 int  archive_write_all(int fd, const void *buf, size_t len);
 

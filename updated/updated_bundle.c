@@ -50,22 +50,28 @@ struct bundle_db {
 	uint64_t  size;
 };
 
-/* Everything one build holds; bundle_free() releases it on every path. */
+/* A growing text buffer; on overflow it is marked bad and the build fails. */
+struct text {
+	char    buf[BUNDLE_TEXT_MAX];
+	size_t  len;
+	int     bad;
+};
+
+/* One bundle between bundle_open and bundle_close: the checked inputs, the
+ * databases' descriptors and the generated files; bundle_close() releases
+ * it on every path. */
 struct bundle {
 	const struct bundle_in  *in;
 	struct bundle_db         db[BUNDLE_DB_MAX];
 	size_t                   ndb;
 	char                     mirror[512];    /* mirror_url without a trailing '/' */
 	char                     hhmm[8];
+	const char              *member;         /* the package's name inside */
+	struct text              head;           /* Linux: the script before the payload */
+	struct text              conf, svc, tmr, cron;
+	struct text              cmd;            /* Windows: install.cmd */
 	char                    *err;
 	size_t                   errlen;
-};
-
-/* A growing text buffer; on overflow it is marked bad and the build fails. */
-struct text {
-	char    buf[BUNDLE_TEXT_MAX];
-	size_t  len;
-	int     bad;
 };
 
 static int
@@ -77,14 +83,6 @@ bundle_fail(struct bundle *b, const char *fmt, ...)
 	vsnprintf(b->err, b->errlen, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static void
-bundle_free(struct bundle *b)
-{
-	for (size_t i = 0; i < b->ndb; i++)
-		close(b->db[i].fd);
-	b->ndb = 0;
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -405,38 +403,27 @@ static int
 bundle_put_pkg(struct bundle *b, struct archive *a)
 {
 	const struct pkg	*p = b->in->pkg;
-	const char		*member = bundle_pkg_member(p);
-	struct stat		 sb;
 
-	if (fstat(b->in->pkg_fd, &sb) == -1 || !S_ISREG(sb.st_mode))
-		return bundle_fail(b, "package %s: not a regular file", p->file);
-	if ((uint64_t)sb.st_size != p->size)
-		return bundle_fail(b, "package %s: %lld bytes, published as %llu", p->file,
-		    (long long)sb.st_size, (unsigned long long)p->size);
-	if (archive_add_fd(a, member, 0644, b->in->pkg_fd, p->size) == -1)
+	if (archive_add_fd(a, b->member, 0644, b->in->pkg_fd, p->size) == -1)
 		return bundle_fail(b, "package %s: %s", p->file, a->err);
 	return 0;
 }
 
+/* The Linux bundle's generated files: the script head, freshclam.conf, the
+ * units and the cron line. */
 static int
-bundle_script(struct bundle *b, int out_fd)
+bundle_script_texts(struct bundle *b)
 {
 	const struct bundle_in	*in = b->in;
-	static __thread struct text head, conf, svc, tmr, cron;
-	struct archive		 a;
+	struct text		*head = &b->head;
 	char			 pkgdesc[PKG_NAME_MAX + PKG_VERSION_MAX + 2];
 
-	memset(&head, 0, sizeof(head));
-	memset(&conf, 0, sizeof(conf));
-	memset(&svc, 0, sizeof(svc));
-	memset(&tmr, 0, sizeof(tmr));
-	memset(&cron, 0, sizeof(cron));
 	snprintf(pkgdesc, sizeof(pkgdesc), "%s %s", in->pkg->name, in->pkg->version);
 
-	text_add(&head, "#!/bin/sh\n");
-	text_add(&head, "# Moat anti-virus client installer (%s), written by moat-updated.\n",
+	text_add(head, "#!/bin/sh\n");
+	text_add(head, "# Moat anti-virus client installer (%s), written by moat-updated.\n",
 	    in->pkg->platform);
-	text_add(&head,
+	text_add(head,
 	    "# It verifies the package's SHA-256, installs the package, writes\n"
 	    "# " BUNDLE_CONF_DIR "/freshclam.conf (signatures from the gateway's mirror),\n"
 	    "# copies the current databases into " BUNDLE_DB_DIR ", enables the daily\n"
@@ -450,34 +437,61 @@ bundle_script(struct bundle *b, int out_fd)
 	    "set -eu\n"
 	    "umask 022\n"
 	    "\n", in->pkg->platform);
-	text_add(&head, "MOAT_PLATFORM=");
-	text_sh_quote(&head, in->pkg->platform);
-	text_add(&head, "\nMOAT_SUBSCRIBER=");
-	text_sh_quote(&head, in->subscriber);
-	text_add(&head, "\nMOAT_CLIENT=");
-	text_sh_quote(&head, in->client);
-	text_add(&head, "\nMOAT_PACKAGE=");
-	text_sh_quote(&head, pkgdesc);
-	text_add(&head, "\nMOAT_SHA256=");
-	text_sh_quote(&head, in->pkg->sha256);
-	text_add(&head, "\nMOAT_UPDATE_TIME=");
-	text_sh_quote(&head, b->hhmm);
-	text_add(&head, "\n%s" BUNDLE_MARKER "\n", bundle_sh_body);
-	if (head.bad)
+	text_add(head, "MOAT_PLATFORM=");
+	text_sh_quote(head, in->pkg->platform);
+	text_add(head, "\nMOAT_SUBSCRIBER=");
+	text_sh_quote(head, in->subscriber);
+	text_add(head, "\nMOAT_CLIENT=");
+	text_sh_quote(head, in->client);
+	text_add(head, "\nMOAT_PACKAGE=");
+	text_sh_quote(head, pkgdesc);
+	text_add(head, "\nMOAT_SHA256=");
+	text_sh_quote(head, in->pkg->sha256);
+	text_add(head, "\nMOAT_UPDATE_TIME=");
+	text_sh_quote(head, b->hhmm);
+	text_add(head, "\n%s" BUNDLE_MARKER "\n", bundle_sh_body);
+	if (head->bad)
 		return bundle_fail(b, "installer script: too long");
 
-	if (bundle_freshclam_conf(b, &conf, BUNDLE_DB_DIR) == -1 ||
-	    bundle_units(b, &svc, &tmr, &cron) == -1)
+	if (bundle_freshclam_conf(b, &b->conf, BUNDLE_DB_DIR) == -1 ||
+	    bundle_units(b, &b->svc, &b->tmr, &b->cron) == -1)
 		return -1;
-	if (archive_write_all(out_fd, head.buf, head.len) == -1)
-		return bundle_fail(b, "write: %s", strerror(errno));
+	return 0;
+}
 
-	archive_open(&a, ARCHIVE_TAR, out_fd, in->pkg->published);
-	if (bundle_put_text(b, &a, "freshclam.conf", 0600, &conf) == -1 ||
-	    bundle_put_text(b, &a, BUNDLE_UNIT ".cron", 0644, &cron) == -1 ||
-	    bundle_put_text(b, &a, BUNDLE_UNIT ".service", 0644, &svc) == -1 ||
-	    bundle_put_text(b, &a, BUNDLE_UNIT ".timer", 0644, &tmr) == -1 ||
-	    bundle_put_dbs(b, &a) == -1 || bundle_put_pkg(b, &a) == -1) {
+/* The Linux bundle's members, in order (bundle_size counts the same). */
+#define BUNDLE_SCRIPT_TEXTS(b) { \
+	{ "freshclam.conf", 0600, &(b)->conf }, \
+	{ BUNDLE_UNIT ".cron", 0644, &(b)->cron }, \
+	{ BUNDLE_UNIT ".service", 0644, &(b)->svc }, \
+	{ BUNDLE_UNIT ".timer", 0644, &(b)->tmr }, \
+}
+#define BUNDLE_ZIP_TEXTS(b) { \
+	{ "install.cmd", 0644, &(b)->cmd }, \
+	{ "freshclam.conf", 0600, &(b)->conf }, \
+}
+
+struct bundle_member {
+	const char         *name;
+	unsigned            mode;
+	const struct text  *t;
+};
+
+static int
+bundle_script_write(struct bundle *b, int out_fd)
+{
+	const struct bundle_member m[] = BUNDLE_SCRIPT_TEXTS(b);
+	struct archive a;
+
+	if (archive_write_all(out_fd, b->head.buf, b->head.len) == -1)
+		return bundle_fail(b, "write: %s", strerror(errno));
+	archive_open(&a, ARCHIVE_TAR, out_fd, b->in->pkg->published);
+	for (size_t i = 0; i < BUNDLE_NELEM(m); i++)
+		if (bundle_put_text(b, &a, m[i].name, m[i].mode, m[i].t) == -1) {
+			archive_free(&a);
+			return -1;
+		}
+	if (bundle_put_dbs(b, &a) == -1 || bundle_put_pkg(b, &a) == -1) {
 		archive_free(&a);
 		return -1;
 	}
@@ -539,24 +553,27 @@ bundle_install_cmd(struct bundle *b, struct text *t, const char *member)
 }
 
 static int
-bundle_zip(struct bundle *b, int out_fd)
+bundle_zip_texts(struct bundle *b)
 {
-	static __thread struct text cmd, conf;
-	const char	*member = bundle_pkg_member(b->in->pkg);
-	struct archive	 a;
-
-	memset(&cmd, 0, sizeof(cmd));
-	memset(&conf, 0, sizeof(conf));
-	if (member == NULL)
-		return bundle_fail(b, "package %s: a Windows package is an .msi or .exe",
-		    b->in->pkg->file);
-	if (bundle_freshclam_conf(b, &conf, NULL) == -1 ||
-	    bundle_install_cmd(b, &cmd, member) == -1)
+	if (bundle_freshclam_conf(b, &b->conf, NULL) == -1 ||
+	    bundle_install_cmd(b, &b->cmd, b->member) == -1)
 		return -1;
+	return 0;
+}
+
+static int
+bundle_zip_write(struct bundle *b, int out_fd)
+{
+	const struct bundle_member m[] = BUNDLE_ZIP_TEXTS(b);
+	struct archive a;
+
 	archive_open(&a, ARCHIVE_ZIP, out_fd, b->in->pkg->published);
-	if (bundle_put_text(b, &a, "install.cmd", 0644, &cmd) == -1 ||
-	    bundle_put_text(b, &a, "freshclam.conf", 0600, &conf) == -1 ||
-	    bundle_put_dbs(b, &a) == -1 || bundle_put_pkg(b, &a) == -1) {
+	for (size_t i = 0; i < BUNDLE_NELEM(m); i++)
+		if (bundle_put_text(b, &a, m[i].name, m[i].mode, m[i].t) == -1) {
+			archive_free(&a);
+			return -1;
+		}
+	if (bundle_put_dbs(b, &a) == -1 || bundle_put_pkg(b, &a) == -1) {
 		archive_free(&a);
 		return -1;
 	}
@@ -565,46 +582,125 @@ bundle_zip(struct bundle *b, int out_fd)
 	return 0;
 }
 
-int
-bundle_build(const struct bundle_in *in, int out_fd, char *err, size_t errlen)
+/* The refusals, filling b (mirror URL, time, the package's member name). */
+static int
+bundle_prepare(struct bundle *b, const struct bundle_in *in, char *err, size_t errlen)
 {
-	struct bundle	b;
-	size_t		n;
-	int		rc;
+	size_t n;
 
-	memset(&b, 0, sizeof(b));
-	b.in = in;
-	b.err = err;
-	b.errlen = errlen;
+	b->in = in;
+	b->err = err;
+	b->errlen = errlen;
 
 	if (in->pkg == NULL || (!bundle_linux(in->pkg->platform) &&
 	    strcmp(in->pkg->platform, "windows") != 0))
-		return bundle_fail(&b, "no bundle for this platform");
+		return bundle_fail(b, "no bundle for this platform");
 	if (!bundle_sha_ok(in->pkg->sha256))
-		return bundle_fail(&b, "package %s: bad SHA-256 text", in->pkg->file);
+		return bundle_fail(b, "package %s: bad SHA-256 text", in->pkg->file);
+	if ((b->member = bundle_pkg_member(in->pkg)) == NULL)
+		return bundle_fail(b, "package %s: a Windows package is an .msi or .exe",
+		    in->pkg->file);
 	if (in->minute >= 1440)
-		return bundle_fail(&b, "update minute %u out of the day", in->minute);
+		return bundle_fail(b, "update minute %u out of the day", in->minute);
 	if (in->subscriber == NULL || in->client == NULL || !bundle_text_ok(in->subscriber) ||
 	    !bundle_text_ok(in->client) || !bundle_text_ok(in->pkg->name) ||
 	    !bundle_text_ok(in->pkg->version))
-		return bundle_fail(&b, "a control character in a name");
+		return bundle_fail(b, "a control character in a name");
 	if ((in->login != NULL && !bundle_text_ok(in->login)) ||
 	    (in->secret != NULL && !bundle_text_ok(in->secret)))
-		return bundle_fail(&b, "a control character in the credentials");
+		return bundle_fail(b, "a control character in the credentials");
 	if (in->mirror_url == NULL || !bundle_url_ok(in->mirror_url) ||
-	    (n = strlen(in->mirror_url)) >= sizeof(b.mirror))
-		return bundle_fail(&b, "mirror URL: not a plain http(s)://host[:port][/path]");
-	memcpy(b.mirror, in->mirror_url, n + 1);
-	while (n > 0 && b.mirror[n - 1] == '/')
-		b.mirror[--n] = '\0';
-	snprintf(b.hhmm, sizeof(b.hhmm), "%02u:%02u", (in->minute / 60) % 24, in->minute % 60);
+	    (n = strlen(in->mirror_url)) >= sizeof(b->mirror))
+		return bundle_fail(b, "mirror URL: not a plain http(s)://host[:port][/path]");
+	memcpy(b->mirror, in->mirror_url, n + 1);
+	while (n > 0 && b->mirror[n - 1] == '/')
+		b->mirror[--n] = '\0';
+	snprintf(b->hhmm, sizeof(b->hhmm), "%02u:%02u", (in->minute / 60) % 24, in->minute % 60);
+	return 0;
+}
 
-	if (bundle_scan_dbs(&b) == -1) {
-		bundle_free(&b);
-		return -1;
+struct bundle *
+bundle_open(const struct bundle_in *in, char *err, size_t errlen)
+{
+	struct bundle	*b;
+	struct stat	 sb;
+	int		 rc;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
-	rc = bundle_linux(in->pkg->platform) ? bundle_script(&b, out_fd) : bundle_zip(&b, out_fd);
-	bundle_free(&b);
+	if (bundle_prepare(b, in, err, errlen) == -1)
+		goto fail;
+	if (fstat(in->pkg_fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		bundle_fail(b, "package %s: not a regular file", in->pkg->file);
+		goto fail;
+	}
+	if ((uint64_t)sb.st_size != in->pkg->size) {
+		bundle_fail(b, "package %s: %lld bytes, published as %llu", in->pkg->file,
+		    (long long)sb.st_size, (unsigned long long)in->pkg->size);
+		goto fail;
+	}
+	if (bundle_scan_dbs(b) == -1)
+		goto fail;
+	rc = bundle_linux(in->pkg->platform) ? bundle_script_texts(b) : bundle_zip_texts(b);
+	if (rc == -1)
+		goto fail;
+	return b;
+fail:
+	bundle_close(b);
+	return NULL;
+}
+
+uint64_t
+bundle_size(const struct bundle *b)
+{
+	enum archive_kind	 k = bundle_linux(b->in->pkg->platform) ? ARCHIVE_TAR : ARCHIVE_ZIP;
+	const struct bundle_member ms[] = BUNDLE_SCRIPT_TEXTS(b), mz[] = BUNDLE_ZIP_TEXTS(b);
+	const struct bundle_member *m = k == ARCHIVE_TAR ? ms : mz;
+	size_t			 nm = k == ARCHIVE_TAR ? BUNDLE_NELEM(ms) : BUNDLE_NELEM(mz);
+	uint64_t		 n = k == ARCHIVE_TAR ? b->head.len : 0;
+	char			 name[96];
+
+	for (size_t i = 0; i < nm; i++)
+		n += archive_entry_size(k, m[i].name, m[i].t->len);
+	for (size_t i = 0; i < b->ndb; i++) {
+		snprintf(name, sizeof(name), "db/%s", b->db[i].name);
+		n += archive_entry_size(k, name, b->db[i].size);
+	}
+	n += archive_entry_size(k, b->member, b->in->pkg->size);
+	return n + archive_end_size(k);
+}
+
+int
+bundle_write(struct bundle *b, int out_fd, char *err, size_t errlen)
+{
+	b->err = err;
+	b->errlen = errlen;
+	return bundle_linux(b->in->pkg->platform) ? bundle_script_write(b, out_fd) :
+	    bundle_zip_write(b, out_fd);
+}
+
+void
+bundle_close(struct bundle *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->ndb; i++)
+		close(b->db[i].fd);
+	free(b);
+}
+
+int
+bundle_build(const struct bundle_in *in, int out_fd, char *err, size_t errlen)
+{
+	struct bundle	*b;
+	int		 rc;
+
+	if ((b = bundle_open(in, err, errlen)) == NULL)
+		return -1;
+	rc = bundle_write(b, out_fd, err, errlen);
+	bundle_close(b);
 	return rc;
 }
 

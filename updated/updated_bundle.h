@@ -38,9 +38,23 @@ struct bundle_in {
 	const char        *client;        /* the client key, for comments */
 };
 
-/* Writes the bundle to out_fd (a file or memfd, at its current offset).
- * 0, or -1 with err set. */
+/* Writes the bundle to out_fd (a file, memfd or pipe, sequentially):
+ * bundle_open, bundle_write, bundle_close.  0, or -1 with err set. */
 int         bundle_build(const struct bundle_in *in, int out_fd, char *err, size_t errlen);
+
+/* The same in steps, for a server that streams: bundle_open checks
+ * everything that can be refused (names, credentials, URL, the package
+ * file against its row), opens the databases and generates the small
+ * files, so nothing is refused after the first byte; bundle_size is then
+ * the exact length bundle_write will write.  in (and what it points to)
+ * must outlive the bundle.  bundle_open: NULL with err set; bundle_write:
+ * 0, or -1 with err set (a write failed, a file shrank); bundle_close
+ * accepts NULL and closes what bundle_open opened (not in's descriptors). */
+struct bundle;
+struct bundle *bundle_open(const struct bundle_in *in, char *err, size_t errlen);
+uint64_t    bundle_size(const struct bundle *b);
+int         bundle_write(struct bundle *b, int out_fd, char *err, size_t errlen);
+void        bundle_close(struct bundle *b);
 /* The download's file name ("moat-install-debian.sh") and content type. */
 void        bundle_filename(const char *platform, char *buf, size_t len);
 const char *bundle_ctype(const char *platform);

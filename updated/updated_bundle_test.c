@@ -472,6 +472,7 @@ case_windows(void)
 	free(b.p);
 }
 
+/* Two builds are the same bytes; bundle_size is their length. */
 static void
 case_deterministic(void)
 {
@@ -489,6 +490,13 @@ case_deterministic(void)
 		}
 		TEST_CHECK(a.len == b.len && memcmp(a.p, b.p, a.len) == 0,
 		    "%s: two builds differ", plat[i]);
+		/* bundle_size announces what bundle_write writes. */
+		struct bundle *bb = bundle_open(&in, err, sizeof(err));
+		if (bb == NULL)
+			TEST_FAIL("%s: bundle_open: %s", plat[i], err);
+		else
+			TEST_INT_EQ(plat[i], bundle_size(bb), a.len);
+		bundle_close(bb);
 		free(a.p);
 		free(b.p);
 	}

@@ -113,6 +113,11 @@ def test_bundle_download_and_schedule(ub):
                      head)
     assert re.search(r"(?im)^cache-control: no-store", head)
     assert body.startswith(b"#!/bin/sh\n") and MARKER in body
+    # Streamed, with its exact length announced; HEAD gives the same.
+    assert int(re.search(r"(?im)^content-length: (\d+)", head).group(1)) == len(body)
+    s, hhead, hbody = curl(ub.env["UPDATED_URL"] + "/bundle/debian", "-I")
+    assert s == 200 and b"#!/bin/sh" not in hbody
+    assert re.search(r"(?im)^content-length: (\d+)", hhead).group(1) == str(len(body))
     hhmm = recorded(ub, "ip:127.0.0.1")
     h, m = map(int, hhmm.split(":"))
     assert h >= 22 or h < 6, hhmm            # the default window 22:00-06:00
