@@ -10,7 +10,10 @@
  * disconnection frees.
  *
  * The one stand-in: ud_mirror_fd(), which the daemon's updated_life.c
- * provides, is this file's directory descriptor.
+ * provides, is this file's directory descriptor (updated_mirror.o needs
+ * nothing else of the daemon, so updated_life.o is never linked in; the
+ * route with its access check is updated_mirror_route.c, tested through a
+ * stack in tests/integration/test_updated_mirror.py).
  */
 #include <arpa/inet.h>
 #include <errno.h>
