@@ -103,12 +103,12 @@ mirror_serve(struct httpd_req *r, const struct ud_conf *c, const char *name,
 		close(fd);
 		return httpd_error(r, MHD_HTTP_NOT_FOUND, "no such file");
 	}
-	snprintf(who->what, sizeof(who->what), "%s", name);
 	lm = mirror_mtime(fd, &sb, &un, name);
 	ims = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
 	if (ims != NULL && (since = uparse_http_date(ims)) != -1 && lm <= since) {
 		close(fd);
+		snprintf(who->what, sizeof(who->what), "%s", name);
 		mirror_date(lm, date, sizeof(date));
 		httpd_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, date);
 		return httpd_text(r, MHD_HTTP_NOT_MODIFIED, MIRROR_CTYPE, "", 0);
@@ -125,6 +125,8 @@ mirror_serve(struct httpd_req *r, const struct ud_conf *c, const char *name,
 		}
 		who->mirror_slot = 1;
 	}
+	/* Recorded at the request's end (downloads: bytes and status). */
+	snprintf(who->what, sizeof(who->what), "%s", name);
 	mirror_date(lm, date, sizeof(date));
 	httpd_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, date);
 	return httpd_file(r, fd, (uint64_t)sb.st_size, MIRROR_CTYPE);

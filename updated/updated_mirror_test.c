@@ -459,13 +459,17 @@ static void
 case_too_many(void)
 {
 	struct reply r;
-	int fd, freed;
+	char what[96];
+	int fd, freed, before;
 
 	if ((fd = slow_client()) == -1)
 		TEST_FATAL("slow client: %s", strerror(errno));
 	usleep(300 * 1000);
 	freed = atomic_load(&slots_freed);
+	before = atomic_load(&done_count);
 	req(&r, "GET", "/test.cvd", NULL);
+	what_was(before, what, sizeof(what));
+	TEST_STR_EQ("who->what of a 429 (not a download)", what, "");
 	TEST_CHECK(r.status == 429 && strstr(r.head, "Retry-After: 7\r\n") != NULL,
 	    "second download: %ld %s", r.status, r.head);
 	TEST_CHECK(strstr(r.head, "Last-Modified") == NULL, "429 with Last-Modified");
