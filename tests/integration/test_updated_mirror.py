@@ -418,6 +418,12 @@ def test_too_many_downloads_get_429_with_retry_after(mir, tmp_path):
         rc, out, db = mir.freshclam(tmp_path, mir.url)
         assert rc != 0 and not (db / "test.cvd").exists(), out
         assert re.search(r"GET /test\.cvd 429 ", mir.log_since(mark))
+        # ... and keeps the Retry-After (42 s) in freshclam.dat: the next
+        # run in that directory waits without asking.
+        mark = mir.log_mark()
+        rc, out, _ = mir.freshclam(tmp_path, mir.url, dbdir=db)
+        assert "cool-down" in out, out
+        assert " GET /test." not in mir.log_since(mark)
         # The slot comes back when the slow client goes.
         holder.close()
         holder = None
