@@ -16,6 +16,7 @@
 #include "log.h"
 #include "updated.h"
 #include "updated_bundle.h"
+#include "updated_mirror.h"
 #include "updated_packages.h"
 #include "updated_page.h"
 
@@ -40,6 +41,8 @@ static const struct httpd_route ud_routes[] = {
 	{ "GET", "/health",       HTTPD_OPEN, ud_health, NULL, NULL },
 	{ "GET", "/login",        HTTPD_OPEN, ud_login, NULL, NULL },
 	{ "GET", "/bundle/{}",    HTTPD_OPEN, ud_bundle, NULL, NULL },
+	/* last: any other one segment is a mirror file name or 404 */
+	{ "GET", "/{}",           HTTPD_OPEN, mirror_get, NULL, NULL },
 	{ NULL, NULL, 0, NULL, NULL, NULL }
 };
 
@@ -182,6 +185,8 @@ ud_req_done(struct httpd_req *r, int completed)
 {
 	struct ud_req *q = (struct ud_req *)r;
 
+	if (q->who.mirror_slot)
+		mirror_release();
 	if (q->who.what[0] != '\0' && q->who.subscriber != 0)
 		downloads_record(q->who.subscriber, q->who.client, q->who.what,
 		    completed ? r->reply_bytes : 0, completed ? r->reply_status : 0);
