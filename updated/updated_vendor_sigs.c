@@ -159,8 +159,10 @@ vendor_cdiff_verify(int fd, unsigned version, char *err, size_t errlen)
 		return -1;
 	}
 	tail[tl] = '\0';
-	if (memchr(tail, '\0', tl) != NULL || (colon = strrchr(tail, ':')) == NULL ||
-	    colon[1] == '\0') {
+	/* The gzip'd body before it may hold any byte; the signature none of
+	 * ':' or NUL. */
+	if ((colon = memrchr(tail, ':', tl)) == NULL || colon[1] == '\0' ||
+	    strlen(colon) != tl - (size_t)(colon - tail)) {
 		snprintf(err, errlen, "no signature at the end");
 		return -1;
 	}
