@@ -289,8 +289,7 @@ vendor_main(void *arg)
 		}
 		pthread_mutex_unlock(&vendor_lock);
 		log_info("vendor: pulling");
-		if (vendor_pull() == 0)
-			log_info("vendor: pull done");
+		log_info("vendor: pull done%s", vendor_pull() == 0 ? "" : " (with failures)");
 	}
 	return NULL;
 }
