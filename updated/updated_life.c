@@ -166,9 +166,9 @@ ud_tick(void)
 static void
 ud_reload(void *conf, const void *old)
 {
-	(void)conf;
 	(void)old;
 	policy_watch_reload();
+	vendor_reconf(conf);
 }
 
 static void

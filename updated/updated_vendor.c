@@ -35,6 +35,9 @@ static pthread_cond_t  vendor_cond;
 static pthread_t       vendor_thread;
 static int             vendor_running;   /* the thread exists */
 static int             vendor_kicked;
+static int             vendor_rearm;      /* the schedule changed (a reload) */
+static int             vendor_pending;    /* and these are its values */
+static long long       vendor_pend_interval, vendor_pend_jitter;
 static atomic_int      vendor_stop_flag;  /* read by transfers' callbacks */
 static int             vendor_inited;
 
@@ -76,7 +79,7 @@ vendor_stopping(void)
 static void
 vendor_wait_locked(const struct timespec *deadline)
 {
-	while (!vendor_stop_flag && !vendor_kicked) {
+	while (!vendor_stop_flag && !vendor_kicked && !vendor_rearm) {
 		if (deadline == NULL)
 			pthread_cond_wait(&vendor_cond, &vendor_lock);
 		else if (pthread_cond_timedwait(&vendor_cond, &vendor_lock, deadline) == ETIMEDOUT)
@@ -243,53 +246,80 @@ vendor_pull_once(void)
 }
 
 /* Seconds to the next pull: the interval plus a uniform draw in
- * [0, jitter]; -1 when pulls are only on request. */
+ * [0, jitter]; -1 when pulls are only on request.  The values a reload
+ * handed over win (its generation is not current yet when it does). */
 static long
 vendor_next(int first)
 {
-	struct ud_conf *c = ud_conf_get();
-	long interval = (long)c->u.vendor_interval, jitter = (long)c->u.vendor_jitter;
+	long long interval, jitter;
 	uint32_t r = 0;
 
-	ud_conf_put(c);
+	pthread_mutex_lock(&vendor_lock);
+	if (vendor_pending) {
+		interval = vendor_pend_interval;
+		jitter = vendor_pend_jitter;
+		vendor_pending = 0;
+		pthread_mutex_unlock(&vendor_lock);
+	} else {
+		struct ud_conf *c;
+
+		pthread_mutex_unlock(&vendor_lock);
+		c = ud_conf_get();
+		interval = c->u.vendor_interval;
+		jitter = c->u.vendor_jitter;
+		ud_conf_put(c);
+	}
 	if (interval <= 0)
 		return -1;
 	if (jitter > 0 && getrandom(&r, sizeof(r), 0) == (ssize_t)sizeof(r))
-		jitter = (long)((uint64_t)r * (uint64_t)(jitter + 1) >> 32);
+		jitter = (long long)((uint64_t)r * (uint64_t)(jitter + 1) >> 32);
 	else
 		jitter = 0;
 	/* The first pull after start comes after the jitter alone: a restarted
 	 * server is current at once, and restarts do not line up on the
 	 * vendor. */
-	return first ? jitter : interval + jitter;
+	return (long)(first ? jitter : interval + jitter);
 }
 
+/*
+ * Pull, then wait: the deadline is anchored at the end of the last pull
+ * (at the start for the first), so a reload that only re-arms the schedule
+ * (vendor_reconf) neither pulls nor pushes the next pull back.
+ */
 static void *
 vendor_main(void *arg)
 {
+	struct timespec anchor, deadline, now;
 	int first = 1;
 
 	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &anchor);
 	for (;;) {
 		long secs = vendor_next(first);
-		struct timespec t;
 
-		first = 0;
+		deadline = anchor;
+		deadline.tv_sec += secs;
 		pthread_mutex_lock(&vendor_lock);
-		if (secs >= 0) {
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			t.tv_sec += secs;
-			vendor_wait_locked(&t);
-		} else
-			vendor_wait_locked(NULL);
-		vendor_kicked = 0;
+		vendor_rearm = 0;
+		vendor_wait_locked(secs >= 0 ? &deadline : NULL);
 		if (vendor_stop_flag) {
 			pthread_mutex_unlock(&vendor_lock);
 			break;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (vendor_rearm && !vendor_kicked &&
+		    (secs < 0 || now.tv_sec < deadline.tv_sec ||
+		    (now.tv_sec == deadline.tv_sec && now.tv_nsec < deadline.tv_nsec))) {
+			/* A new configuration: the same anchor, a new draw. */
+			pthread_mutex_unlock(&vendor_lock);
+			continue;
+		}
+		vendor_kicked = 0;
 		pthread_mutex_unlock(&vendor_lock);
+		first = 0;
 		log_info("vendor: pulling");
 		log_info("vendor: pull done%s", vendor_pull() == 0 ? "" : " (with failures)");
+		clock_gettime(CLOCK_MONOTONIC, &anchor);
 	}
 	return NULL;
 }
@@ -318,6 +348,20 @@ vendor_kick(void)
 		return;
 	pthread_mutex_lock(&vendor_lock);
 	vendor_kicked = 1;
+	pthread_cond_broadcast(&vendor_cond);
+	pthread_mutex_unlock(&vendor_lock);
+}
+
+void
+vendor_reconf(const struct ud_conf *c)
+{
+	if (!vendor_running)
+		return;
+	pthread_mutex_lock(&vendor_lock);
+	vendor_rearm = 1;
+	vendor_pending = 1;
+	vendor_pend_interval = c->u.vendor_interval;
+	vendor_pend_jitter = c->u.vendor_jitter;
 	pthread_cond_broadcast(&vendor_cond);
 	pthread_mutex_unlock(&vendor_lock);
 }

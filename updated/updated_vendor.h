@@ -29,9 +29,15 @@ struct ud_conf;
 int  vendor_start(char *err, size_t errlen);
 /* Asks for a pull now (SIGUSR1, moatctl mirror pull). */
 void vendor_kick(void);
-/* Waits for a pull in progress to end (each transfer is bounded by
- * vendor_timeout, and sleeps between retries end at once), then stops the
- * thread. */
+/* A new configuration generation c (HUP, the reload hook: c is not current
+ * yet): the next pull is re-planned with its vendor_interval and
+ * vendor_jitter, from the end of the last pull. */
+void vendor_reconf(const struct ud_conf *c);
+/* Waits for a pull in progress to end, then stops the thread.  Transfers of
+ * packages, patches and .sign files end at once (a progress callback), and
+ * so do sleeps between retries; a libfreshclam transfer ends by its own
+ * limits: connecting at most min(vendor_timeout, 30 s), stalled (under
+ * 1 byte/s) at most vendor_timeout. */
 void vendor_stop(void);
 /* One pull, synchronously, in the caller's thread (tests; the thread must
  * not be running).  0 when everything pulled (or nothing was configured),

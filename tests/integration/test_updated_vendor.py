@@ -348,6 +348,27 @@ def test_signature_cool_down_is_honoured(vu):
     assert mirror_file(vu, "test.cvd") == cvd6
 
 
+def test_interval_from_a_reload(vu):
+    """vendor_interval set by HUP re-plans the waiting thread: pulls come by
+    themselves every 2 s; set back to 0 they stop."""
+    st = vu.stack
+    start = len(st.log("updated"))
+    st.reconfigure("updated", "vendor_jitter", "=0", how=None)
+    st.reconfigure("updated", "vendor_interval", "=2", how="hup")
+    st.wait_log("updated", r"configuration reloaded", timeout=15, start=start)
+    t = time.time()
+    wait_for(lambda: st.log("updated")[start:].count("vendor: pull done") >= 2, timeout=15,
+             what="two pulls on the interval")
+    assert time.time() - t >= 1.9, "two pulls 2 s apart came in %.1f s" % (time.time() - t)
+    mark = len(st.log("updated"))
+    st.reconfigure("updated", "vendor_interval", "=0", how="hup")
+    st.wait_log("updated", r"configuration reloaded", timeout=15, start=mark)
+    time.sleep(1)                       # a pull already under way may end
+    mark = len(st.log("updated"))
+    time.sleep(4)
+    assert "vendor: pulling" not in st.log("updated")[mark:]
+
+
 def test_stop_during_a_pull_is_prompt(vu):
     """TERM while a pull waits out a long Retry-After: the wait ends at once,
     the thread is joined, the daemon exits cleanly."""
