@@ -109,6 +109,12 @@ vendor_failed(const char *what, const char *about, const char *why)
 	char buf[2 * VENDOR_ERR_MAX + 256];
 	struct jbuf j;
 
+	if (vendor_stop_flag) {
+		/* Cut short by the stop: nothing the vendor did. */
+		log_info("vendor: %s%s%s: %s", what, about != NULL ? " " : "",
+		    about != NULL ? about : "", why);
+		return;
+	}
 	log_warnx("vendor: %s%s%s: %s", what, about != NULL ? " " : "",
 	    about != NULL ? about : "", why);
 	jbuf_init(&j, buf, sizeof(buf));

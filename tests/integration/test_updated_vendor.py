@@ -211,6 +211,7 @@ def sigtool_ok(path):
 
 def test_pull_publishes_the_newer_cvd_with_its_patches(vu):
     st = vu.stack
+    milter_start = len(st.log("milter"))
     log = pull(vu)
     assert mirror_file(vu, "test.cvd") == fx("test-4.cvd"), log
     ok, out = sigtool_ok(os.path.join(st.env["UPDATED_MIRROR_DIR"], "test.cvd"))
@@ -224,6 +225,9 @@ def test_pull_publishes_the_newer_cvd_with_its_patches(vu):
     # The gateway's own signature directory got it too.
     with open(os.path.join(st.env["SIGS_DIR"], "test.cvd"), "rb") as f:
         assert f.read() == fx("test-4.cvd")
+    if st.milter_running:     # and moat-milter picks it up
+        st.wait_log("milter", r"signatures reloaded \(signature directory changed",
+                    timeout=60, start=milter_start)
     ev = wait_for(lambda: [e for e in events(st, "update.published") if e.get("db") == "test"],
                   timeout=10, what="update.published event")
     assert ev[-1] == {"db": "test", "old": 2, "new": 4, "cdiffs": 2}
@@ -391,5 +395,7 @@ def test_stop_during_a_pull_is_prompt(vu):
     wait_for(gone, timeout=20, what="moat-updated to exit")
     assert time.time() - t < 5, "stopping took %.1f s" % (time.time() - t)
     assert len(vu.seen("/manifest.json")) == 1      # no retry after the stop
+    # A pull cut short by the stop is not the vendor's failure.
+    assert not [e for e in events(st, "update.vendor_failed") if "stopping" in e.get("why", "")]
     st.restart("updated")
     assert st.running("updated")
