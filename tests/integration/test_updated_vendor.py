@@ -183,12 +183,18 @@ def vu(stack):
     shutil.rmtree(root, ignore_errors=True)
 
 
-def pull(v, timeout=60):
-    """SIGUSR1 to moat-updated; waits for the end of that pull; returns the
-    log text it wrote."""
+def pull(v, timeout=60, how="signal"):
+    """Asks moat-updated for a pull (SIGUSR1 from here, or how="moatctl":
+    the operator's `moatctl mirror pull`, which sends it); waits for the
+    end of that pull; returns the log text it wrote."""
     st = v.stack
     start = len(st.log("updated"))
-    os.kill(st.pid("updated"), signal.SIGUSR1)
+    if how == "moatctl":
+        r = subprocess.run([st.env["MOATCTL"], "-c", st.env["CONF"], "mirror", "pull"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        assert r.returncode == 0, r.stdout
+    else:
+        os.kill(st.pid("updated"), signal.SIGUSR1)
     st.wait_log("updated", r"vendor: pull done", timeout=timeout, start=start)
     return st.log("updated")[start:]
 
@@ -212,7 +218,7 @@ def sigtool_ok(path):
 def test_pull_publishes_the_newer_cvd_with_its_patches(vu):
     st = vu.stack
     milter_start = len(st.log("milter"))
-    log = pull(vu)
+    log = pull(vu, how="moatctl")
     assert mirror_file(vu, "test.cvd") == fx("test-4.cvd"), log
     ok, out = sigtool_ok(os.path.join(st.env["UPDATED_MIRROR_DIR"], "test.cvd"))
     assert ok, out
@@ -231,6 +237,10 @@ def test_pull_publishes_the_newer_cvd_with_its_patches(vu):
     ev = wait_for(lambda: [e for e in events(st, "update.published") if e.get("db") == "test"],
                   timeout=10, what="update.published event")
     assert ev[-1] == {"db": "test", "old": 2, "new": 4, "cdiffs": 2}
+    # What the operator sees.
+    r = subprocess.run([st.env["MOATCTL"], "-c", st.env["CONF"], "mirror", "status"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30, text=True)
+    assert r.returncode == 0 and "update.published" in r.stdout, r.stdout
 
 
 def test_pull_publishes_the_package(vu):
