@@ -383,4 +383,7 @@ vendor_stop(void)
 	pthread_mutex_unlock(&vendor_lock);
 	pthread_join(vendor_thread, NULL);
 	vendor_running = 0;
+	pthread_cond_destroy(&vendor_cond);
+	curl_global_cleanup();          /* vendor_init's reference */
+	vendor_inited = 0;
 }
