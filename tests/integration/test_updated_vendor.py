@@ -243,6 +243,31 @@ def test_pull_publishes_the_newer_cvd_with_its_patches(vu):
     assert r.returncode == 0 and "update.published" in r.stdout, r.stdout
 
 
+def test_stock_freshclam_patches_with_the_pulled_history(vu, tmp_path):
+    """A stock freshclam holding test-2 updates from moat-updated's mirror as
+    a DatabaseMirror: it patches itself to 4 with the cdiffs the puller kept
+    (served by moat-updated), not by downloading the whole CVD."""
+    st = vu.stack
+    db = tmp_path / "db"
+    db.mkdir()
+    shutil.copy(os.path.join(FX, "test-2.cvd"), db / "test.cvd")
+    conf = tmp_path / "freshclam.conf"
+    conf.write_text("\n".join([
+        "DatabaseDirectory %s" % db, "Foreground yes", "LogVerbose yes",
+        "DatabaseOwner root", "MaxAttempts 1", "ConnectTimeout 10", "ReceiveTimeout 20",
+        "DatabaseMirror %s" % st.env["UPDATED_URL"], "ScriptedUpdates yes"]) + "\n")
+    start = len(st.log("updated"))
+    r = subprocess.run(["freshclam", "--config-file=%s" % conf, "--no-dns", "--update-db=test"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout
+    with open(db / "test.cld", "rb") as f:
+        assert int(f.read(512).split(b":")[2]) == 4, r.stdout
+    log = st.log("updated")[start:]
+    for k in (3, 4):
+        assert "GET /test-%d.cdiff 200" % k in log, log
+    assert "GET /test.cvd 200" not in log, "the whole CVD was fetched"
+
+
 def test_pull_publishes_the_package(vu):
     st = vu.stack
     rows = st.sql("SELECT * FROM av_packages WHERE name = ?", (PKG_NAME,))
