@@ -184,7 +184,9 @@ page_head(struct page_buf *b, const struct strings *t, enum strings_key title)
 	page_str(b, t, S_LANG);
 	page_put(b, "\">\n<head>\n<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	    "<meta name=\"referrer\" content=\"no-referrer\">\n<title>");
+	    "<meta name=\"referrer\" content=\"no-referrer\">\n"
+	    /* No /favicon.ico request (a 404 and a console error). */
+	    "<link rel=\"icon\" href=\"data:,\">\n<title>");
 	page_str(b, t, title);
 	page_put(b, "</title>\n");
 	page_put(b, page_style);
