@@ -25,6 +25,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <nettle/sha2.h>
 #include <sqlite3.h>
 
@@ -36,13 +37,15 @@ struct httpd_listener {
 	struct httpd       *h;
 	struct MHD_Daemon  *d;
 	int                 trusted;
+	int                 tls;
 };
 
 struct httpd {
 	struct httpd_conf       conf;
 	struct httpd_listener  *l;
 	size_t                  nl;
-	char                  **pem;        /* copies of cert/key texts, 2 per listener */
+	char                  **pem;        /* copies of cert/key texts, 2 per listener,
+	                                     * then the client CA texts, 1 per listener */
 };
 
 #define HTTPD_TOKEN_MAX  512
@@ -476,6 +479,22 @@ int
 httpd_basic(struct store *st, const char *login, const char *password,
     struct httpd_auth *out)
 {
+	int64_t sub;
+	int active, rc = httpd_login_check(st, login, password, &sub, &active);
+
+	if (rc == 1 && !active)
+		rc = 0;
+	if (rc == 1) {
+		out->admin = 0;
+		out->subscriber = sub;
+	}
+	return rc;
+}
+
+int
+httpd_login_check(struct store *st, const char *login, const char *password,
+    int64_t *subscriber, int *active)
+{
 	static const char sql[] =
 	    "SELECT c.secret_hash, c.subscriber_id, s.status = 'active'"
 	    " FROM subscriber_credentials c JOIN subscribers s ON s.id = c.subscriber_id"
@@ -485,7 +504,7 @@ httpd_basic(struct store *st, const char *login, const char *password,
 	struct crypt_data *cd;
 	sqlite3_stmt *stmt;
 	int64_t sub = 0;
-	int found = 0, active = 0, rc;
+	int found = 0, on = 0, rc;
 	size_t n = strlen(login);
 	const char *h;
 
@@ -504,7 +523,7 @@ httpd_basic(struct store *st, const char *login, const char *password,
 			found = 1;
 		}
 		sub = sqlite3_column_int64(stmt, 1);
-		active = sqlite3_column_int(stmt, 2);
+		on = sqlite3_column_int(stmt, 2);
 		rc = 0;
 		break;
 	case STORE_STEP_DONE:
@@ -523,12 +542,12 @@ httpd_basic(struct store *st, const char *login, const char *password,
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
 		return -1;
 	h = crypt_rn(password, found ? stored : setting, cd, (int)sizeof(*cd));
-	rc = found && active && h != NULL && h[0] != '*' && httpd_same(h, stored);
+	rc = found && h != NULL && h[0] != '*' && httpd_same(h, stored);
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	if (rc) {
-		out->admin = 0;
-		out->subscriber = sub;
+		*subscriber = sub;
+		*active = on;
 	}
 	return rc;
 }
@@ -681,6 +700,7 @@ httpd_access(void *cls, struct MHD_Connection *c, const char *url, const char *m
 		r->method = method;
 		r->path = url;
 		r->trusted = l->trusted;
+		r->tls = l->tls;
 		r->arg_conf = h->conf.arg;
 		clock_gettime(CLOCK_MONOTONIC, &r->t0);
 		httpd_logsafe(r->log_method, sizeof(r->log_method), method);
@@ -736,6 +756,34 @@ httpd_client(struct MHD_Connection *c, char *buf, size_t len)
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 		    buf, (socklen_t)len);
+}
+
+void
+httpd_client_addr(const struct httpd_req *r, char *buf, size_t len)
+{
+	httpd_client(r->conn, buf, len);
+}
+
+int
+httpd_peer_sha256(const struct httpd_req *r, char hex[65])
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *certs;
+	unsigned char md[32];
+	size_t mdlen = sizeof(md);
+	unsigned n = 0;
+
+	if (!r->tls || (ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION)) == NULL || ci->tls_session == NULL)
+		return 0;
+	certs = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+	if (certs == NULL || n == 0 ||
+	    gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[0], md, &mdlen) != GNUTLS_E_SUCCESS ||
+	    mdlen != sizeof(md))
+		return 0;
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 1;
 }
 
 /* The one cleanup of a request, whatever happened to it. */
@@ -895,6 +943,10 @@ httpd_daemon(struct httpd *h, struct httpd_listener *l, const struct httpd_liste
 		flags |= MHD_USE_TLS;
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, h->pem[2 * k]);
 		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, h->pem[2 * k + 1]);
+		/* With a trust list libmicrohttpd asks the client for a certificate
+		 * (GNUTLS_CERT_REQUEST: optional); none is verified against it. */
+		if (h->pem[2 * h->nl + k] != NULL)
+			OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, h->pem[2 * h->nl + k]);
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
@@ -909,7 +961,7 @@ httpd_start(const struct httpd_conf *conf, const struct httpd_listen *ls, size_t
 	struct httpd *h = calloc(1, sizeof(*h));
 
 	if (h == NULL || (h->l = calloc(nl, sizeof(*h->l))) == NULL ||
-	    (h->pem = calloc(2 * nl, sizeof(*h->pem))) == NULL) {
+	    (h->pem = calloc(3 * nl, sizeof(*h->pem))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		httpd_stop(h);
 		return NULL;
@@ -931,8 +983,11 @@ httpd_start(const struct httpd_conf *conf, const struct httpd_listen *ls, size_t
 	for (size_t k = 0; k < nl; k++) {
 		h->l[k].h = h;
 		h->l[k].trusted = ls[k].trusted;
+		h->l[k].tls = ls[k].cert != NULL;
 		if (ls[k].cert != NULL && ((h->pem[2 * k] = strdup(ls[k].cert)) == NULL ||
-		    (ls[k].key != NULL && (h->pem[2 * k + 1] = strdup(ls[k].key)) == NULL))) {
+		    (ls[k].key != NULL && (h->pem[2 * k + 1] = strdup(ls[k].key)) == NULL) ||
+		    (ls[k].client_ca != NULL &&
+		    (h->pem[2 * nl + k] = strdup(ls[k].client_ca)) == NULL))) {
 			snprintf(err, errlen, "out of memory");
 			httpd_stop(h);
 			return NULL;
@@ -960,7 +1015,7 @@ httpd_stop(struct httpd *h)
 	for (size_t k = h->nl; k-- > 0;)
 		if (h->l != NULL && h->l[k].d != NULL)
 			MHD_stop_daemon(h->l[k].d);
-	for (size_t k = 0; h->pem != NULL && k < 2 * h->nl; k++) {
+	for (size_t k = 0; h->pem != NULL && k < 3 * h->nl; k++) {
 		if (h->pem[k] != NULL)
 			explicit_bzero(h->pem[k], strlen(h->pem[k]));
 		free(h->pem[k]);

@@ -83,6 +83,7 @@ struct httpd_req {
 	char                         arg[HTTPD_ARGS_MAX][HTTPD_SEG_MAX + 1];
 	int                          nargs;
 	int                          trusted;          /* came through a trusted listener */
+	int                          tls;              /* came through a TLS listener */
 	struct httpd_auth            auth;
 	unsigned                     status;           /* error decided early (httpd_fail) */
 	char                         err[512];
@@ -102,6 +103,8 @@ struct httpd_listen {
 	const char  *tcp;        /* else "ADDRESS:PORT" or "[ADDRESS6]:PORT" */
 	int          trusted;    /* requests are admins without credentials */
 	const char  *cert, *key; /* PEM texts (read before the privilege drop): TLS */
+	const char  *client_ca;  /* PEM text: ask TLS clients for a certificate (whose
+	                          * fingerprint the daemon checks: httpd_peer_sha256) */
 	int          plain_remote; /* plain HTTP on a non-loopback address is allowed */
 };
 
@@ -154,6 +157,13 @@ enum MHD_Result httpd_html(struct httpd_req *r, unsigned status, char *html, con
  * sendfile on plain HTTP, a single "Range: bytes=" range (206 / 416),
  * HEAD without the body. */
 enum MHD_Result httpd_file(struct httpd_req *r, int fd, uint64_t size, const char *ctype);
+/* The client's address text (the TCP peer), "local" for a UNIX socket. */
+void httpd_client_addr(const struct httpd_req *r, char *buf, size_t len);
+/* The SHA-256 of the TLS client certificate's DER (64 lower-case hex
+ * digits): 1, or 0 when the request came without one.  The handshake
+ * proved the client holds its key; nothing else about the certificate is
+ * checked here -- the fingerprint is what identifies the client. */
+int  httpd_peer_sha256(const struct httpd_req *r, char hex[65]);
 /* Decides an error now; it is sent when the request is complete.  The first
  * decision wins. */
 void httpd_fail(struct httpd_req *r, unsigned status, const char *fmt, ...)
@@ -166,6 +176,12 @@ void httpd_fail(struct httpd_req *r, unsigned status, const char *fmt, ...)
 int httpd_token(struct store *st, const char *token, struct httpd_auth *out);
 int httpd_basic(struct store *st, const char *login, const char *password,
     struct httpd_auth *out);
+/* The password check alone: 1 when it matches a login (*subscriber and
+ * *active set, suspended subscribers included), 0 when not, -1 store error.
+ * For a daemon that tells a suspended subscriber so rather than "wrong
+ * password". */
+int httpd_login_check(struct store *st, const char *login, const char *password,
+    int64_t *subscriber, int *active);
 
 /* Pure parts, for unit and fuzz tests. */
 /* The route for path and method (NULL: any): its index, -1 (no route has

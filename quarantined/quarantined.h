@@ -22,6 +22,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "store.h"
+#include "store_pool.h"
 #include "quarantined_conf.h"
 
 #define QD_SHA256_HEX      65          /* 64 hex digits + NUL */
@@ -46,11 +47,11 @@ struct qd_conf {
 };
 
 struct qspool;
-struct index_pool;
+struct store_pool;
 
 struct qd {
 	struct qspool       *spool;
-	struct index_pool  *pool;
+	struct store_pool  *pool;
 	pthread_mutex_t     busy_lock;     /* ids being released (release.c) */
 	int64_t            *busy;
 	size_t              nbusy, busycap;
@@ -141,7 +142,7 @@ void sha256_hex(const void *data, size_t len, char hex[QD_SHA256_HEX]);
 /* qspool_open before the privilege drop (the directory must exist),
  * qspool_start after it (tmp/, committer thread).  0, or -1 (logged). */
 int  qspool_open(const char *dir, struct qspool **out);
-int  qspool_start(struct qspool *sp, struct index_pool *pool, long long window_ms,
+int  qspool_start(struct qspool *sp, struct store_pool *pool, long long window_ms,
     long long batch);
 void qspool_close(struct qspool *sp);
 void qspool_set_commit(struct qspool *sp, long long window_ms, long long batch);
@@ -201,12 +202,7 @@ struct qfilter {
 	int64_t     limit, offset;
 };
 
-/* n connections to path with synchronous=FULL.  NULL on error (logged). */
-struct index_pool *index_pool_open(const char *path, int n, char *err, size_t errlen);
-void          index_pool_close(struct index_pool *p);
-struct store *index_get(struct index_pool *p);    /* blocks for a free one */
-void          index_put(struct index_pool *p, struct store *st);
-
+/* The pool (common/store_pool.h) is opened with synchronous=FULL. */
 int  index_insert(struct store *st, const struct submit_meta *m, const char *sha,
     int64_t size, const char *rel, int64_t now, int64_t *id);
 /* Tri-state: -1 error, 0 absent (or another subscriber's when sub > 0), 1. */

@@ -244,7 +244,7 @@ submit_begin(struct hreq *r, struct MHD_Connection *c)
 		if (hold != r->meta.hold)
 			snprintf(r->meta.hold, sizeof(r->meta.hold), "%s", hold);
 	}
-	st = index_get(r->qd->pool);
+	st = store_pool_get(r->qd->pool);
 	if (r->meta.subscriber > 0 && index_subscriber_exists(st, r->meta.subscriber) != 1)
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown subscriber %lld",
 		    (long long)r->meta.subscriber);
@@ -256,7 +256,7 @@ submit_begin(struct hreq *r, struct MHD_Connection *c)
 	if (r->h.status == 0 && r->meta.policy > 0 && index_policy_exists(st, r->meta.policy) != 1)
 		hreq_fail(r, MHD_HTTP_BAD_REQUEST, "unknown policy %lld",
 		    (long long)r->meta.policy);
-	index_put(r->qd->pool, st);
+	store_pool_put(r->qd->pool, st);
 	if (r->h.status != 0)
 		return;
 	if (qspool_upload_begin(r->qd->spool, &r->up) == -1) {
@@ -417,9 +417,9 @@ api_list(struct hreq *r, struct MHD_Connection *c)
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, list_arg, &a);
 	if (r->h.status != 0)
 		return httpd_error(&r->h, r->h.status, r->h.err);
-	st = index_get(r->qd->pool);
+	st = store_pool_get(r->qd->pool);
 	rc = index_list(st, &f, &out);
-	index_put(r->qd->pool, st);
+	store_pool_put(r->qd->pool, st);
 	if (rc == -1)
 		return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
 	return httpd_json(&r->h, MHD_HTTP_OK, out);
@@ -428,11 +428,11 @@ api_list(struct hreq *r, struct MHD_Connection *c)
 enum MHD_Result
 api_show(struct hreq *r, struct MHD_Connection *c)
 {
-	struct store *st = index_get(r->qd->pool);
+	struct store *st = store_pool_get(r->qd->pool);
 	json_t *o;
 	int rc = index_item_json(st, r->id, r->auth.admin ? 0 : r->auth.subscriber, &o);
 
-	index_put(r->qd->pool, st);
+	store_pool_put(r->qd->pool, st);
 	if (rc == -1)
 		return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");
 	if (rc == 0)
@@ -443,13 +443,13 @@ api_show(struct hreq *r, struct MHD_Connection *c)
 enum MHD_Result
 api_raw(struct hreq *r, struct MHD_Connection *c)
 {
-	struct store *st = index_get(r->qd->pool);
+	struct store *st = store_pool_get(r->qd->pool);
 	struct qrow row;
 	struct stat sb;
 	int rc, fd;
 
 	rc = index_row(st, r->id, r->auth.admin ? 0 : r->auth.subscriber, &row);
-	index_put(r->qd->pool, st);
+	store_pool_put(r->qd->pool, st);
 	index_row_free(&row);
 	if (rc == -1)
 		return httpd_error(&r->h, MHD_HTTP_INTERNAL_SERVER_ERROR, "store error");

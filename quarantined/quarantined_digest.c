@@ -368,7 +368,7 @@ int
 digest_run(struct qd *qd, int64_t *sent)
 {
 	struct qd_conf *c = qd_conf_get(qd);
-	struct store *st = index_get(qd->pool);
+	struct store *st = store_pool_get(qd->pool);
 	struct digest_sub *subs = NULL;
 	size_t nsubs = 0, cap = 0;
 	sqlite3_stmt *stmt;
@@ -425,7 +425,7 @@ done:
 	free(subs);
 	free(subj);
 	free(body);
-	index_put(qd->pool, st);
+	store_pool_put(qd->pool, st);
 	qd_conf_put(qd, c);
 	return ret;
 }

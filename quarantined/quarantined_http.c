@@ -148,9 +148,9 @@ auth_token(struct qd *qd, const char *token, struct qauth *out)
 	qd_conf_put(qd, c);
 	if (rc != 0)
 		return rc;
-	st = index_get(qd->pool);
+	st = store_pool_get(qd->pool);
 	rc = httpd_token(st, token, &ha);
-	index_put(qd->pool, st);
+	store_pool_put(qd->pool, st);
 	if (rc == 1) {
 		out->admin = 0;
 		out->subscriber = ha.subscriber;
@@ -174,13 +174,13 @@ q_bearer(void *arg, const char *token, struct httpd_auth *out)
 static struct store *
 q_store_get(void *arg)
 {
-	return index_get(((struct qd *)arg)->pool);
+	return store_pool_get(((struct qd *)arg)->pool);
 }
 
 static void
 q_store_put(void *arg, struct store *st)
 {
-	index_put(((struct qd *)arg)->pool, st);
+	store_pool_put(((struct qd *)arg)->pool, st);
 }
 
 static int

@@ -4,8 +4,8 @@
  * bound parameters only.  Client text reaches SQL only as bound values.
  *
  * A store connection is not shared between threads, so the daemon keeps a
- * small pool: index_get() lends one, index_put() returns it.  Connections
- * run with synchronous=FULL: a committed row survives a power cut, which is
+ * small pool (common/store_pool.h).  Its connections run with
+ * synchronous=FULL: a committed row survives a power cut, which is
  * what the 201 of a submission promises (store.c's NORMAL default would
  * only promise that for the next checkpoint).
  */
@@ -14,80 +14,6 @@
 
 #include "log.h"
 #include "quarantined.h"
-
-struct index_pool {
-	pthread_mutex_t   lock;
-	pthread_cond_t    cond;
-	struct store    **free;
-	int               nfree, n;
-};
-
-struct index_pool *
-index_pool_open(const char *path, int n, char *err, size_t errlen)
-{
-	struct index_pool *p;
-	struct store *st;
-
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->free = calloc((size_t)n, sizeof(*p->free))) == NULL) {
-		free(p);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
-	for (int i = 0; i < n; i++) {
-		if (store_open(path, 0, 10000, &st, err, errlen) == -1) {
-			index_pool_close(p);
-			return NULL;
-		}
-		if (sqlite3_exec(st->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) !=
-		    SQLITE_OK) {
-			snprintf(err, errlen, "%s: synchronous=FULL: %s", path,
-			    sqlite3_errmsg(st->db));
-			store_close(st);
-			index_pool_close(p);
-			return NULL;
-		}
-		p->free[p->nfree++] = st;
-		p->n++;
-	}
-	return p;
-}
-
-/* Closes the pool; every connection must have been returned. */
-void
-index_pool_close(struct index_pool *p)
-{
-	if (p == NULL)
-		return;
-	for (int i = 0; i < p->nfree; i++)
-		store_close(p->free[i]);
-	free(p->free);
-	free(p);
-}
-
-struct store *
-index_get(struct index_pool *p)
-{
-	struct store *st;
-
-	pthread_mutex_lock(&p->lock);
-	while (p->nfree == 0)
-		pthread_cond_wait(&p->cond, &p->lock);
-	st = p->free[--p->nfree];
-	pthread_mutex_unlock(&p->lock);
-	return st;
-}
-
-void
-index_put(struct index_pool *p, struct store *st)
-{
-	pthread_mutex_lock(&p->lock);
-	p->free[p->nfree++] = st;
-	pthread_cond_signal(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-}
 
 static const char sql_insert[] =
     "INSERT INTO quarantine (received, subscriber_id, queue_id, sender, recipients,"

@@ -34,7 +34,7 @@ purge_delete_item(struct qd *qd, int64_t id, const struct qauth *who, char *err,
 		return -2;
 	}
 	qspool_lock(qd->spool);
-	st = index_get(qd->pool);
+	st = store_pool_get(qd->pool);
 	if (store_begin(st) == -1) {
 		snprintf(err, errlen, "store error");
 		goto done;
@@ -70,7 +70,7 @@ purge_delete_item(struct qd *qd, int64_t id, const struct qauth *who, char *err,
 	index_row_free(&row);
 	ret = 1;
 done:
-	index_put(qd->pool, st);
+	store_pool_put(qd->pool, st);
 	qspool_unlock(qd->spool);
 	release_busy_drop(qd, id);
 	return ret;
@@ -174,10 +174,10 @@ purge_run(struct qd *qd, int64_t *purged)
 
 	qd_conf_put(qd, c);
 	*purged = 0;
-	st = index_get(qd->pool);
+	st = store_pool_get(qd->pool);
 	while ((n = purge_page(qd, st, &after, now, defdays, purged)) == 256)
 		;
-	index_put(qd->pool, st);
+	store_pool_put(qd->pool, st);
 	if (*purged > 0)
 		log_info("purge: %lld item(s) past retention removed", (long long)*purged);
 	return n == -1 ? -1 : 0;

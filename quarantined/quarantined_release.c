@@ -305,9 +305,9 @@ release_item(struct qd *qd, int64_t id, const struct qauth *who, const char *by,
 	if (!who->admin) {
 		/* Another subscriber's item is absent, busy or not: ids are not
 		 * probed through 409s. */
-		st = index_get(qd->pool);
+		st = store_pool_get(qd->pool);
 		rc = index_row(st, id, who->subscriber, &row);
-		index_put(qd->pool, st);
+		store_pool_put(qd->pool, st);
 		index_row_free(&row);
 		if (rc != 1) {
 			snprintf(reply, replylen, rc == 0 ? "no item %lld" : "store error",
@@ -320,9 +320,9 @@ release_item(struct qd *qd, int64_t id, const struct qauth *who, const char *by,
 		    (long long)id);
 		return REL_CONFLICT;
 	}
-	st = index_get(qd->pool);
+	st = store_pool_get(qd->pool);
 	rc = index_row(st, id, who->admin ? 0 : who->subscriber, &row);
-	index_put(qd->pool, st);
+	store_pool_put(qd->pool, st);
 	if (rc == -1) {
 		snprintf(reply, replylen, "store error");
 		goto done;
@@ -371,9 +371,9 @@ release_item(struct qd *qd, int64_t id, const struct qauth *who, const char *by,
 		ret = REL_SMTP;
 		goto done;
 	}
-	st = index_get(qd->pool);
+	st = store_pool_get(qd->pool);
 	rc = index_mark_released(st, id, (int64_t)now, reply);
-	index_put(qd->pool, st);
+	store_pool_put(qd->pool, st);
 	if (rc != 1) {
 		/* Delivered but not recorded: say so loudly; the row stays held. */
 		log_warnx("release %lld: delivered (%s) but the row could not be marked",

@@ -78,12 +78,12 @@ rescan_page_free(struct rescan_item *it, int n)
 static int
 rescan_page(struct qd *qd, int64_t after, struct rescan_item *it, int max)
 {
-	struct store *st = index_get(qd->pool);
+	struct store *st = store_pool_get(qd->pool);
 	sqlite3_stmt *stmt;
 	int n = 0, rc = STORE_STEP_DONE;
 
 	if ((stmt = store_prepare(st, sql_held)) == NULL) {
-		index_put(qd->pool, st);
+		store_pool_put(qd->pool, st);
 		return -1;
 	}
 	sqlite3_bind_int64(stmt, 1, after);
@@ -105,7 +105,7 @@ rescan_page(struct qd *qd, int64_t after, struct rescan_item *it, int max)
 		n = -1;
 	}
 	sqlite3_reset(stmt);
-	index_put(qd->pool, st);
+	store_pool_put(qd->pool, st);
 	return n;
 }
 
@@ -113,7 +113,7 @@ rescan_page(struct qd *qd, int64_t after, struct rescan_item *it, int max)
 static int
 rescan_update(struct qd *qd, int64_t id, const char *viruses, int fp, const char *hold)
 {
-	struct store *st = index_get(qd->pool);
+	struct store *st = store_pool_get(qd->pool);
 	sqlite3_stmt *stmt;
 	char what[64];
 	int rc = -1;
@@ -126,7 +126,7 @@ rescan_update(struct qd *qd, int64_t id, const char *viruses, int fp, const char
 		snprintf(what, sizeof(what), "rescan update %lld", (long long)id);
 		rc = store_run_stmt(st, stmt, what);
 	}
-	index_put(qd->pool, st);
+	store_pool_put(qd->pool, st);
 	return rc;
 }
 

@@ -51,7 +51,7 @@ struct qspool {
 	int                 dirfd;
 	int                 tmpfd;
 	char               *path;
-	struct index_pool  *pool;
+	struct store_pool  *pool;
 	pthread_mutex_t     lock;           /* the spool lock */
 	pthread_mutex_t     qlock;          /* the committer's queue */
 	pthread_cond_t      qcond, dcond;
@@ -268,7 +268,7 @@ qspool_commit_batch(struct qspool *sp, struct commit_req *batch)
 		log_warn("%s: fsync", sp->path);
 		ok = 0;
 	}
-	st = index_get(sp->pool);
+	st = store_pool_get(sp->pool);
 	if (ok && store_begin(st) == -1)
 		ok = 0;
 	for (struct commit_req *r = batch; r != NULL && ok; r = r->next) {
@@ -296,7 +296,7 @@ qspool_commit_batch(struct qspool *sp, struct commit_req *batch)
 			if (r->rc == -2 && r->created)
 				qspool_drop_unreferenced(sp, st, r->up->sha256);
 	}
-	index_put(sp->pool, st);
+	store_pool_put(sp->pool, st);
 	qspool_unlock(sp);
 }
 
@@ -405,7 +405,7 @@ qspool_open(const char *dir, struct qspool **out)
 /* After the drop (files are created as the daemon's user): tmp/ and the
  * committer thread.  0, or -1 (logged). */
 int
-qspool_start(struct qspool *sp, struct index_pool *pool, long long window_ms, long long batch)
+qspool_start(struct qspool *sp, struct store_pool *pool, long long window_ms, long long batch)
 {
 	sp->pool = pool;
 	sp->window_ms = window_ms;
@@ -541,12 +541,12 @@ qspool_recover(struct qspool *sp)
 		if (strncmp(de->d_name, "up-", 3) == 0 && unlinkat(sp->tmpfd, de->d_name, 0) == 0)
 			ntmp++;
 	closedir(d);
-	st = index_get(sp->pool);
+	st = store_pool_get(sp->pool);
 	for (int i = 0; i < 256; i++) {
 		char sub[3] = { hexd[i >> 4], hexd[i & 15], 0 };
 		qspool_sweep_dir(sp, st, sub, &norphan);
 	}
-	index_put(sp->pool, st);
+	store_pool_put(sp->pool, st);
 	if (ntmp > 0 || norphan > 0)
 		log_info("%s: recovery removed %lld unfinished uploads and %lld "
 		    "unindexed content files", sp->path, (long long)ntmp, (long long)norphan);

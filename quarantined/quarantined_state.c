@@ -90,7 +90,7 @@ qd_start(void *conf)
 	struct qd_conf *c = conf;
 	char err[1024];
 
-	if ((qd.pool = index_pool_open(c->common.store, QD_POOL_SIZE, err,
+	if ((qd.pool = store_pool_open(c->common.store, QD_POOL_SIZE, 1, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return -1;
@@ -162,7 +162,7 @@ qd_stop(void)
 		http_stop(qd_http);     /* waits for requests in flight */
 	qspool_close(qd.spool);          /* commits what is queued */
 	events_stop();
-	index_pool_close(qd.pool);
+	store_pool_close(qd.pool);
 	free(qd.busy);
 	free(qd_cert);
 	free(qd_key);

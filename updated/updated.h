@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <microhttpd.h>
+
 #include "daemon.h"
 #include "updated_conf.h"
 
@@ -63,15 +65,29 @@ int             ud_mirror_fd(void);        /* O_DIRECTORY descriptors */
 int             ud_packages_fd(void);
 
 /* updated_access.c: fills who; 1 allowed, 0 refused (who says why: nobody,
- * or suspended), -1 an internal error (the store). */
+ * or suspended), -2 refused for bad credentials (401), -3 too many bad
+ * credentials from this client (429), -1 an internal error (the store). */
 int  access_decide(struct httpd_req *r, struct ud_who *who);
 
 /* updated_http.c */
 struct ud_http;
-struct ud_http *ud_http_start(struct ud_conf *c, char *cert, char *key, char *client_ca,
-    char *err, size_t errlen);
+/* fds: the bound plain and HTTPS sockets (-1: none); the PEM texts are
+ * taken over (freed, the key wiped). */
+struct ud_http *ud_http_start(struct ud_conf *c, const int fds[2], char *cert, char *key,
+    char *client_ca, char *err, size_t errlen);
 void            ud_http_stop(struct ud_http *h);
-/* The who of a request on this server. */
+/* The who of a request on this server (part of its context). */
 struct ud_who  *ud_http_who(struct httpd_req *r);
+/* Who asks, decided now (access_decide); when refused, the denial is
+ * queued (403 and the denial page, or 401 for bad credentials, or 503) and
+ * an update.denied event emitted: the handler returns *rc.  NULL then. */
+struct ud_who  *ud_admit(struct httpd_req *r, enum MHD_Result *rc);
+
+/* updated_downloads.c: downloads, recorded for billing.  record copies the
+ * row into a bounded queue (never blocks a request); flush writes it in one
+ * transaction (the daemon's tick, and at stop). */
+void downloads_record(int64_t subscriber, const char *client, const char *what,
+    uint64_t bytes, unsigned status);
+void downloads_flush(void);
 
 #endif

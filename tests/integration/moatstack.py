@@ -48,10 +48,12 @@ _LOG_NAMES = {
     "quarantined": "moat-quarantined", "moat-quarantined": "moat-quarantined",
     "sink": "moat-sink", "moat-sink": "moat-sink",
     "dovecot": "dovecot",
+    "updated": "moat-updated", "moat-updated": "moat-updated",
 }
 _GROUP_DAEMONS = {
     "milter": ["moat-milter"], "quarantined": ["moat-quarantined"],
-    "common": ["moat-quarantined", "moat-milter"],
+    "updated": ["moat-updated"],
+    "common": ["moat-quarantined", "moat-milter", "moat-updated"],
 }
 
 
