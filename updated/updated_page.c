@@ -38,7 +38,7 @@ static const char page_style[] =
 	"html{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,\"DejaVu Sans\",sans-serif;"
 	"font-size:100%;line-height:1.5;color:#1a1a1a;background:#ffffff}\n"
 	"body{margin:0}\n"
-	"main{max-width:46rem;margin:0 auto;padding:1.5rem 1rem 3rem}\n"
+	"main{max-width:50rem;margin:0 auto;padding:1.5rem 1rem 3rem}\n"
 	"h1{font-size:1.75rem;line-height:1.25;margin:0 0 .75rem;overflow-wrap:anywhere}\n"
 	"h2{font-size:1.25rem;margin:0 0 .5rem}\n"
 	"p{margin:0 0 1rem}\n"
@@ -263,9 +263,13 @@ page_platform(struct page_buf *b, const struct strings *t, unsigned idx, const c
 	page_str(b, t, S_FIELD_SIZE);
 	page_printf(b, "</dt><dd><data value=\"%" PRIu64 "\">", p->size);
 	page_size(b, t, p->size);
-	page_printf(b, "</data> (%" PRIu64 " ", p->size);
-	page_str(b, t, S_BYTES);
-	page_put(b, ")</dd>\n<dt>");
+	page_put(b, "</data>");
+	if (p->size >= 1024) {          /* the exact size too, when it was rounded */
+		page_printf(b, " (%" PRIu64 " ", p->size);
+		page_str(b, t, S_BYTES);
+		page_put(b, ")");
+	}
+	page_put(b, "</dd>\n<dt>");
 	page_str(b, t, S_FIELD_SHA256);
 	page_put(b, "</dt><dd><code>");
 	page_esc(b, p->sha256);

@@ -253,8 +253,8 @@ case_sizes(void)
 		uint64_t     size;
 		const char  *want;
 	} c[] = {
-		{ 0,                    ">0 bytes</data> (0 bytes)" },
-		{ 1023,                 ">1023 bytes</data> (1023 bytes)" },
+		{ 0,                    ">0 bytes</data></dd>" },
+		{ 1023,                 ">1023 bytes</data></dd>" },
 		{ 1024,                 ">1 KiB</data> (1024 bytes)" },
 		{ 1536,                 ">1.5 KiB</data>" },
 		{ 1468006,              ">1.4 MiB</data> (1468006 bytes)" },

@@ -13,6 +13,11 @@
 //                                            no login); must answer 403
 //       [--suspended-url URL] [--suspended-user L --suspended-password P]
 //                                            a suspended subscriber's view (403)
+//       [--login-user L --login-password P [--login-name NAME]]
+//                                            from the denial page (--deny-url), follow
+//                                            its /login link with this login: the
+//                                            install page (NAME in the <h1>)
+//       [--expect-lang TAG]                  the pages' lang attribute
 //       [--chromium PATH] [--timeout MS]
 //
 // Checks, each reported by name (all of them run; the exit status is 1 when
@@ -27,7 +32,8 @@
 //     download event, a file name, more than 0 bytes);
 //   non-subscriber view: 403, a heading, a link to /login, none of the
 //     subscriber view's names or packages; /login answers 401 with a Basic
-//     challenge;
+//     challenge; with --login-user, its link leads a browser that holds a
+//     login through the challenge to the install page;
 //   every page: no console error, no page error, no failed request.
 // Screenshots (PNG) and the downloaded bundle go to the output directory;
 // a summary is written to OUT/summary.json and stdout.
@@ -45,7 +51,8 @@ function usage(msg) {
 function parseArgs(argv) {
   const known = new Set(['url', 'out', 'user', 'password', 'expect-name', 'platform',
     'deny-url', 'deny-user', 'deny-password', 'suspended-url', 'suspended-user',
-    'suspended-password', 'chromium', 'timeout']);
+    'suspended-password', 'login-user', 'login-password', 'login-name', 'expect-lang',
+    'chromium', 'timeout']);
   const o = {};
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
@@ -162,6 +169,8 @@ async function subscriberView(browser, out) {
 
   const lang = await page.getAttribute('html', 'lang');
   check('install: html lang', lang && /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(lang), lang);
+  if (opt['expect-lang'] !== undefined)
+    check(`install: lang is ${opt['expect-lang']}`, lang === opt['expect-lang'], lang);
   check('install: one <main>', await page.locator('main').count() === 1);
   const h1 = page.locator('h1');
   check('install: one <h1>', await h1.count() === 1, await h1.count());
@@ -196,7 +205,9 @@ async function subscriberView(browser, out) {
     summary.packages.push({ platform: h2, name, version, size, sha256, published: datetime });
     check(`install: ${h2}: five package fields`, fields.length === 5 && fields.every((f) => f),
       JSON.stringify(fields));
-    check(`install: ${h2}: size human and exact`, /^\S+ \S+ \(\d+ \S+\)$/.test(size || ''), size);
+    // "1.4 MiB (1468006 bytes)", or "824 bytes" when that is exact.
+    check(`install: ${h2}: size human and exact`,
+      /^\S+ \S+ \(\d+ \S+\)$|^\d+ \S+$/.test(size || ''), size);
     check(`install: ${h2}: SHA-256`, /^[0-9a-f]{64}$/.test(sha256 || ''), sha256);
     check(`install: ${h2}: publish date ISO 8601 UTC`,
       /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(datetime || ''), datetime);
@@ -239,10 +250,18 @@ async function subscriberView(browser, out) {
   if (opt.platform !== undefined)
     button = page.locator(`main form[action="/bundle/${opt.platform}"] button`);
   if (await button.count() === 1) {
-    const [download] = await Promise.all([
-      page.waitForEvent('download', { timeout: TIMEOUT }),
-      button.click(),
-    ]);
+    let download;
+    try {
+      [download] = await Promise.all([
+        page.waitForEvent('download', { timeout: TIMEOUT }),
+        button.click(),
+      ]);
+    } catch (e) {
+      check('install: Install downloads the bundle', false, e.message.split('\n')[0]);
+      await page.screenshot({ path: path.join(out, 'install-no-download.png'), fullPage: true });
+      await context.close();
+      return summary;
+    }
     const file = download.suggestedFilename();
     const fail = await download.failure();
     const saved = path.join(out, path.basename(file || 'bundle'));
@@ -279,7 +298,9 @@ async function refusedView(browser, out, label, base, user, password, sub) {
   const h = resp ? resp.headers() : {};
   check(`${label}: CSP forbids scripts`, /default-src 'none'/.test(h['content-security-policy'] || ''),
     h['content-security-policy']);
-  check(`${label}: html lang`, !!await page.getAttribute('html', 'lang'));
+  const lang = await page.getAttribute('html', 'lang');
+  check(`${label}: html lang`, !!lang && (opt['expect-lang'] === undefined ||
+    lang === opt['expect-lang']), lang);
   check(`${label}: one visible <h1>`, await page.locator('h1').count() === 1 &&
     await page.locator('h1').isVisible());
   const text = await page.locator('main').innerText();
@@ -331,6 +352,36 @@ async function loginView(browser, out, base) {
   await context.close();
 }
 
+// A browser that holds a subscriber's login, outside every subscriber's
+// network: the denial page's link, the challenge answered, the install page.
+async function loginFlow(browser, out, base) {
+  const context = await browser.newContext({ javaScriptEnabled: false,
+    httpCredentials: credentials(opt['login-user'], opt['login-password']) });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const w = watch(page, 'login-flow');
+  const first = await page.goto(new URL('/', base).href, { waitUntil: 'load' });
+  check('login flow: first the denial (403)', first && first.status() === 403,
+    first && first.status());
+  const [resp] = await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.locator('a[href="/login"]').click(),
+  ]);
+  const final = new URL(page.url());
+  check('login flow: ends on the install page', final.pathname === '/' && resp &&
+    resp.status() === 200, `${page.url()} ${resp && resp.status()}`);
+  const h1 = (await page.locator('h1').first().textContent() || '').trim();
+  if (opt['login-name'] !== undefined)
+    check('login flow: the login\'s subscriber in <h1>', h1.includes(opt['login-name']), h1);
+  check('login flow: Install buttons', await page.locator('main form button').count() >= 1);
+  await page.screenshot({ path: path.join(out, 'login-flow.png'), fullPage: true });
+  // The first page's 403 is expected.
+  const bad = unexpected(w, 403);
+  check('login flow: no console errors other than the first 403', bad.length === 0,
+    bad.join('; '));
+  await context.close();
+}
+
 async function main() {
   fs.mkdirSync(opt.out, { recursive: true });
   const executablePath = opt.chromium || process.env.CHROMIUM || '/usr/bin/chromium';
@@ -339,27 +390,39 @@ async function main() {
     args.push('--no-sandbox');          // Chromium refuses its sandbox as root
   const browser = await chromium.launch({ executablePath, headless: true, args,
     timeout: TIMEOUT * 3 });
-  const summary = { browser: browser.version(), url: opt.url };
-  try {
+  const summary = { browser: browser.version(), url: opt.url, subscriber: { packages: [] } };
+  // Each view on its own: one that throws is a failure, the others still run.
+  async function view(name, fn) {
+    try {
+      await fn();
+    } catch (e) {
+      check(`${name}: no exception`, false, e && e.stack ? e.stack : e);
+    }
+  }
+  await view('install', async () => {
     summary.subscriber = await subscriberView(browser, opt.out);
-    const deny = await refusedView(browser, opt.out, 'denied', opt['deny-url'] || opt.url,
+  });
+  let deny = { text: '' };
+  await view('denied', async () => {
+    deny = await refusedView(browser, opt.out, 'denied', opt['deny-url'] || opt.url,
       opt['deny-user'], opt['deny-password'], summary.subscriber);
     check('denied: a link to /login', deny.links === 1, deny.links);
     summary.denied = deny.text;
-    await loginView(browser, opt.out, opt['deny-url'] || opt.url);
-    if (opt['suspended-url'] !== undefined || opt['suspended-user'] !== undefined) {
+  });
+  await view('login', () => loginView(browser, opt.out, opt['deny-url'] || opt.url));
+  if (opt['login-user'] !== undefined)
+    await view('login flow', () => loginFlow(browser, opt.out, opt['deny-url'] || opt.url));
+  if (opt['suspended-url'] !== undefined || opt['suspended-user'] !== undefined) {
+    await view('suspended', async () => {
       const susp = await refusedView(browser, opt.out, 'suspended',
         opt['suspended-url'] || opt.url, opt['suspended-user'], opt['suspended-password'],
         summary.subscriber);
       check('suspended: its own words, not the plain denial', susp.text !== deny.text,
         susp.text.slice(0, 80));
       summary.suspended = susp.text;
-    }
-  } catch (e) {
-    check('no exception', false, e && e.stack ? e.stack : e);
-  } finally {
-    await browser.close();
+    });
   }
+  await browser.close();
   summary.results = results;
   summary.failures = failures;
   fs.writeFileSync(path.join(opt.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
