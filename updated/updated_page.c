@@ -366,6 +366,8 @@ page_status_build(const struct strings *t, unsigned status, int suspended)
 		title = S_SUSPENDED_TITLE, text = S_SUSPENDED_TEXT, advice = S_SUSPENDED_ADVICE;
 	} else if (status == 403) {
 		title = S_DENY_TITLE, text = S_DENY_TEXT, advice = S_DENY_ADVICE;
+	} else if (status == 429) {
+		title = S_THROTTLED_TITLE, text = S_THROTTLED_TEXT, advice = S_NKEYS;
 	} else {
 		title = S_ERROR_TITLE, text = S_ERROR_TEXT, advice = S_NKEYS;
 	}

@@ -220,6 +220,8 @@ case_denied(void)
 		{ "denied_de", NULL, 403, 0, "Dieser Server bedient nur" },
 		{ "denied_suspended_de", NULL, 403, 1, "ist ausgesetzt" },
 		{ "login_en", "en", 401, 0, "needs a subscriber login" },
+		{ "throttled_en", "en", 429, 0, "Too many sign-ins from this address failed" },
+		{ "throttled_de", NULL, 429, 0, "Zu viele Anmeldungen" },
 		{ "error_en", "en", 503, 0, "cannot answer this request right now" },
 	};
 

@@ -66,6 +66,10 @@
 	    "if it did not, or the login was refused, contact your "	\
 	    "administrator.")						\
 	X(S_LOGIN_BACK, "login.back", "Back to the install page")	\
+	X(S_THROTTLED_TITLE, "throttled.title", "Too many attempts")	\
+	X(S_THROTTLED_TEXT, "throttled.text",				\
+	    "Too many sign-ins from this address failed. Wait a minute, then " \
+	    "try again with the login your administrator gave you.")	\
 	X(S_ERROR_TITLE, "error.title", "Service unavailable")		\
 	X(S_ERROR_TEXT, "error.text",					\
 	    "The server cannot answer this request right now. Please try " \
