@@ -24,6 +24,7 @@
 
 #include "moatctl.h"
 #include "net.h"
+#include "updated_conf.h"
 
 /* How long a command waits for another writer before giving up. */
 #define CTL_BUSY_MS 5000
@@ -44,6 +45,11 @@ static const char usage_text[] =
     "  threat add ip|cidr|domain|suspect_domain VALUE [--reason TEXT] [--expires 7d|12h|never]\n"
     "  threat list [--all] | remove ID | remove KIND VALUE\n"
     "  usage [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--subscriber NAME] [--csv]\n"
+    "  packages add debian|rpm|windows NAME VERSION FILE | list [--json] | remove ID\n"
+    "  mirror status | pull\n"
+    "  cert add SUBSCRIBER FILE.pem | list [SUBSCRIBER] | remove ID\n"
+    "  installs [SUBSCRIBER] [--csv]\n"
+    "  downloads [SUBSCRIBER] [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--csv]\n"
     "  config sample | check [-c FILE]\n"
     "  quarantine ...\n";
 
@@ -422,6 +428,41 @@ done:
 }
 
 int
+ctl_parse_id(const char *s, long long *id)
+{
+	char *end;
+
+	if (s == NULL || *s < '1' || *s > '9' || strlen(s) > 18)
+		return -1;
+	*id = strtoll(s, &end, 10);
+	return *end == '\0' && *id > 0 ? 0 : -1;
+}
+
+int
+ctl_updated_conf(struct ctl *ctl, struct common_conf *cc, struct updated_conf *uc)
+{
+	const struct cfg_group *groups[] = { &common_cfg_group, &updated_cfg_group };
+	void *vals[] = { cc, uc };
+	char err[1024];
+
+	memset(cc, 0, sizeof(*cc));
+	memset(uc, 0, sizeof(*uc));
+	if (!ctl->conf_explicit && access(ctl->conf_path, F_OK) == -1)
+		return ctl_err("%s does not exist: give -c CONF (its updated group names "
+		    "packages_dir and mirror_dir)", ctl->conf_path);
+	if (config_load(ctl->conf_path, groups, vals, 2, err, sizeof(err)) == -1)
+		return ctl_err("%s", err);
+	return 0;
+}
+
+void
+ctl_updated_conf_free(struct common_conf *cc, struct updated_conf *uc)
+{
+	config_free_values(&common_cfg_group, cc);
+	config_free_values(&updated_cfg_group, uc);
+}
+
+int
 ctl_canon_domain(const char *in, char *out, size_t len)
 {
 	struct domset *d;
@@ -460,6 +501,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "usage",      moatctl_usage,      1 },
 	{ "config",     moatctl_config,     0 },   /* reads config files itself */
 	{ "quarantine", moatctl_quarantine, 0 },
+	{ "packages",   moatctl_packages,   0 },   /* opens the source file, then the store */
+	{ "mirror",     moatctl_mirror,     0 },
+	{ "cert",       moatctl_cert,       0 },   /* reads the PEM file, then opens */
+	{ "installs",   moatctl_installs,   1 },
+	{ "downloads",  moatctl_downloads,  1 },
 	{ NULL, NULL, 0 }
 };
 

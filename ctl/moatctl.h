@@ -12,6 +12,8 @@
 #include "log.h"
 #include "store.h"
 
+struct updated_conf;
+
 struct ctl {
 	const char         *conf_path;    /* -c */
 	int                 conf_explicit;/* -c given: a missing file is an error */
@@ -70,6 +72,14 @@ int  ctl_end(struct ctl *ctl, int status);
 /* Prints the rows of a query; NULL shows as "-" (empty in CSV). 0 or 1. */
 int  ctl_print(struct ctl *ctl, enum ctl_format fmt, const char *sql, int nargs,
     const char *const args[]);
+/* A row id: decimal digits, no sign, > 0.  0, or -1. */
+int  ctl_parse_id(const char *s, long long *id);
+/* Reads the common and updated groups of the config (moatctl packages,
+ * mirror, cert need updated.packages_dir, mirror_dir, common.run_dir);
+ * unlike ctl_load_conf a missing default file is an error.  0 with both
+ * filled (free with ctl_updated_conf_free), or 1 (printed; nothing to free). */
+int  ctl_updated_conf(struct ctl *ctl, struct common_conf *cc, struct updated_conf *uc);
+void ctl_updated_conf_free(struct common_conf *cc, struct updated_conf *uc);
 /* Lower-cased domain ("Example.COM." -> "example.com", ".example.com"
  * kept); 0, or -1 when not a valid name. */
 int  ctl_canon_domain(const char *in, char *out, size_t len);
@@ -86,5 +96,14 @@ int moatctl_usage(struct ctl *ctl, int argc, char **argv);
 int moatctl_config(struct ctl *ctl, int argc, char **argv);
 /* Talks to moat-quarantined's API (moatctl_quarantine.c). */
 int moatctl_quarantine(struct ctl *ctl, int argc, char **argv);
+/* moat-updated's side (issue 10): client packages (files in packages_dir
+ * and their rows), the signature mirror's state and vendor pulls, TLS client
+ * certificates, and installs/downloads reports (moatctl_usage.c).  packages,
+ * mirror and cert open the store themselves. */
+int moatctl_packages(struct ctl *ctl, int argc, char **argv);
+int moatctl_mirror(struct ctl *ctl, int argc, char **argv);
+int moatctl_cert(struct ctl *ctl, int argc, char **argv);
+int moatctl_installs(struct ctl *ctl, int argc, char **argv);
+int moatctl_downloads(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -1,4 +1,4 @@
--- Moat store schema, version 4.
+-- Moat store schema, version 5.
 --
 -- One SQLite file (WAL mode) shared by every Moat daemon and edited by
 -- operators, either with `moatctl` or directly with sqlite3.  This file is the
@@ -58,6 +58,10 @@ CREATE TABLE subscriber_credentials (
 );
 CREATE UNIQUE INDEX subscriber_credentials_login ON subscriber_credentials(login)
   WHERE login IS NOT NULL;
+-- cert kind: secret_hash is the SHA-256 fingerprint of the certificate's DER
+-- (64 lower-case hex digits); a certificate identifies one subscriber.
+CREATE UNIQUE INDEX subscriber_credentials_cert ON subscriber_credentials(secret_hash)
+  WHERE kind = 'cert';
 
 -- Scan policy.  Actions:
 --   on_infected:    reject | discard | quarantine | repair | tag
@@ -205,17 +209,27 @@ CREATE TABLE incidents (
   status   TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed'))
 );
 
+-- Client anti-virus packages operators publish for moat-updated (`moatctl
+-- packages add`): one row per release of a package for a platform a bundle
+-- can be built for.  path is a bare file name in updated.packages_dir (the
+-- daemon opens it relative to that directory); sha256 64 lower-case hex.
+-- (The hex check is ltrim(x, digits) = '': portable, unlike GLOB.)
 CREATE TABLE av_packages (
   id        INTEGER PRIMARY KEY,
-  platform  TEXT NOT NULL,
-  name      TEXT NOT NULL,
-  version   TEXT NOT NULL,
-  path      TEXT NOT NULL,
-  sha256    TEXT NOT NULL,
-  size      INTEGER NOT NULL,
+  platform  TEXT NOT NULL CHECK (platform IN ('debian', 'rpm', 'windows')),
+  name      TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 128),
+  version   TEXT NOT NULL CHECK (length(version) BETWEEN 1 AND 64),
+  path      TEXT NOT NULL CHECK (length(path) BETWEEN 1 AND 255 AND path NOT LIKE '%/%' AND path NOT LIKE '.%'),
+  sha256    TEXT NOT NULL CHECK (length(sha256) = 64 AND ltrim(sha256, '0123456789abcdef') = ''),
+  size      INTEGER NOT NULL CHECK (size >= 0),
   published INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX av_packages_release ON av_packages(platform, name, version);
 
+-- Downloads moat-updated served to subscribers (a mirror file, a bundle),
+-- one row each: billing per subscriber (`moatctl downloads`).  status is
+-- the HTTP status (200, 206, 304, ...).  No foreign key: rows of removed
+-- subscribers stay billable, as in usage.
 CREATE TABLE downloads (
   id            INTEGER PRIMARY KEY,
   ts            INTEGER NOT NULL,
@@ -225,7 +239,10 @@ CREATE TABLE downloads (
   bytes         INTEGER NOT NULL DEFAULT 0,
   status        INTEGER NOT NULL
 );
+CREATE INDEX downloads_by_subscriber ON downloads(subscriber_id, ts);
 
+-- Installed clients: each client's daily update time, drawn once inside
+-- updated.window when its first bundle is built, and kept.
 CREATE TABLE client_installs (
   id            INTEGER PRIMARY KEY,
   subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
@@ -234,6 +251,7 @@ CREATE TABLE client_installs (
   update_time   TEXT NOT NULL,          -- HH:MM, local night window
   created       INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX client_installs_client ON client_installs(subscriber_id, client, platform);
 
 CREATE TABLE decoy_sessions (
   id              INTEGER PRIMARY KEY,
@@ -272,7 +290,7 @@ INSERT INTO templates(name, subject, body) VALUES
 
 -- Policy generation: every edit of a table that shapes the in-memory policy
 -- snapshot bumps it; daemons reload when it changes.
-INSERT INTO meta(key, value) VALUES ('schema_version', '4'), ('policy_generation', '1');
+INSERT INTO meta(key, value) VALUES ('schema_version', '5'), ('policy_generation', '1');
 
 CREATE TRIGGER subscribers_gen_i AFTER INSERT ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
 CREATE TRIGGER subscribers_gen_u AFTER UPDATE ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
