@@ -28,10 +28,11 @@
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 /*
- * Contrast (WCAG 2 relative luminance): text #1a1a1a on #ffffff 17.4:1,
- * secondary text #4d4d4d on #ffffff 8.5:1 and on #f4f6f8 7.9:1, button
- * text #ffffff on #0b5394 7.9:1 (hover #073763 11.9:1), focus ring
- * #1a1a1a.  The same colours in the browser test's contrast check.
+ * Contrast (WCAG 2 relative luminance; 4.5:1 is the floor): text #1a1a1a
+ * on #ffffff 17.4:1 and on the sections' #f4f6f8 16.1:1, secondary text
+ * #4d4d4d 8.4:1 and 7.8:1, button text #ffffff on #0b5394 7.8:1 (hover
+ * #073763 12.1:1), links #0b5394 7.8:1, focus ring #1a1a1a.  The browser
+ * test measures the rendered colours (tests/browser/install_page.js).
  */
 static const char page_style[] =
 	"<style>\n"
