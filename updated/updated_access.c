@@ -10,7 +10,8 @@
  * The client address is the TCP peer's; X-Forwarded-For counts only when
  * the peer is one of trusted_proxies, and then the right-most address in it
  * that is not itself a trusted proxy is the client (everything left of it
- * was written by whoever the proxy talked to).
+ * was written by whoever the proxy talked to); a malformed header counts
+ * for nothing.
  *
  * Bad credentials are slow to check on purpose (yescrypt), so a client is
  * allowed ACCESS_FAIL_MAX failures per ACCESS_FAIL_WINDOW seconds; beyond
@@ -33,12 +34,13 @@
 #include "policy.h"
 #include "store.h"
 #include "updated.h"
+#include "updated_parse.h"
 
 #define ACCESS_FAIL_SLOTS   1024
 #define ACCESS_FAIL_MAX     10
 #define ACCESS_FAIL_WINDOW  60
 #define ACCESS_HASH_MAX     2
-#define ACCESS_XFF_MAX      4096
+#define ACCESS_PROXIES_MAX  4096
 
 struct access_fail {
 	char     addr[UD_CLIENT_MAX];
@@ -100,17 +102,24 @@ access_failed(const char *addr)
 	pthread_mutex_unlock(&access_lock);
 }
 
+static int
+access_proxy(void *arg, const char *addr)
+{
+	int m = cidrset_match(arg, addr, NULL);
+
+	return m == 1 ? 1 : m == 0 ? 0 : -1;
+}
+
 /*
- * The client behind trusted proxies: walks X-Forwarded-For from the right
- * while the hop is a trusted proxy.  A malformed element stops the walk at
- * the last trusted hop (which is then the client): a proxy we trust wrote
- * what lies right of it; what lies left of a bad element nobody vouches for.
+ * The client behind trusted proxies (uparse_xff reads the header from the
+ * right while the hop is a trusted proxy); a malformed header leaves the
+ * TCP peer -- the proxy -- as the client.
  */
 static void
 access_forwarded(const char *proxies, const char *xff, char *client, size_t len)
 {
 	struct cidrset *set = cidrset_new();
-	char buf[ACCESS_XFF_MAX + 1], tok[256], one[UD_CLIENT_MAX];
+	char buf[ACCESS_PROXIES_MAX + 1], out[UPARSE_ADDR_MAX + 1];
 	char *end;
 
 	if (set == NULL)
@@ -119,30 +128,9 @@ access_forwarded(const char *proxies, const char *xff, char *client, size_t len)
 	for (char *p = strtok_r(buf, " ,\t", &end); p != NULL; p = strtok_r(NULL, " ,\t", &end))
 		if (cidrset_add(set, p, NULL) == -1)
 			log_warnx("trusted_proxies: \"%s\" is not an address or CIDR", p);
-	if (cidrset_match(set, client, NULL) != 1 || strlen(xff) > ACCESS_XFF_MAX)
-		goto done;
-	snprintf(buf, sizeof(buf), "%s", xff);
-	for (;;) {
-		char *comma = strrchr(buf, ',');
-		char *el = comma != NULL ? comma + 1 : buf;
-		size_t n;
-
-		el += strspn(el, " \t");
-		n = strcspn(el, " \t");
-		if (n == 0 || n >= sizeof(tok) || el[n + strspn(el + n, " \t")] != '\0')
-			break;
-		memcpy(tok, el, n);
-		tok[n] = '\0';
-		/* Only a bare address: a port or brackets make it another spelling. */
-		if (cidr_canon(tok, one, sizeof(one), NULL, 0) == -1 || strchr(tok, '/') != NULL)
-			break;
-		one[strcspn(one, "/")] = '\0';
-		snprintf(client, len, "%s", one);
-		if (cidrset_match(set, one, NULL) != 1 || comma == NULL)
-			break;
-		*comma = '\0';
-	}
-done:
+	if (cidrset_match(set, client, NULL) == 1 &&
+	    uparse_xff(xff, access_proxy, set, out, sizeof(out)) == 1)
+		snprintf(client, len, "%s", out);
 	cidrset_free(set);
 }
 

@@ -15,6 +15,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "updated.h"
+#include "updated_mirror.h"
 #include "updated_packages.h"
 #include "updated_page.h"
 
@@ -37,6 +38,8 @@ static const struct httpd_route ud_routes[] = {
 	{ "GET", "/",             HTTPD_OPEN, ud_root, NULL, NULL },
 	{ "GET", "/health",       HTTPD_OPEN, ud_health, NULL, NULL },
 	{ "GET", "/login",        HTTPD_OPEN, ud_login, NULL, NULL },
+	/* last: any other one segment is a mirror file name or 404 */
+	{ "GET", "/{}",           HTTPD_OPEN, mirror_get, NULL, NULL },
 	{ NULL, NULL, 0, NULL, NULL, NULL }
 };
 
@@ -153,6 +156,8 @@ ud_req_done(struct httpd_req *r, int completed)
 {
 	struct ud_req *q = (struct ud_req *)r;
 
+	if (q->who.mirror_slot)
+		mirror_release();
 	if (q->who.what[0] != '\0' && q->who.subscriber != 0)
 		downloads_record(q->who.subscriber, q->who.client, q->who.what,
 		    completed ? r->reply_bytes : 0, completed ? r->reply_status : 0);

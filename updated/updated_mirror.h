@@ -22,6 +22,11 @@ struct ud_who;
  * serves one. */
 enum MHD_Result mirror_serve(struct httpd_req *r, const struct ud_conf *c,
     const char *name, struct ud_who *who);
+/* The route handler of GET/HEAD /{}: a mirror name (else 404 at once),
+ * then who asks (access_decide) -- refused is 404 here, not the denial
+ * page's 403, with an update.denied event; bad credentials 401, throttled
+ * 429 -- then mirror_serve. */
+enum MHD_Result mirror_get(struct httpd_req *r);
 /* The end of a request whose who->mirror_slot mirror_serve set: frees the
  * slot (called by updated_http.c's request cleanup, whatever happened). */
 void mirror_release(void);
