@@ -27,12 +27,15 @@
 
 volatile sig_atomic_t daemon_reload_requested;
 volatile sig_atomic_t daemon_stop_requested;
+volatile sig_atomic_t daemon_usr1_requested;
 
 static void
 daemon_on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		daemon_reload_requested = 1;
+	else if (sig == SIGUSR1)
+		daemon_usr1_requested = 1;
 	else
 		daemon_stop_requested = 1;
 }
@@ -169,8 +172,10 @@ daemon_wait(int ms)
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &block, &orig);
-	if (!daemon_stop_requested && !daemon_reload_requested && ms > 0)
+	if (!daemon_stop_requested && !daemon_reload_requested &&
+	    !daemon_usr1_requested && ms > 0)
 		ppoll(NULL, 0, &ts, &orig);
 	pthread_sigmask(SIG_SETMASK, &orig, NULL);
 }
@@ -563,6 +568,14 @@ daemon_main(const struct daemon_desc *d, int argc, char **argv)
 	}
 	log_set_level((enum log_level)c->common.log_level);
 	daemon_signals();
+	if (d->usr1 != NULL) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sigemptyset(&sa.sa_mask);
+		sa.sa_handler = daemon_on_signal;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 
 	/* As root: sockets, then what the daemon opens itself. */
 	for (size_t i = 0; i < d->nlisten; i++) {
@@ -606,6 +619,11 @@ daemon_main(const struct daemon_desc *d, int argc, char **argv)
 			if (daemon_reload_requested) {
 				daemon_reload_requested = 0;
 				daemon_reload();
+			}
+			if (daemon_usr1_requested) {
+				daemon_usr1_requested = 0;
+				if (d->usr1 != NULL && !daemon_stop_requested)
+					d->usr1();
 			}
 			if (!daemon_stop_requested && d->tick != NULL)
 				d->tick();

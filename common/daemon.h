@@ -14,7 +14,8 @@
  * hook, as root; detaching; the pidfile; the drop to common.user with an
  * optional chroot, then the optional seccomp filter; the start hook; the
  * service (the run hook, or a loop calling tick); HUP reloads, TERM/INT
- * stop; the stop hook; removing sockets and pidfile.
+ * stop (USR1 calls the optional usr1 hook); the stop hook; removing sockets
+ * and pidfile.
  *
  * Configuration generations: every generation is a struct the daemon
  * declares beginning with DAEMON_CONF_HEAD (refs, common), followed by its
@@ -83,6 +84,11 @@ struct daemon_desc {
 	void         (*reload)(void *conf, const void *old);
 	/* Undoes start and bind. */
 	void         (*stop)(void);
+	/* Optional: USR1 ("do your periodic job now", e.g. moat-updated's vendor
+	 * pull).  Called from the service loop (not the handler, which only sets
+	 * daemon_usr1_requested), so it may lock and log; only with no run hook.
+	 * Without it USR1 keeps its default action. */
+	void         (*usr1)(void);
 };
 
 /* Runs the daemon; returns main()'s exit status. */
@@ -106,8 +112,10 @@ int   daemon_socket_access(const char *path, const char *mode, const char *group
 
 extern volatile sig_atomic_t daemon_reload_requested;
 extern volatile sig_atomic_t daemon_stop_requested;
+extern volatile sig_atomic_t daemon_usr1_requested;
 
-/* Installs HUP/TERM/INT handlers and ignores PIPE. */
+/* Installs HUP/TERM/INT handlers and ignores PIPE (daemon_main adds USR1
+ * when the descriptor has a usr1 hook). */
 void daemon_signals(void);
 /* Forks into the background unless foreground.  Returns 0 or -1. */
 int  daemon_detach(int foreground);

@@ -104,6 +104,16 @@ td_reload(void *conf, const void *old)
 	td_status(n, "reload value=%lld old=%lld fixed=%s\n", n->t.value, o->t.value, n->t.fixed);
 }
 
+/* USR1: the hook runs on the service loop (it may lock and write). */
+static void
+td_usr1(void)
+{
+	struct td_conf *c = daemon_conf_get();
+
+	td_status(c, "usr1 value=%lld\n", c->t.value);
+	daemon_conf_put(c);
+}
+
 static void
 td_stop(void)
 {
@@ -117,7 +127,7 @@ static const struct daemon_desc td_desc = {
 	.name = "moat-testd", .groups = td_groups, .group_off = td_off, .ngroups = 1,
 	.conf_size = sizeof(struct td_conf), .seccomp = td_seccomp,
 	.pidfile = td_pidfile, .start = td_start, .reload = td_reload, .stop = td_stop,
-	.tick_ms = 50,
+	.usr1 = td_usr1, .tick_ms = 50,
 };
 
 /* ---- the cases ---- */
@@ -301,6 +311,9 @@ case_pidfile_hup_term(void)
 	make_conf(conf, sizeof(conf), "life", "", "  value = 8;\n  fixed = \"two\";\n");
 	kill(pid, SIGHUP);
 	wait_status("life", "reload value=8 old=7 fixed=one", 5000);
+	/* USR1 calls the hook (and does not stop the daemon). */
+	kill(pid, SIGUSR1);
+	wait_status("life", "usr1 value=8", 5000);
 	/* A bad file on HUP keeps the running generation. */
 	make_conf(conf, sizeof(conf), "life", "", "  value = 800;\n");
 	kill(pid, SIGHUP);

@@ -19,6 +19,8 @@
 #define EV_QUARANTINE_DENIED    "quarantine.release_denied"  /* a caller's release refused */
 #define EV_UPDATE_DENIED        "update.denied"
 #define EV_UPDATE_DOWNLOAD      "update.download"
+#define EV_UPDATE_PUBLISHED     "update.published"     /* a vendor database or package */
+#define EV_UPDATE_VENDOR_FAILED "update.vendor_failed" /* a pull refused or failed: why */
 #define EV_DECOY_CONNECT        "decoy.connect"
 #define EV_DECOY_LOGIN          "decoy.login"
 #define EV_DECOY_COMMAND        "decoy.command"

@@ -18,9 +18,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <microhttpd.h>
 
 struct store;
 struct pkg;
+struct httpd_req;
+struct ud_conf;
+struct ud_who;
 
 struct bundle_in {
 	const struct pkg  *pkg;
@@ -34,9 +38,23 @@ struct bundle_in {
 	const char        *client;        /* the client key, for comments */
 };
 
-/* Writes the bundle to out_fd (a file or memfd, at its current offset).
- * 0, or -1 with err set. */
+/* Writes the bundle to out_fd (a file, memfd or pipe, sequentially):
+ * bundle_open, bundle_write, bundle_close.  0, or -1 with err set. */
 int         bundle_build(const struct bundle_in *in, int out_fd, char *err, size_t errlen);
+
+/* The same in steps, for a server that streams: bundle_open checks
+ * everything that can be refused (names, credentials, URL, the package
+ * file against its row), opens the databases and generates the small
+ * files, so nothing is refused after the first byte; bundle_size is then
+ * the exact length bundle_write will write.  in (and what it points to)
+ * must outlive the bundle.  bundle_open: NULL with err set; bundle_write:
+ * 0, or -1 with err set (a write failed, a file shrank); bundle_close
+ * accepts NULL and closes what bundle_open opened (not in's descriptors). */
+struct bundle;
+struct bundle *bundle_open(const struct bundle_in *in, char *err, size_t errlen);
+uint64_t    bundle_size(const struct bundle *b);
+int         bundle_write(struct bundle *b, int out_fd, char *err, size_t errlen);
+void        bundle_close(struct bundle *b);
 /* The download's file name ("moat-install-debian.sh") and content type. */
 void        bundle_filename(const char *platform, char *buf, size_t len);
 const char *bundle_ctype(const char *platform);
@@ -47,5 +65,14 @@ const char *bundle_ctype(const char *platform);
  * 1 recorded earlier, 0 drawn now, -1 store error. */
 int         schedule_get(struct store *st, int64_t subscriber, const char *client,
     const char *platform, unsigned win_start, unsigned win_len, unsigned *minute);
+
+/* GET /bundle/PLATFORM for an admitted who (updated_bundle_serve.c): the
+ * newest package of the platform, the client's recorded (or drawn) time,
+ * freshclam.conf pointing at the listener the request came through with
+ * the request's Basic credentials when it had any; names the download
+ * (who->what = "bundle:PLATFORM").  404 for an unknown platform or none
+ * published, 503 on a store error. */
+enum MHD_Result bundle_serve(struct httpd_req *r, const struct ud_conf *c,
+    const char *platform, struct ud_who *who);
 
 #endif

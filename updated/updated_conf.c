@@ -70,12 +70,14 @@ static const struct cfg_opt updated_opts[] = {
 	  "Published signature databases served to freshclam (.cvd, .cld, .cdiff, "
 	  ".sign).  Only regular files directly in it are served.", cfg_check_abspath, CFG_RESTART },
 	{ "packages_dir", CFG_STR, "/var/lib/moat/packages", 0, -1, NULL, U(packages_dir),
-	  "Client packages published with moatctl packages add.", cfg_check_abspath, CFG_RESTART },
+	  "Client packages published with moatctl packages add, and by vendor pulls "
+	  "(then common.user must be able to write it).", cfg_check_abspath, CFG_RESTART },
 	{ "staging_dir", CFG_STR, "/var/lib/moat/staging", 0, -1, NULL, U(staging_dir),
 	  "Where vendor pulls land before they are verified and published.", cfg_check_abspath, CFG_RESTART },
 	{ "signatures", CFG_STR, NULL, 0, -1, NULL, U(signatures),
 	  "The gateway's own signature directory (moat-milter's milter.signatures): "
-	  "verified vendor databases are copied there too.  Unset: not updated.", cfg_check_abspath, 0 },
+	  "verified vendor databases are copied there too (common.user must be able "
+	  "to write it).  Unset: not updated.", cfg_check_abspath, 0 },
 	{ "trusted_proxies", CFG_STR, NULL, 0, -1, NULL, U(trusted_proxies),
 	  "Space- or comma-separated addresses and CIDRs of reverse proxies whose "
 	  "X-Forwarded-For is honoured.  Unset: the header is ignored.", NULL, 0 },
@@ -101,8 +103,10 @@ static const struct cfg_opt updated_opts[] = {
 	{ "access_log", CFG_BOOL, "true", 0, 0, NULL, U(access_log),
 	  "One log line per request.", NULL, CFG_RESTART },
 	{ "vendor_mirror", CFG_STR, NULL, 0, -1, NULL, U(vendor_mirror),
-	  "The signature vendor's database mirror (libfreshclam, as freshclam's "
-	  "DatabaseMirror/PrivateMirror).  Unset: no signature pulls.", updated_check_url, 0 },
+	  "The signature vendor's database mirror, pulled with libfreshclam as "
+	  "freshclam's DatabaseMirror without DNS: whole signed .cvd files (verified "
+	  "before they are published), plus the .cdiff patches between the published "
+	  "versions for this mirror's clients.  Unset: no signature pulls.", updated_check_url, 0 },
 	{ "vendor_databases", CFG_STR, "daily,main,bytecode", 0, -1, NULL, U(vendor_databases),
 	  "Databases pulled from the vendor, comma-separated.", NULL, 0 },
 	{ "vendor_packages", CFG_STR, NULL, 0, -1, NULL, U(vendor_packages),

@@ -15,6 +15,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "updated.h"
+#include "updated_bundle.h"
 #include "updated_mirror.h"
 #include "updated_packages.h"
 #include "updated_page.h"
@@ -32,12 +33,14 @@ struct ud_req {
 static enum MHD_Result ud_health(struct httpd_req *);
 static enum MHD_Result ud_login(struct httpd_req *);
 static enum MHD_Result ud_root(struct httpd_req *);
+static enum MHD_Result ud_bundle(struct httpd_req *);
 
 /* GET routes also answer HEAD (head_as_get). */
 static const struct httpd_route ud_routes[] = {
 	{ "GET", "/",             HTTPD_OPEN, ud_root, NULL, NULL },
 	{ "GET", "/health",       HTTPD_OPEN, ud_health, NULL, NULL },
 	{ "GET", "/login",        HTTPD_OPEN, ud_login, NULL, NULL },
+	{ "GET", "/bundle/{}",    HTTPD_OPEN, ud_bundle, NULL, NULL },
 	/* last: any other one segment is a mirror file name or 404 */
 	{ "GET", "/{}",           HTTPD_OPEN, mirror_get, NULL, NULL },
 	{ NULL, NULL, 0, NULL, NULL, NULL }
@@ -113,6 +116,22 @@ ud_root(struct httpd_req *r)
 	rc = page_install(r, c, who, pkgs, n);
 	ud_conf_put(c);
 	free(pkgs);
+	return rc;
+}
+
+/* The client's install bundle (updated_bundle_serve.c). */
+static enum MHD_Result
+ud_bundle(struct httpd_req *r)
+{
+	struct ud_conf *c;
+	struct ud_who *who;
+	enum MHD_Result rc;
+
+	if ((who = ud_admit(r, &rc)) == NULL)
+		return rc;
+	c = ud_conf_get();
+	rc = bundle_serve(r, c, r->arg[0], who);
+	ud_conf_put(c);
 	return rc;
 }
 

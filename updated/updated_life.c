@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "store_pool.h"
 #include "updated.h"
+#include "updated_vendor.h"
 
 #define UD_POOL_SIZE     8
 #define UD_POLICY_POLL   1000          /* ms between policy generation checks */
@@ -144,6 +145,10 @@ ud_start(void *conf)
 		log_warnx("%s", err);
 		return -1;
 	}
+	if (vendor_start(err, sizeof(err)) == -1) {
+		log_warnx("vendor: %s", err);
+		return -1;
+	}
 	log_info("serving%s%s%s%s (mirror %s, packages %s, store %s)",
 	    c->u.listen != NULL ? " http://" : "", c->u.listen != NULL ? c->u.listen : "",
 	    c->u.listen_https != NULL ? " https://" : "",
@@ -161,14 +166,15 @@ ud_tick(void)
 static void
 ud_reload(void *conf, const void *old)
 {
-	(void)conf;
 	(void)old;
 	policy_watch_reload();
+	vendor_reconf(conf);
 }
 
 static void
 ud_stop(void)
 {
+	vendor_stop();                  /* uses the store pool and events */
 	ud_http_stop(ud_srv);           /* waits for requests in flight */
 	downloads_flush();
 	policy_watch_stop();
@@ -201,4 +207,5 @@ const struct daemon_desc ud_desc = {
 	.listen = ud_listen, .nlisten = 2,
 	.bind = ud_bind, .start = ud_start,
 	.tick = ud_tick, .tick_ms = 1000, .reload = ud_reload, .stop = ud_stop,
+	.usr1 = vendor_kick,
 };
