@@ -64,7 +64,9 @@ httpd_queue(struct httpd_req *r, unsigned status, struct MHD_Response *resp, uin
 		i = (size_t)(value - r->xhdr) + strlen(value) + 1;
 	}
 	r->xhdrlen = 0;
-	if (status == MHD_HTTP_UNAUTHORIZED) {
+	/* A reply that chose its challenge (httpd_html) keeps it. */
+	if (status == MHD_HTTP_UNAUTHORIZED &&
+	    MHD_get_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE) == NULL) {
 		if (r->route != NULL && (r->route->auth & HTTPD_BASIC)) {
 			char v[128];
 			snprintf(v, sizeof(v), "Basic realm=\"%s\", charset=\"UTF-8\"",
@@ -129,6 +131,36 @@ httpd_text(struct httpd_req *r, unsigned status, const char *ctype, const char *
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	return httpd_queue(r, status, resp, len);
+}
+
+enum MHD_Result
+httpd_html(struct httpd_req *r, unsigned status, char *html, const char *csp)
+{
+	struct MHD_Response *resp;
+	size_t len;
+
+	if (html == NULL)
+		return MHD_NO;
+	len = strlen(html);
+	resp = MHD_create_response_from_buffer(len, html, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(html);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	if (csp != NULL)
+		MHD_add_response_header(resp, "Content-Security-Policy", csp);
+	if (status == MHD_HTTP_UNAUTHORIZED) {
+		char v[128];
+
+		snprintf(v, sizeof(v), "Basic realm=\"%s\", charset=\"UTF-8\"",
+		    r->srv->conf.realm != NULL ? r->srv->conf.realm : "moat");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, v);
+	}
 	return httpd_queue(r, status, resp, len);
 }
 

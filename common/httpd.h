@@ -151,6 +151,12 @@ enum MHD_Result httpd_json(struct httpd_req *r, unsigned status, json_t *o);
 enum MHD_Result httpd_error(struct httpd_req *r, unsigned status, const char *msg);
 enum MHD_Result httpd_text(struct httpd_req *r, unsigned status, const char *ctype,
     const char *text, size_t len);
+/* An HTML page for browsers: html is malloc'd and taken over (NULL: out of
+ * memory, MHD_NO).  Sent as text/html; charset=utf-8 with
+ * X-Content-Type-Options nosniff, Cache-Control no-store, Referrer-Policy
+ * no-referrer and, when csp is not NULL, that Content-Security-Policy.  A
+ * 401 asks for Basic credentials (a browser offers its login dialog). */
+enum MHD_Result httpd_html(struct httpd_req *r, unsigned status, char *html, const char *csp);
 /* The open file fd (taken over, closed whatever happens) of size bytes:
  * sendfile on plain HTTP, a GET's "Range: bytes=" as httpd_range_parse
  * decides (206 / 416 / the whole file; ignored under If-Range, which is

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "updated_conf.h"
+#include "updated_strings.h"
 #include "updated_window.h"
 
 static int updated_conf_check(const void *, char *, size_t);
@@ -36,6 +37,12 @@ updated_check_url(const void *value, char *err, size_t errlen)
 			return -1;
 		}
 	return 0;
+}
+
+static int
+updated_check_language(const void *value, char *err, size_t errlen)
+{
+	return strings_check(*(char *const *)value, err, errlen);
 }
 
 #define U(f) offsetof(struct updated_conf, f)
@@ -79,7 +86,7 @@ static const struct cfg_opt updated_opts[] = {
 	  "(it may wrap midnight), once per client, and kept.", updated_check_window, 0 },
 	{ "language", CFG_STR, "en", 0, -1, NULL, U(language),
 	  "Strings of the install and denial pages: \"en\", or the path of a strings "
-	  "file (KEY = text lines; see updated/strings/en.txt).", NULL, 0 },
+	  "file (KEY = text lines; see updated/strings/en.txt).", updated_check_language, 0 },
 	{ "max_connections", CFG_INT, "1024", 4, 100000, NULL, U(max_connections),
 	  "Most concurrent connections per listener.", NULL, CFG_RESTART },
 	{ "per_client", CFG_INT, "32", 0, 10000, NULL, U(per_client),

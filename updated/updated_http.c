@@ -78,21 +78,11 @@ ud_admit(struct httpd_req *r, enum MHD_Result *rc)
 	    q->who.suspended ? "suspended" : "not a subscriber");
 	jbuf_str(&j, "peer", q->who.peer);
 	event_emit(EV_UPDATE_DENIED, SEV_NOTICE, 0, q->who.client, jbuf_end(&j));
-	if (a == -2) {
-		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL,
-		    MHD_RESPMEM_PERSISTENT);
-		if (resp == NULL) {
-			*rc = MHD_NO;
-			return NULL;
-		}
-		*rc = MHD_queue_basic_auth_fail_response(r->conn, "moat-updated", resp);
-		MHD_destroy_response(resp);
-		r->reply_status = MHD_HTTP_UNAUTHORIZED;
-		return NULL;
-	}
+	/* Bad credentials: 401 with a Basic challenge and the login page, which
+	 * a browser shows when its user gives up. */
 	c = ud_conf_get();
-	*rc = page_denied(r, c, &q->who, a == -3 ? MHD_HTTP_TOO_MANY_REQUESTS :
-	    MHD_HTTP_FORBIDDEN);
+	*rc = page_denied(r, c, &q->who, a == -2 ? MHD_HTTP_UNAUTHORIZED :
+	    a == -3 ? MHD_HTTP_TOO_MANY_REQUESTS : MHD_HTTP_FORBIDDEN);
 	ud_conf_put(c);
 	return NULL;
 }
@@ -160,12 +150,12 @@ ud_login(struct httpd_req *r)
 
 	if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION) == NULL) {
-		if ((resp = MHD_create_response_from_buffer(0, NULL,
-		    MHD_RESPMEM_PERSISTENT)) == NULL)
-			return MHD_NO;
-		rc = MHD_queue_basic_auth_fail_response(r->conn, "moat-updated", resp);
-		MHD_destroy_response(resp);
-		r->reply_status = MHD_HTTP_UNAUTHORIZED;
+		struct ud_conf *c = ud_conf_get();
+
+		/* The challenge (httpd_html: Basic, realm "moat-updated") and
+		 * the login page. */
+		rc = page_denied(r, c, ud_http_who(r), MHD_HTTP_UNAUTHORIZED);
+		ud_conf_put(c);
 		return rc;
 	}
 	if ((who = ud_admit(r, &rc)) == NULL)

@@ -31,5 +31,10 @@ enum MHD_Result page_denied(struct httpd_req *r, const struct ud_conf *c,
 char *page_install_html(const char *lang, const char *subscriber, const struct pkg *pkgs,
     size_t n);
 char *page_denied_html(const char *lang, int suspended);
+/* page_denied()'s page for any status: 401 asks for a login (with a link
+ * back to the install page), 403 refuses (the suspended subscriber's own
+ * words when suspended), 429 says to wait after failed logins, anything
+ * else is "try again later". */
+char *page_status_html(const char *lang, unsigned status, int suspended);
 
 #endif
