@@ -1002,9 +1002,11 @@ httpd_daemon(struct httpd *h, struct httpd_listener *l, const struct httpd_liste
 			return NULL;
 		}
 		OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
-		if (c->per_client != 0)
-			OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_client, NULL);
 	}
+	/* Any listener of IP clients, given as .tcp or as a bound socket
+	 * (libmicrohttpd counts per IP address; UNIX clients are trusted). */
+	if (c->per_client != 0 && !ls->trusted)
+		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_client, NULL);
 	if (ls->cert != NULL) {
 		if (ls->key == NULL || MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			snprintf(err, errlen, "%s: TLS needs a key and libmicrohttpd with GnuTLS",

@@ -119,7 +119,7 @@ struct httpd_conf {
 	                                           * block); N: N epoll threads */
 	unsigned                     max_connections;  /* 0: libmicrohttpd's default */
 	unsigned                     per_client;  /* connections per client address on listeners
-	                                           * given by .tcp; 0: no limit */
+	                                           * that are not trusted; 0: no limit */
 	unsigned                     timeout;     /* seconds of client silence; 0: 120 */
 	size_t                       head_max;    /* request head (and connection buffer); 0: 64 KiB */
 	size_t                       body_max;    /* collected bodies; 0: 64 KiB */
