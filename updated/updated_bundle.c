@@ -268,7 +268,12 @@ bundle_scan_dbs(struct bundle *b)
 			return bundle_fail(b, "mirror directory: more than %d databases",
 			    BUNDLE_DB_MAX);
 		}
-		snprintf(b->db[b->ndb].name, sizeof(b->db[b->ndb].name), "%s", de->d_name);
+		/* bundle_db_name_ok bounds the name; the check says so to the compiler. */
+		if (strlen(de->d_name) >= sizeof(b->db[b->ndb].name)) {
+			close(fd);
+			continue;
+		}
+		memcpy(b->db[b->ndb].name, de->d_name, strlen(de->d_name) + 1);
 		b->db[b->ndb].fd = fd;
 		b->db[b->ndb].size = (uint64_t)sb.st_size;
 		b->ndb++;
