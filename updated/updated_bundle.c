@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "updated_archive.h"
 #include "updated_bundle.h"
 #include "updated_bundle_sh.h"
@@ -505,7 +506,7 @@ bundle_script_write(struct bundle *b, int out_fd)
 {
 	const struct bundle_member m[] = BUNDLE_SCRIPT_TEXTS(b);
 
-	if (archive_write_all(out_fd, b->head.buf, b->head.len) == -1)
+	if (fdio_write_all(out_fd, b->head.buf, b->head.len) == -1)
 		return bundle_fail(b, "write: %s", strerror(errno));
 	return bundle_archive_write(b, ARCHIVE_TAR, out_fd, m, BUNDLE_NELEM(m), "payload");
 }
