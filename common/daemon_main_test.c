@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -379,15 +378,6 @@ static const struct test_case cases[] = {
 	{ NULL, NULL }
 };
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -425,6 +415,6 @@ main(int argc, char **argv)
 	chmod(dir, 0755);
 	rc = test_run(cases);
 	if (rc == 0)
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		test_rmtree(dir);
 	return rc;
 }

@@ -28,6 +28,7 @@
 
 #include "httpd.h"
 #include "moat_test.h"
+#include "moat_test_http.h"
 #include "store.h"
 
 static char dir[256], sock_path[300], file_path[300], cert_pem[300], key_pem[300];
@@ -120,57 +121,20 @@ static const struct httpd_conf conf = {
 
 /* ---------------------------------------------------------- clients */
 
-struct reply {
-	long    status;
-	char    body[8192];
-	size_t  len;
-	char    head[8192];
-	size_t  hlen;
-	CURLcode rc;
-};
-
-static size_t
-cb_body(char *p, size_t sz, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t k = sz * n;
-
-	if (k > sizeof(r->body) - 1 - r->len)
-		k = sizeof(r->body) - 1 - r->len;
-	memcpy(r->body + r->len, p, k);
-	r->len += k;
-	r->body[r->len] = '\0';
-	return sz * n;
-}
-
-static size_t
-cb_head(char *p, size_t sz, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t k = sz * n;
-
-	if (k > sizeof(r->head) - 1 - r->hlen)
-		k = sizeof(r->head) - 1 - r->hlen;
-	memcpy(r->head + r->hlen, p, k);
-	r->hlen += k;
-	r->head[r->hlen] = '\0';
-	return sz * n;
-}
-
 /*
  * One request.  url: "http://127.0.0.1:PORT/..." (PORT is replaced), or
  * "unix:/path" for the UNIX socket.  extra: header lines separated by
  * '\n', or NULL.
  */
 static void
-req(struct reply *out, const char *method, const char *url, const char *extra,
+req(struct test_reply *out, const char *method, const char *url, const char *extra,
     const char *body, size_t bodylen, const char *userpwd)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hs = NULL;
 	char u[512];
 
-	memset(out, 0, sizeof(*out));
+	test_http_start(c, out, method);
 	if (strncmp(url, "unix:", 5) == 0) {
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock_path);
 		snprintf(u, sizeof(u), "http://localhost%s", url + 5);
@@ -184,13 +148,6 @@ req(struct reply *out, const char *method, const char *url, const char *extra,
 	}
 	curl_easy_setopt(c, CURLOPT_URL, u);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cb_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, cb_head);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	hs = curl_slist_append(hs, "Expect:");
 	for (const char *p = extra; p != NULL && *p != '\0';) {
 		char line[512];
@@ -199,7 +156,6 @@ req(struct reply *out, const char *method, const char *url, const char *extra,
 		hs = curl_slist_append(hs, line);
 		p += n + (p[n] == '\n');
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)bodylen);
@@ -208,10 +164,7 @@ req(struct reply *out, const char *method, const char *url, const char *extra,
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
 	}
-	out->rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-	curl_slist_free_all(hs);
-	curl_easy_cleanup(c);
+	test_http_perform(c, hs, out);
 }
 
 /* A raw TCP connection to the plain port, or -1. */
@@ -256,7 +209,7 @@ raw_read(int fd, char *buf, size_t len, int ms)
 static int
 still_serving(void)
 {
-	struct reply r;
+	struct test_reply r;
 
 	req(&r, "GET", "/open", NULL, NULL, 0, NULL);
 	return r.status == 200;
@@ -452,7 +405,7 @@ case_match(void)
 static void
 case_routes(void)
 {
-	struct reply r;
+	struct test_reply r;
 
 	req(&r, "GET", "/nothing", NULL, NULL, 0, NULL);
 	TEST_CHECK(r.status == 404, "404: got %ld", r.status);
@@ -493,7 +446,7 @@ case_bearer(void)
 		{ "trusted socket", "unix:/items/7", "GET", NULL, 200, "\"admin\":true" },
 		{ "trusted socket admin route", "unix:/items", "POST", NULL, 200, "\"len\":2" },
 	};
-	struct reply r;
+	struct test_reply r;
 
 	for (size_t i = 0; i < TEST_NELEM(t); i++) {
 		req(&r, t[i].method, t[i].url, t[i].hdr, strcmp(t[i].method, "POST") == 0 ?
@@ -524,7 +477,7 @@ case_basic(void)
 		{ "suspended", "bob:battery staple", 401 },
 		{ "none", NULL, 401 },
 	};
-	struct reply r;
+	struct test_reply r;
 
 	for (size_t i = 0; i < TEST_NELEM(t); i++) {
 		req(&r, "GET", "/page", NULL, NULL, 0, t[i].userpwd);
@@ -545,7 +498,7 @@ static void
 case_body(void)
 {
 	static char big[4096];
-	struct reply r;
+	struct test_reply r;
 
 	memset(big, 'x', sizeof(big));
 	req(&r, "POST", "/echo", NULL, "hello", 5, NULL);
@@ -640,7 +593,7 @@ case_per_client(void)
 static void
 case_file(void)
 {
-	struct reply r;
+	struct test_reply r;
 
 	memset(big_value, 'v', sizeof(big_value) - 1);
 	req(&r, "GET", "/file", NULL, NULL, 0, NULL);
@@ -757,7 +710,7 @@ case_range(void)
 static void
 case_tls(void)
 {
-	struct reply r;
+	struct test_reply r;
 
 	req(&r, "GET", "https:/open", NULL, NULL, 0, NULL);
 	TEST_CHECK(r.rc == CURLE_OK && r.status == 200, "https: got %ld (%s)", r.status,
@@ -798,7 +751,7 @@ case_pool(void)
 {
 	struct httpd_conf pc = conf;
 	struct httpd *h;
-	struct reply r;
+	struct test_reply r;
 	char tcp[64], err[256];
 	int saved = tcp_port, port = free_port();
 

@@ -15,11 +15,13 @@
  * returns the exit status (0 when nothing failed).  A case that cannot go on
  * (a fixture failed) reports with TEST_FATAL, which returns from it.
  * TEST_STR_EQ and TEST_INT_EQ compare a result with the wanted value and
- * print both.  Header only: each *_test.c is its own program.
+ * print both.  test_rmtree() removes a case's temporary directory.  Header
+ * only: each *_test.c is its own program.
  */
 #ifndef MOAT_TEST_H
 #define MOAT_TEST_H
 
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -86,6 +88,23 @@ test_run(const struct test_case *cases)
 	test_name = "";
 	printf("%d failure%s\n", test_failures, test_failures == 1 ? "" : "s");
 	return test_failures != 0;
+}
+
+static inline int
+test_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Removes dir and everything below it, links not followed.  Returns 0, or
+ * -1 when something could not be removed. */
+static inline int
+test_rmtree(const char *dir)
+{
+	return nftw(dir, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
 #endif

@@ -53,16 +53,23 @@ static const char usage_text[] =
     "  config sample | check [-c FILE]\n"
     "  quarantine ...\n";
 
+static int
+ctl_verr(const char *fmt, va_list ap)
+{
+	fputs("moatctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
 int
 ctl_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("moatctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verr(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return 1;
 }
 
@@ -226,6 +233,21 @@ ctl_exec(struct ctl *ctl, const char *sql, int nargs, const char *const args[])
 		return -1;
 	}
 	return sqlite3_changes(ctl->st->db);
+}
+
+int
+ctl_exec_one(struct ctl *ctl, const char *sql, int nargs, const char *const args[],
+    const char *none, ...)
+{
+	va_list ap;
+	int n;
+
+	if ((n = ctl_exec(ctl, sql, nargs, args)) != 0)
+		return n < 0 ? 1 : 0;
+	va_start(ap, none);
+	ctl_verr(none, ap);
+	va_end(ap);
+	return 1;
 }
 
 int

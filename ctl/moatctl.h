@@ -58,6 +58,11 @@ int  ctl_bind(sqlite3_stmt *stmt, int nargs, const char *const args[]);
 /* Runs sql (static text) to completion with text args.  Returns the number
  * of rows changed, or -1 (message printed). */
 int  ctl_exec(struct ctl *ctl, const char *sql, int nargs, const char *const args[]);
+/* ctl_exec for a statement that must change a row: 0 when it changed one
+ * or more, else 1 after printing the message none (printf-style: "no
+ * login 'x'") or the SQL error. */
+int  ctl_exec_one(struct ctl *ctl, const char *sql, int nargs, const char *const args[],
+    const char *none, ...) LOG_PRINTF(5, 6);
 /* One integer from the first row: 1 found, 0 no row, -1 error (printed). */
 int  ctl_query_int(struct ctl *ctl, const char *sql, int nargs,
     const char *const args[], long long *out);

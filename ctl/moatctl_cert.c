@@ -167,10 +167,7 @@ certctl_remove(struct ctl *ctl, const char *idtext)
 	if (ctl_open(ctl, 0) != 0 || ctl_begin(ctl) != 0)
 		return 1;
 	const char *a[] = { idtext };
-	if ((st = ctl_exec(ctl, sql_cert_remove, 1, a)) == 0)
-		st = ctl_err("no certificate #%lld", id);
-	else
-		st = st < 0 ? 1 : 0;
+	st = ctl_exec_one(ctl, sql_cert_remove, 1, a, "no certificate #%lld", id);
 	if ((st = ctl_end(ctl, st)) == 0)
 		ctl_say(ctl, "certificate #%lld removed", id);
 	return st;

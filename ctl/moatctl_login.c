@@ -210,10 +210,8 @@ login_set(struct ctl *ctl, int add, const char *login, const char *sub, int argc
 			st = ctl_err("login '%s' already exists", login);
 		else if (st < 0 || ctl_exec(ctl, sql_login_add, 3, a) != 1)
 			st = 1;
-	} else if ((st = ctl_exec(ctl, sql_login_passwd, 2, a)) == 0)
-		st = ctl_err("no login '%s'", login);
-	else
-		st = st < 0 ? 1 : 0;
+	} else
+		st = ctl_exec_one(ctl, sql_login_passwd, 2, a, "no login '%s'", login);
 	if ((st = ctl_end(ctl, st)) == 0) {
 		if (add)
 			ctl_say(ctl, "login %s added to %s", login, sub);
@@ -231,10 +229,7 @@ login_remove(struct ctl *ctl, const char *login)
 
 	if (ctl_open(ctl, 0) != 0 || ctl_begin(ctl) != 0)
 		return 1;
-	if ((st = ctl_exec(ctl, sql_login_remove, 1, a)) == 0)
-		st = ctl_err("no login '%s'", login);
-	else
-		st = st < 0 ? 1 : 0;
+	st = ctl_exec_one(ctl, sql_login_remove, 1, a, "no login '%s'", login);
 	if ((st = ctl_end(ctl, st)) == 0)
 		ctl_say(ctl, "login %s removed", login);
 	return st;

@@ -301,10 +301,7 @@ keyed_cmd(struct ctl *ctl, const struct keyed *k, int argc, char **argv)
 			ctl_say(ctl, "%s %s added to %s", k->what, key, argv[2]);
 		return st;
 	}
-	if ((st = ctl_exec(ctl, k->sql_remove, 1, a)) == 0)
-		st = ctl_err("no %s '%s'", k->what, key);
-	else
-		st = st < 0 ? 1 : 0;
+	st = ctl_exec_one(ctl, k->sql_remove, 1, a, "no %s '%s'", k->what, key);
 	if ((st = ctl_end(ctl, st)) == 0)
 		ctl_say(ctl, "%s %s removed", k->what, key);
 	return st;

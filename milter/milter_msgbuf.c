@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "milter.h"
 
@@ -30,24 +31,6 @@ msgbuf_init(struct msgbuf *sp, size_t limit, const char *dir)
 	sp->mb_dir = dir;
 	sp->mb_fd = -1;
 	sp->mb_memfd = -1;
-}
-
-static int
-write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* An unlinked file in the spool directory; -1 on error (logged). */
@@ -86,7 +69,7 @@ msgbuf_write(struct msgbuf *sp, const void *data, size_t len)
 	if (sp->mb_fd == -1 && sp->mb_len + len > sp->mb_limit) {
 		/* Spill: everything so far, then append to the file. */
 		if ((sp->mb_fd = msgbuf_tmpfile(sp->mb_dir)) == -1 ||
-		    write_all(sp->mb_fd, sp->mb_mem, sp->mb_len) == -1) {
+		    fdio_write_all(sp->mb_fd, sp->mb_mem, sp->mb_len) == -1) {
 			if (sp->mb_fd != -1)
 				log_warn("spool: write to %s", sp->mb_dir);
 			sp->mb_failed = 1;
@@ -97,7 +80,7 @@ msgbuf_write(struct msgbuf *sp, const void *data, size_t len)
 		sp->mb_len = sp->mb_cap = 0;
 	}
 	if (sp->mb_fd != -1) {
-		if (write_all(sp->mb_fd, data, len) == -1) {
+		if (fdio_write_all(sp->mb_fd, data, len) == -1) {
 			log_warn("spool: write to %s", sp->mb_dir);
 			sp->mb_failed = 1;
 			return -1;
@@ -145,7 +128,7 @@ msgbuf_fd(struct msgbuf *sp)
 		log_warn("spool: memfd_create");
 		return -1;
 	}
-	if (write_all(sp->mb_memfd, sp->mb_mem, sp->mb_len) == -1) {
+	if (fdio_write_all(sp->mb_memfd, sp->mb_mem, sp->mb_len) == -1) {
 		log_warn("spool: memfd write");
 		close(sp->mb_memfd);
 		sp->mb_memfd = -1;

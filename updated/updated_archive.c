@@ -14,6 +14,7 @@
 
 #include <zlib.h>
 
+#include "fdio.h"
 #include "updated_archive.h"
 
 #define ARCHIVE_BUF   65536
@@ -38,28 +39,10 @@ archive_fail(struct archive *a, const char *what, int errnum)
 	return -1;
 }
 
-int
-archive_write_all(int fd, const void *buf, size_t len)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int
 archive_put(struct archive *a, const void *buf, size_t len)
 {
-	if (archive_write_all(a->fd, buf, len) == -1)
+	if (fdio_write_all(a->fd, buf, len) == -1)
 		return archive_fail(a, "write", errno);
 	a->off += len;
 	return 0;

@@ -54,7 +54,4 @@ void archive_free(struct archive *a);
 uint64_t archive_entry_size(enum archive_kind kind, const char *name, uint64_t len);
 uint64_t archive_end_size(enum archive_kind kind);
 
-/* Writes all of buf to fd (EINTR and short writes retried).  0 or -1. */
-int  archive_write_all(int fd, const void *buf, size_t len);
-
 #endif

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "updated_archive.h"
 #include "updated_bundle.h"
 #include "updated_bundle_sh.h"
@@ -482,16 +483,16 @@ struct bundle_member {
 	const struct text  *t;
 };
 
+/* The archive of kind k to out_fd: the texts m[0..nm-1], the databases,
+ * the package.  what names the archive in the error of its close. */
 static int
-bundle_script_write(struct bundle *b, int out_fd)
+bundle_archive_write(struct bundle *b, enum archive_kind k, int out_fd,
+    const struct bundle_member *m, size_t nm, const char *what)
 {
-	const struct bundle_member m[] = BUNDLE_SCRIPT_TEXTS(b);
 	struct archive a;
 
-	if (archive_write_all(out_fd, b->head.buf, b->head.len) == -1)
-		return bundle_fail(b, "write: %s", strerror(errno));
-	archive_open(&a, ARCHIVE_TAR, out_fd, b->in->pkg->published);
-	for (size_t i = 0; i < BUNDLE_NELEM(m); i++)
+	archive_open(&a, k, out_fd, b->in->pkg->published);
+	for (size_t i = 0; i < nm; i++)
 		if (bundle_put_text(b, &a, m[i].name, m[i].mode, m[i].t) == -1) {
 			archive_free(&a);
 			return -1;
@@ -501,8 +502,18 @@ bundle_script_write(struct bundle *b, int out_fd)
 		return -1;
 	}
 	if (archive_close(&a) == -1)
-		return bundle_fail(b, "payload: %s", a.err);
+		return bundle_fail(b, "%s: %s", what, a.err);
 	return 0;
+}
+
+static int
+bundle_script_write(struct bundle *b, int out_fd)
+{
+	const struct bundle_member m[] = BUNDLE_SCRIPT_TEXTS(b);
+
+	if (fdio_write_all(out_fd, b->head.buf, b->head.len) == -1)
+		return bundle_fail(b, "write: %s", strerror(errno));
+	return bundle_archive_write(b, ARCHIVE_TAR, out_fd, m, BUNDLE_NELEM(m), "payload");
 }
 
 /* install.cmd: CRLF lines; nothing in it comes from a client or subscriber. */
@@ -570,21 +581,8 @@ static int
 bundle_zip_write(struct bundle *b, int out_fd)
 {
 	const struct bundle_member m[] = BUNDLE_ZIP_TEXTS(b);
-	struct archive a;
 
-	archive_open(&a, ARCHIVE_ZIP, out_fd, b->in->pkg->published);
-	for (size_t i = 0; i < BUNDLE_NELEM(m); i++)
-		if (bundle_put_text(b, &a, m[i].name, m[i].mode, m[i].t) == -1) {
-			archive_free(&a);
-			return -1;
-		}
-	if (bundle_put_dbs(b, &a) == -1 || bundle_put_pkg(b, &a) == -1) {
-		archive_free(&a);
-		return -1;
-	}
-	if (archive_close(&a) == -1)
-		return bundle_fail(b, "zip: %s", a.err);
-	return 0;
+	return bundle_archive_write(b, ARCHIVE_ZIP, out_fd, m, BUNDLE_NELEM(m), "zip");
 }
 
 /* The refusals, filling b (mirror URL, time, the package's member name). */

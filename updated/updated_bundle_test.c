@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -706,15 +705,6 @@ static const struct test_case cases[] = {
 	{ NULL, NULL }
 };
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
@@ -727,7 +717,7 @@ main(void)
 	if (rc == 0) {
 		snprintf(outside, sizeof(outside), "%s.secret", mirror_dir);
 		unlink(outside);
-		nftw(mirror_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		test_rmtree(mirror_dir);
 	} else
 		fprintf(stderr, "fixtures kept in %s\n", mirror_dir);
 	return rc;

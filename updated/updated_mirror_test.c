@@ -32,6 +32,7 @@
 
 #include "httpd.h"
 #include "moat_test.h"
+#include "moat_test_http.h"
 #include "updated.h"
 #include "updated_mirror.h"
 #include "updated_parse.h"
@@ -97,70 +98,21 @@ static const struct httpd_conf conf = {
 
 /* ---------------------------------------------------------- clients */
 
-struct reply {
-	long      status;
-	char      body[1024];
-	size_t    len;          /* all bytes received (body keeps the first 1023) */
-	char      head[4096];
-	size_t    hlen;
-	CURLcode  rc;
-};
-
-static size_t
-cb_body(char *p, size_t sz, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t k = sz * n;
-
-	if (r->len < sizeof(r->body) - 1) {
-		size_t c = k < sizeof(r->body) - 1 - r->len ? k : sizeof(r->body) - 1 - r->len;
-		memcpy(r->body + r->len, p, c);
-		r->body[r->len + c] = '\0';
-	}
-	r->len += k;
-	return k;
-}
-
-static size_t
-cb_head(char *p, size_t sz, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t k = sz * n;
-
-	if (k > sizeof(r->head) - 1 - r->hlen)
-		k = sizeof(r->head) - 1 - r->hlen;
-	memcpy(r->head + r->hlen, p, k);
-	r->hlen += k;
-	r->head[r->hlen] = '\0';
-	return sz * n;
-}
-
 /* path as sent (no normalisation by curl); extra: one header or NULL. */
 static void
-req(struct reply *out, const char *method, const char *path, const char *extra)
+req(struct test_reply *out, const char *method, const char *path, const char *extra)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hs = NULL;
 	char u[512];
 
-	memset(out, 0, sizeof(*out));
+	test_http_start(c, out, method);
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d%s", port, path);
 	curl_easy_setopt(c, CURLOPT_URL, u);
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cb_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, cb_head);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	if (extra != NULL)
 		hs = curl_slist_append(hs, extra);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-	out->rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-	curl_slist_free_all(hs);
-	curl_easy_cleanup(c);
+	test_http_perform(c, hs, out);
 }
 
 /* The who->what of the request that ended after the done count was
@@ -326,7 +278,7 @@ case_names(void)
 		{ "/test%2ecvd", 200, "ClamAV-VDB:" },  /* decoded before the name check */
 		{ "/", 404, NULL },
 	};
-	struct reply r;
+	struct test_reply r;
 
 	for (size_t i = 0; i < TEST_NELEM(t); i++) {
 		req(&r, "GET", t[i].path, NULL);
@@ -343,7 +295,7 @@ case_names(void)
 static void
 case_headers(void)
 {
-	struct reply r;
+	struct test_reply r;
 	struct stat sb;
 	char want[80], what[96], path[600];
 	int before;
@@ -382,7 +334,7 @@ static void
 case_if_modified_since(void)
 {
 	char h[128];
-	struct reply r;
+	struct test_reply r;
 	struct tm tm;
 	time_t t;
 
@@ -414,7 +366,7 @@ case_if_modified_since(void)
 static void
 case_range(void)
 {
-	struct reply r;
+	struct test_reply r;
 
 	req(&r, "GET", "/test.cvd", "Range: bytes=0-511");
 	TEST_CHECK(r.status == 206 && r.len == 512 && strncmp(r.body, "ClamAV-VDB:", 11) == 0,
@@ -458,7 +410,7 @@ slow_client(void)
 static void
 case_too_many(void)
 {
-	struct reply r;
+	struct test_reply r;
 	char what[96];
 	int fd, freed, before;
 

@@ -6,7 +6,6 @@
  * index on (subscriber_id, client, platform) (migration 005).
  */
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,22 +156,13 @@ static const struct test_case cases[] = {
 	{ NULL, NULL }
 };
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
 	int rc = test_run(cases);
 
 	if (rc == 0 && db_dir[0] != '\0')
-		nftw(db_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		test_rmtree(db_dir);
 	else if (rc != 0)
 		fprintf(stderr, "stores kept in %s\n", db_dir);
 	return rc;

@@ -169,6 +169,24 @@ def _run(args, timeout, env=None, input=None):
                           timeout=timeout, env=env, input=input)
 
 
+def http_request(url, *curl_args, source=None, timeout=30):
+    """(status, headers text, body bytes) of one curl request to url, sent
+    from the loopback address source if given, curl_args before the URL.
+    A curl failure (no connection, timeout) fails the test with curl's
+    stderr; interim 100 Continue heads are skipped."""
+    cmd = ["curl", "-s", "-S", "-m", str(timeout), "-D", "-", "-o", "-"]
+    if source:
+        cmd += ["--interface", source]
+    r = subprocess.run(cmd + list(curl_args) + [url], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout + 10)
+    assert r.returncode == 0, r.stderr
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    while head.startswith(b"HTTP/1.1 100"):
+        head, _, body = body.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, head.decode("latin-1"), body
+
+
 class Stack:
     def __init__(self, src=SRC, bin=BIN):
         self.src = src

@@ -19,6 +19,8 @@ import subprocess
 
 import pytest
 
+from moatstack import http_request
+
 
 def ctl(st, *args, check=True):
     r = subprocess.run([st.env["MOATCTL"], "-c", st.env["CONF"]] + list(args),
@@ -83,14 +85,6 @@ def test_mirror_status_of_the_stack(ust):
     assert "test: 2-%s (" % ust.env["UPDATED_TEST_VERSION"] in out
 
 
-def curl_status(url, *args, source=None):
-    cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "20"]
-    if source:
-        cmd += ["--interface", source]
-    r = subprocess.run(cmd + list(args) + [url], capture_output=True, text=True, timeout=30)
-    return int(r.stdout or 0)
-
-
 def test_cert_add_opens_https(ust, tmp_path):
     key, crt = tmp_path / "c.key", tmp_path / "c.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -99,9 +93,9 @@ def test_cert_add_opens_https(ust, tmp_path):
     url = ust.env["UPDATED_HTTPS_URL"] + "/"
     args = ["--cacert", ust.env["UPDATED_CA"], "--cert", str(crt), "--key", str(key)]
     # 127.0.0.2 is nobody's address (sql/seed-demo.sql).
-    assert curl_status(url, *args, source="127.0.0.2") == 403
+    assert http_request(url, *args, source="127.0.0.2")[0] == 403
     out = ctl(ust, "cert", "add", "Alpha", str(crt)).stdout
     cid = out.split("#", 1)[1].split()[0]
-    assert curl_status(url, *args, source="127.0.0.2") == 200
+    assert http_request(url, *args, source="127.0.0.2")[0] == 200
     ctl(ust, "cert", "remove", cid)
-    assert curl_status(url, *args, source="127.0.0.2") == 403
+    assert http_request(url, *args, source="127.0.0.2")[0] == 403

@@ -15,25 +15,10 @@ import time
 
 import pytest
 
-from moatstack import wait_for
+from moatstack import http_request, wait_for
 
 BETA_LOGIN, BETA_PW = "dl@beta.example", "beta-downloads-1"
 GAMMA_LOGIN, GAMMA_PW = "dl@gamma.example", "gamma-downloads-1"
-
-
-def curl(url, *args, source=None, timeout=20):
-    """(status, headers text, body bytes) of one curl request."""
-    cmd = ["curl", "-s", "-S", "-m", str(timeout), "-D", "-", "-o", "-"]
-    if source:
-        cmd += ["--interface", source]
-    r = subprocess.run(cmd + list(args) + [url], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=timeout + 10)
-    assert r.returncode == 0, r.stderr
-    head, _, body = r.stdout.partition(b"\r\n\r\n")
-    while head.startswith(b"HTTP/1.1 100"):
-        head, _, body = body.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    return status, head.decode("latin-1"), body
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +39,16 @@ def denied_events(st, src):
 
 
 def test_subscriber_network_gets_the_page(ua):
-    s, head, body = curl(ua.env["UPDATED_URL"] + "/")
+    s, head, body = http_request(ua.env["UPDATED_URL"] + "/")
     assert s == 200 and b"<" in body
     assert "text/html" in head
-    s, head, body = curl(ua.env["UPDATED_URL"] + "/", "-I")   # HEAD: no body
+    s, head, body = http_request(ua.env["UPDATED_URL"] + "/", "-I")   # HEAD: no body
     assert s == 200 and b"<" not in body
 
 
 def test_outsider_is_denied_with_page_and_event(ua):
     before = len(denied_events(ua, "127.0.0.2"))
-    s, head, body = curl(ua.env["UPDATED_URL"] + "/", source="127.0.0.2")
+    s, head, body = http_request(ua.env["UPDATED_URL"] + "/", source="127.0.0.2")
     assert s == 403 and "text/html" in head and body
     ev = wait_for(lambda: denied_events(ua, "127.0.0.2")[before:] or None, timeout=10,
                   what="update.denied event")
@@ -71,7 +56,7 @@ def test_outsider_is_denied_with_page_and_event(ua):
 
 
 def test_suspended_network_is_denied(ua):
-    s, _, _ = curl(ua.env["UPDATED_URL"] + "/", source="127.0.0.4")
+    s, _, _ = http_request(ua.env["UPDATED_URL"] + "/", source="127.0.0.4")
     assert s == 403
     ev = wait_for(lambda: denied_events(ua, "127.0.0.4") or None, timeout=10,
                   what="update.denied event")
@@ -79,32 +64,32 @@ def test_suspended_network_is_denied(ua):
 
 
 def test_basic_login_from_outside(ua):
-    s, _, _ = curl(ua.env["UPDATED_URL"] + "/", "-u", "%s:%s" % (BETA_LOGIN, BETA_PW),
-                   source="127.0.0.2")
+    s, _, _ = http_request(ua.env["UPDATED_URL"] + "/", "-u", "%s:%s" % (BETA_LOGIN, BETA_PW),
+                           source="127.0.0.2")
     assert s == 200
     # A login's case does not matter (logins are kept in lower case).
-    s, _, _ = curl(ua.env["UPDATED_URL"] + "/", "-u", "%s:%s" % (BETA_LOGIN.upper(), BETA_PW),
-                   source="127.0.0.2")
+    s, _, _ = http_request(ua.env["UPDATED_URL"] + "/", "-u",
+                           "%s:%s" % (BETA_LOGIN.upper(), BETA_PW), source="127.0.0.2")
     assert s == 200
 
 
 def test_wrong_password_is_401_even_inside_a_network(ua):
-    s, head, _ = curl(ua.env["UPDATED_URL"] + "/", "-u", "%s:wrong" % BETA_LOGIN,
-                      source="127.0.0.1")
+    s, head, _ = http_request(ua.env["UPDATED_URL"] + "/", "-u", "%s:wrong" % BETA_LOGIN,
+                              source="127.0.0.1")
     assert s == 401 and 'WWW-Authenticate: Basic realm="moat-updated"' in head
 
 
 def test_suspended_login_is_403(ua):
-    s, _, _ = curl(ua.env["UPDATED_URL"] + "/", "-u", "%s:%s" % (GAMMA_LOGIN, GAMMA_PW),
-                   source="127.0.0.2")
+    s, _, _ = http_request(ua.env["UPDATED_URL"] + "/", "-u", "%s:%s" % (GAMMA_LOGIN, GAMMA_PW),
+                           source="127.0.0.2")
     assert s == 403
 
 
 def test_login_route_challenges_then_redirects(ua):
-    s, head, _ = curl(ua.env["UPDATED_URL"] + "/login", source="127.0.0.2")
+    s, head, _ = http_request(ua.env["UPDATED_URL"] + "/login", source="127.0.0.2")
     assert s == 401 and "WWW-Authenticate: Basic" in head
-    s, head, _ = curl(ua.env["UPDATED_URL"] + "/login", "-u",
-                      "%s:%s" % (BETA_LOGIN, BETA_PW), source="127.0.0.2")
+    s, head, _ = http_request(ua.env["UPDATED_URL"] + "/login", "-u",
+                              "%s:%s" % (BETA_LOGIN, BETA_PW), source="127.0.0.2")
     assert s == 303 and "Location: /" in head
 
 
@@ -125,23 +110,23 @@ def test_client_certificate(ua, tmp_path):
            " SELECT id, 'cert', ? FROM subscribers WHERE name = 'Beta'", (fp,))
     url = ua.env["UPDATED_HTTPS_URL"] + "/"
     ca = ["--cacert", ua.env["UPDATED_CA"]]
-    s, _, _ = curl(url, *ca, "--cert", str(crt), "--key", str(key), source="127.0.0.2")
+    s, _, _ = http_request(url, *ca, "--cert", str(crt), "--key", str(key), source="127.0.0.2")
     assert s == 200
-    s, _, _ = curl(url, *ca, "--cert", str(ocrt), "--key", str(okey), source="127.0.0.2")
+    s, _, _ = http_request(url, *ca, "--cert", str(ocrt), "--key", str(okey), source="127.0.0.2")
     assert s == 403
-    s, _, _ = curl(url, *ca, source="127.0.0.2")
+    s, _, _ = http_request(url, *ca, source="127.0.0.2")
     assert s == 403
     # A network client needs no certificate over HTTPS either.
-    s, _, _ = curl(url, *ca, source="127.0.0.1")
+    s, _, _ = http_request(url, *ca, source="127.0.0.1")
     assert s == 200
 
 
 def test_forwarded_for_only_from_trusted_proxies(ua):
     url = ua.env["UPDATED_URL"] + "/"
     # Not a proxy we trust: the header is ignored either way.
-    s, _, _ = curl(url, "-H", "X-Forwarded-For: 127.0.0.1", source="127.0.0.2")
+    s, _, _ = http_request(url, "-H", "X-Forwarded-For: 127.0.0.1", source="127.0.0.2")
     assert s == 403
-    s, _, _ = curl(url, "-H", "X-Forwarded-For: 127.0.0.2", source="127.0.0.1")
+    s, _, _ = http_request(url, "-H", "X-Forwarded-For: 127.0.0.2", source="127.0.0.1")
     assert s == 200
     ua.reconfigure("updated", "trusted_proxies", "127.0.0.2, 127.0.0.5")
     try:
@@ -155,7 +140,7 @@ def test_forwarded_for_only_from_trusted_proxies(ua):
             ("", 403),
         ]
         for xff, want in cases:
-            s, _, _ = curl(url, "-H", "X-Forwarded-For: " + xff, source="127.0.0.2")
+            s, _, _ = http_request(url, "-H", "X-Forwarded-For: " + xff, source="127.0.0.2")
             assert s == want, (xff, s)
     finally:
         ua.reconfigure("updated", "trusted_proxies", "")    # no proxy is trusted
@@ -167,11 +152,11 @@ def test_bad_passwords_are_throttled_per_client(ua):
     another client is not affected."""
     url = ua.env["UPDATED_URL"] + "/"
     for _ in range(10):
-        s, _, _ = curl(url, "-u", "%s:guess" % BETA_LOGIN, source="127.0.0.6")
+        s, _, _ = http_request(url, "-u", "%s:guess" % BETA_LOGIN, source="127.0.0.6")
         assert s == 401
-    s, _, _ = curl(url, "-u", "%s:%s" % (BETA_LOGIN, BETA_PW), source="127.0.0.6")
+    s, _, _ = http_request(url, "-u", "%s:%s" % (BETA_LOGIN, BETA_PW), source="127.0.0.6")
     assert s == 429
-    s, _, _ = curl(url, "-u", "%s:%s" % (BETA_LOGIN, BETA_PW), source="127.0.0.7")
+    s, _, _ = http_request(url, "-u", "%s:%s" % (BETA_LOGIN, BETA_PW), source="127.0.0.7")
     assert s == 200
     ev = wait_for(lambda: [e for e in denied_events(ua, "127.0.0.6")
                            if e["reason"] == "throttled"] or None, timeout=10,
@@ -180,9 +165,9 @@ def test_bad_passwords_are_throttled_per_client(ua):
 
 
 def test_health_needs_nothing_and_unknown_paths_404(ua):
-    s, _, body = curl(ua.env["UPDATED_URL"] + "/health", source="127.0.0.2")
+    s, _, body = http_request(ua.env["UPDATED_URL"] + "/health", source="127.0.0.2")
     assert s == 200 and body == b"ok\n"
-    s, _, _ = curl(ua.env["UPDATED_URL"] + "/no/such/thing", source="127.0.0.1")
+    s, _, _ = http_request(ua.env["UPDATED_URL"] + "/no/such/thing", source="127.0.0.1")
     assert s == 404
-    s, _, _ = curl(ua.env["UPDATED_URL"] + "/", "-X", "POST", source="127.0.0.1")
+    s, _, _ = http_request(ua.env["UPDATED_URL"] + "/", "-X", "POST", source="127.0.0.1")
     assert s == 405

@@ -22,23 +22,10 @@ import time
 
 import pytest
 
-from moatstack import wait_for
+from moatstack import http_request, wait_for
 
 LOGIN, PW = "dl_x@beta.example", "be:ta/pw%#\"'"
 MARKER = b"\n__MOAT_PAYLOAD__\n"
-
-
-def curl(url, *args, source=None, timeout=30):
-    """(status, headers text, body bytes) of one curl request."""
-    cmd = ["curl", "-s", "-S", "-m", str(timeout), "-D", "-", "-o", "-"]
-    if source:
-        cmd += ["--interface", source]
-    r = subprocess.run(cmd + list(args) + [url], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=timeout + 10)
-    assert r.returncode == 0, r.stderr
-    head, _, body = r.stdout.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    return status, head.decode("latin-1"), body
 
 
 def payload(bundle):
@@ -102,12 +89,12 @@ def recorded(st, client, platform="debian"):
 
 
 def mirror_serves(st):
-    s, _, _ = curl(st.env["UPDATED_URL"] + "/test.cvd", "-r", "0-511")
+    s, _, _ = http_request(st.env["UPDATED_URL"] + "/test.cvd", "-r", "0-511")
     return s in (200, 206)
 
 
 def test_bundle_download_and_schedule(ub):
-    s, head, body = curl(ub.env["UPDATED_URL"] + "/bundle/debian")
+    s, head, body = http_request(ub.env["UPDATED_URL"] + "/bundle/debian")
     assert s == 200, body[:300]
     assert re.search(r'(?im)^content-disposition: attachment; filename="moat-install-debian.sh"',
                      head)
@@ -115,7 +102,7 @@ def test_bundle_download_and_schedule(ub):
     assert body.startswith(b"#!/bin/sh\n") and MARKER in body
     # Streamed, with its exact length announced; HEAD gives the same.
     assert int(re.search(r"(?im)^content-length: (\d+)", head).group(1)) == len(body)
-    s, hhead, hbody = curl(ub.env["UPDATED_URL"] + "/bundle/debian", "-I")
+    s, hhead, hbody = http_request(ub.env["UPDATED_URL"] + "/bundle/debian", "-I")
     assert s == 200 and b"#!/bin/sh" not in hbody
     assert re.search(r"(?im)^content-length: (\d+)", hhead).group(1) == str(len(body))
     hhmm = recorded(ub, "ip:127.0.0.1")
@@ -127,7 +114,7 @@ def test_bundle_download_and_schedule(ub):
         "moat-av-update.timer", "db/test.cvd", "package.deb"])
     assert ("OnCalendar=*-*-* %s:00\n" % hhmm).encode() in files["moat-av-update.timer"]
     # The same client again: the recorded time, the same bytes.
-    s, _, again = curl(ub.env["UPDATED_URL"] + "/bundle/debian")
+    s, _, again = http_request(ub.env["UPDATED_URL"] + "/bundle/debian")
     assert s == 200 and again == body
     assert recorded(ub, "ip:127.0.0.1") == hhmm
     # Billing: the download is recorded.
@@ -136,16 +123,16 @@ def test_bundle_download_and_schedule(ub):
 
 
 def test_unknown_platform_and_outsider(ub):
-    s, _, _ = curl(ub.env["UPDATED_URL"] + "/bundle/solaris")
+    s, _, _ = http_request(ub.env["UPDATED_URL"] + "/bundle/solaris")
     assert s == 404
-    s, _, _ = curl(ub.env["UPDATED_URL"] + "/bundle/windows")       # none published
+    s, _, _ = http_request(ub.env["UPDATED_URL"] + "/bundle/windows")       # none published
     assert s == 404
-    s, _, _ = curl(ub.env["UPDATED_URL"] + "/bundle/debian", source="127.0.0.2")
+    s, _, _ = http_request(ub.env["UPDATED_URL"] + "/bundle/debian", source="127.0.0.2")
     assert s == 403
 
 
 def test_install_into_root(ub):
-    s, _, bundle = curl(ub.env["UPDATED_URL"] + "/bundle/debian")
+    s, _, bundle = http_request(ub.env["UPDATED_URL"] + "/bundle/debian")
     assert s == 200
     hhmm = recorded(ub, "ip:127.0.0.1")
     r, root = install(bundle, ub.tmp, "plain.sh", "--no-update")
@@ -187,7 +174,7 @@ def test_install_into_root(ub):
 def test_first_update_from_the_mirror(ub):
     if not mirror_serves(ub):
         pytest.skip("the stack's mirror does not serve /test.cvd yet (mirror route not wired)")
-    s, _, bundle = curl(ub.env["UPDATED_URL"] + "/bundle/debian")
+    s, _, bundle = http_request(ub.env["UPDATED_URL"] + "/bundle/debian")
     assert s == 200
     # The bundled test.cvd is copied in first: freshclam asks the mirror
     # for the header (and If-Modified-Since) and finds it current.
@@ -200,7 +187,7 @@ def test_first_update_from_the_mirror(ub):
 
 
 def test_tampered_package_installs_nothing(ub):
-    s, _, bundle = curl(ub.env["UPDATED_URL"] + "/bundle/debian")
+    s, _, bundle = http_request(ub.env["UPDATED_URL"] + "/bundle/debian")
     assert s == 200
     # Flip one byte inside package.deb's data in the payload (same length:
     # the archive still unpacks; only the hash can tell).
@@ -223,8 +210,8 @@ def test_tampered_package_installs_nothing(ub):
 
 
 def test_login_bundle_carries_escaped_credentials(ub):
-    s, _, bundle = curl(ub.env["UPDATED_URL"] + "/bundle/debian", "-u", "%s:%s" % (LOGIN, PW),
-                        source="127.0.0.2")
+    s, _, bundle = http_request(ub.env["UPDATED_URL"] + "/bundle/debian", "-u",
+                                "%s:%s" % (LOGIN, PW), source="127.0.0.2")
     assert s == 200, bundle[:300]
     conf = payload(bundle)["freshclam.conf"].decode()
     url = ub.env["UPDATED_URL"]
@@ -240,8 +227,8 @@ def test_hostile_subscriber_name_is_quoted(ub):
     ub.sql("UPDATE subscribers SET name = ? WHERE name = 'Beta'", (hostile,))
     try:
         def fetch():
-            s, _, b = curl(ub.env["UPDATED_URL"] + "/bundle/debian", "-u",
-                           "%s:%s" % (LOGIN, PW), source="127.0.0.2")
+            s, _, b = http_request(ub.env["UPDATED_URL"] + "/bundle/debian", "-u",
+                                   "%s:%s" % (LOGIN, PW), source="127.0.0.2")
             return b if s == 200 and b"pwned" in b[:4096] else None
         bundle = wait_for(fetch, timeout=15, what="bundle with the new name")
         r, root = install(bundle, ub.tmp, "hostile.sh", "--no-install", "--no-update")
@@ -268,7 +255,7 @@ def test_rpm_bundle_installs_with_rpm(ub):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
     rpm = os.path.join(top, "RPMS", "noarch", "moat-av-demo-1.0.7-1.noarch.rpm")
     publish(ub, "rpm", "1.0.7", rpm)
-    s, head, bundle = curl(ub.env["UPDATED_URL"] + "/bundle/rpm")
+    s, head, bundle = http_request(ub.env["UPDATED_URL"] + "/bundle/rpm")
     assert s == 200, bundle[:300]
     assert 'filename="moat-install-rpm.sh"' in head
     assert "package.rpm" in payload(bundle)

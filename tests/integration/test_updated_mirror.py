@@ -31,23 +31,10 @@ import time
 
 import pytest
 
-from moatstack import SRC, wait_for
+from moatstack import SRC, http_request, wait_for
 
 LOGIN, PASSWORD = "mirror-beta", "mirror-pw-1"
 FIXTURES = os.path.join(SRC, "tests", "fixtures", "clamav-test-cvd")
-
-
-def curl(url, *args, source=None, timeout=20):
-    """(status, headers text, body bytes) of one curl request."""
-    cmd = ["curl", "-s", "-S", "--path-as-is", "-m", str(timeout), "-D", "-", "-o", "-"]
-    if source:
-        cmd += ["--interface", source]
-    r = subprocess.run(cmd + list(args) + [url], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=timeout + 10)
-    assert r.returncode == 0, r.stderr
-    head, _, body = r.stdout.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    return status, head.decode("latin-1"), body
 
 
 def header(head, name):
@@ -226,57 +213,57 @@ def test_freshclam_database_mirror_cdiff_chain(mir, tmp_path, scheme, login):
 # ------------------------------------------------------------ curl, wget
 
 def test_curl_range(mir):
-    s, head, body = curl(mir.url + "/test.cvd", "-r", "0-511")
+    s, head, body = http_request(mir.url + "/test.cvd", "-r", "0-511")
     assert s == 206 and body == mir.cvd[:512]
     assert header(head, "Content-Range") == "bytes 0-511/%d" % len(mir.cvd)
-    s, head, body = curl(mir.url + "/test.cvd", "-r", "100-")
+    s, head, body = http_request(mir.url + "/test.cvd", "-r", "100-")
     assert s == 206 and body == mir.cvd[100:]
-    s, head, body = curl(mir.url + "/test.cvd", "-r", "-10")
+    s, head, body = http_request(mir.url + "/test.cvd", "-r", "-10")
     assert s == 206 and body == mir.cvd[-10:]
-    s, head, body = curl(mir.url + "/test.cvd", "-r", "%d-" % len(mir.cvd))
+    s, head, body = http_request(mir.url + "/test.cvd", "-r", "%d-" % len(mir.cvd))
     assert s == 416 and header(head, "Content-Range") == "bytes */%d" % len(mir.cvd)
     # Several ranges: answered with the whole file (RFC 9110 14.2 MAY).
-    s, head, body = curl(mir.url + "/test.cvd", "-r", "0-1,5-6")
+    s, head, body = http_request(mir.url + "/test.cvd", "-r", "0-1,5-6")
     assert s == 200 and body == mir.cvd
     # A malformed range set: 416 (14.2 SHOULD); another unit: ignored.
-    s, _, _ = curl(mir.url + "/test.cvd", "-H", "Range: bytes=5-2")
+    s, _, _ = http_request(mir.url + "/test.cvd", "-H", "Range: bytes=5-2")
     assert s == 416
-    s, _, body = curl(mir.url + "/test.cvd", "-H", "Range: bytes=x-")
+    s, _, body = http_request(mir.url + "/test.cvd", "-H", "Range: bytes=x-")
     assert s == 416
-    s, _, body = curl(mir.url + "/test.cvd", "-H", "Range: pages=1-2")
+    s, _, body = http_request(mir.url + "/test.cvd", "-H", "Range: pages=1-2")
     assert s == 200 and body == mir.cvd
     # Over HTTPS (no sendfile) the same bytes.
-    s, _, body = curl(mir.https + "/test.cvd", "--cacert", mir.ca, "-r", "512-1023")
+    s, _, body = http_request(mir.https + "/test.cvd", "--cacert", mir.ca, "-r", "512-1023")
     assert s == 206 and body == mir.cvd[512:1024]
 
 
 def test_curl_if_modified_since(mir, tmp_path):
     """-z: the CVD header's build time is the Last-Modified that counts."""
     lm = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mir.stime))
-    s, head, _ = curl(mir.url + "/test.cvd")
+    s, head, _ = http_request(mir.url + "/test.cvd")
     assert s == 200 and header(head, "Last-Modified") == lm
-    s, head, body = curl(mir.url + "/test.cvd", "-z", lm)
+    s, head, body = http_request(mir.url + "/test.cvd", "-z", lm)
     assert s == 304 and body == b"" and header(head, "Last-Modified") == lm
     older = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mir.stime - 1))
-    s, _, body = curl(mir.url + "/test.cvd", "-z", older)
+    s, _, body = http_request(mir.url + "/test.cvd", "-z", older)
     assert s == 200 and body == mir.cvd
     # A local file as the reference (curl sends its mtime).
     ref = tmp_path / "ref"
     ref.write_bytes(b"x")
     os.utime(ref, (mir.stime, mir.stime))
-    s, _, _ = curl(mir.url + "/test.cvd", "-z", str(ref))
+    s, _, _ = http_request(mir.url + "/test.cvd", "-z", str(ref))
     assert s == 304
     # .cdiff: the file's mtime.
     cd = os.path.join(mir.dir, "test-%d.cdiff" % mir.newest)
     mt = int(os.stat(cd).st_mtime)
-    s, head, _ = curl(mir.url + "/test-%d.cdiff" % mir.newest, "-z",
-                      time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mt)))
+    s, head, _ = http_request(mir.url + "/test-%d.cdiff" % mir.newest, "-z",
+                              time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mt)))
     assert s == 304, head
     # The obsolete forms, and garbage (ignored: the whole file).
     for ims, want in [(time.strftime("%A, %d-%b-%y %H:%M:%S GMT", time.gmtime(mir.stime)), 304),
                       (time.strftime("%a %b %e %H:%M:%S %Y", time.gmtime(mir.stime)), 304),
                       ("yesterday", 200), (lm + " x", 200)]:
-        s, _, _ = curl(mir.url + "/test.cvd", "-H", "If-Modified-Since: " + ims)
+        s, _, _ = http_request(mir.url + "/test.cvd", "-H", "If-Modified-Since: " + ims)
         assert s == want, ims
 
 
@@ -296,13 +283,13 @@ def test_wget_timestamping(mir, tmp_path):
 
 
 def test_head(mir):
-    s, head, body = curl(mir.url + "/test.cvd", "-I")
+    s, head, body = http_request(mir.url + "/test.cvd", "-I")
     assert s == 200 and b"ClamAV-VDB" not in body
     assert header(head, "Content-Length") == str(len(mir.cvd))
     assert header(head, "Content-Type") == "application/octet-stream"
     assert header(head, "Accept-Ranges") == "bytes"
     assert header(head, "Last-Modified") is not None
-    s, _, _ = curl(mir.url + "/test.cld", "-I")
+    s, _, _ = http_request(mir.url + "/test.cld", "-I")
     assert s == 404
 
 
@@ -311,7 +298,7 @@ def test_sign_and_cdiff_files(mir):
                  "test-%d.cdiff.sign" % mir.newest]:
         with open(os.path.join(mir.dir, name), "rb") as f:
             want = f.read()
-        s, _, body = curl(mir.url + "/" + name)
+        s, _, body = http_request(mir.url + "/" + name)
         assert s == 200 and body == want, name
 
 
@@ -340,6 +327,7 @@ def planted(mir):
         os.unlink(p)
 
 
+# Sent with --path-as-is: curl would otherwise resolve the dot segments itself.
 BAD_PATHS = [
     "/absent.cvd", "/test.cld", "/test-999.cdiff", "/nothing",
     "/../secret.cvd", "/..%2fsecret.cvd", "/%2e%2e%2fsecret.cvd", "/%2e%2e/secret.cvd",
@@ -355,16 +343,16 @@ BAD_PATHS = [
 @pytest.mark.parametrize("path", BAD_PATHS)
 def test_bad_names_are_404(mir, planted, path):
     for base, extra in [(mir.url, []), (mir.https, ["--cacert", mir.ca])]:
-        s, _, body = curl(base + path, *extra)
+        s, _, body = http_request(base + path, "--path-as-is", *extra)
         assert s == 404, (base, path, s)
         assert b"SECRET" not in body and b"root:" not in body
 
 
 def test_bad_names_with_head_and_range(mir, planted):
     for path in ["/evil.cvd", "/..%2fsecret.cvd", "/TEST.cvd"]:
-        s, _, _ = curl(mir.url + path, "-I")
+        s, _, _ = http_request(mir.url + path, "--path-as-is", "-I")
         assert s == 404, path
-        s, _, body = curl(mir.url + path, "-r", "0-5")
+        s, _, body = http_request(mir.url + path, "--path-as-is", "-r", "0-5")
         assert s == 404 and b"SECRET" not in body, path
 
 
@@ -373,11 +361,12 @@ def test_outsider_gets_404_never_403(mir):
     (403 would stop freshclam for a day), with an update.denied event."""
     rows = mir.st.sql("SELECT max(id) AS m FROM events")
     before = rows[0]["m"] or 0
-    s, _, body = curl(mir.url + "/test.cvd", source="127.0.0.2")
+    s, _, body = http_request(mir.url + "/test.cvd", source="127.0.0.2")
     assert s == 404 and body[:10] != mir.cvd[:10]
-    s2, _, _ = curl(mir.url + "/absent.cvd", source="127.0.0.2")
+    s2, _, _ = http_request(mir.url + "/absent.cvd", source="127.0.0.2")
     assert s2 == 404
-    s, _, _ = curl(mir.url + "/test.cvd", "-u", "%s:%s" % (LOGIN, PASSWORD), source="127.0.0.2")
+    s, _, _ = http_request(mir.url + "/test.cvd", "-u", "%s:%s" % (LOGIN, PASSWORD),
+                           source="127.0.0.2")
     assert s == 200
     ev = wait_for(lambda: mir.st.sql("SELECT detail_json FROM events WHERE id > ? AND"
                                      " kind = 'update.denied' AND src_ip = '127.0.0.2'",
@@ -406,13 +395,13 @@ def test_too_many_downloads_get_429_with_retry_after(mir, tmp_path):
     try:
         holder = slow_get(int(mir.st.env["UPDATED_PORT"]), "/big-1.cdiff")
         s, head = wait_for(lambda: (lambda r: r[:2] if r[0] == 429 else None)(
-            curl(mir.url + "/test.cvd")), timeout=10, what="a 429")
+            http_request(mir.url + "/test.cvd")), timeout=10, what="a 429")
         assert header(head, "Retry-After") == "42", head
         # What sends no file takes no slot: HEAD, 304, 404.
-        assert curl(mir.url + "/test.cvd", "-I")[0] == 200
+        assert http_request(mir.url + "/test.cvd", "-I")[0] == 200
         lm = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mir.stime))
-        assert curl(mir.url + "/test.cvd", "-z", lm)[0] == 304
-        assert curl(mir.url + "/absent.cvd")[0] == 404
+        assert http_request(mir.url + "/test.cvd", "-z", lm)[0] == 304
+        assert http_request(mir.url + "/absent.cvd")[0] == 404
         # freshclam is told to come back later, and stops without a file.
         mark = mir.log_mark()
         rc, out, db = mir.freshclam(tmp_path, mir.url)
@@ -428,7 +417,7 @@ def test_too_many_downloads_get_429_with_retry_after(mir, tmp_path):
         holder.close()
         holder = None
         s = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(
-            curl(mir.url + "/test.cvd")), timeout=10, what="the slot back")
+            http_request(mir.url + "/test.cvd")), timeout=10, what="the slot back")
         assert s[2] == mir.cvd
         rc, out, db = mir.freshclam(tmp_path, mir.url)
         assert rc == 0 and cvd_version(db / "test.cvd") == mir.newest, out
