@@ -42,9 +42,13 @@ static int mirror_fd = -1, port;
 static struct httpd *srv;
 static struct ud_conf uc;
 static int64_t cvd_stime;
+/* Each request's who->what by its start number (t_init), so a test reads
+ * the one it sent even when an earlier request's end runs late. */
+#define T_SEQ 256
 static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
-static char last_what[96];
-static atomic_int slots_freed, done_count;
+static char seq_what[T_SEQ][96];
+static int seq_done[T_SEQ];
+static atomic_int slots_freed, started_count;
 
 int
 ud_mirror_fd(void)
@@ -55,7 +59,20 @@ ud_mirror_fd(void)
 struct t_req {
 	struct httpd_req  r;
 	struct ud_who     who;
+	int               seq;
 };
+
+static int
+t_init(struct httpd_req *r)
+{
+	struct t_req *t = (struct t_req *)r;
+
+	t->seq = atomic_fetch_add(&started_count, 1);
+	pthread_mutex_lock(&last_lock);
+	seq_done[t->seq % T_SEQ] = 0;
+	pthread_mutex_unlock(&last_lock);
+	return 0;
+}
 
 static enum MHD_Result
 h_mirror(struct httpd_req *r)
@@ -76,9 +93,9 @@ t_done(struct httpd_req *r, int completed)
 		atomic_fetch_add(&slots_freed, 1);
 	}
 	pthread_mutex_lock(&last_lock);
-	memcpy(last_what, t->who.what, sizeof(last_what));
+	memcpy(seq_what[t->seq % T_SEQ], t->who.what, sizeof(seq_what[0]));
+	seq_done[t->seq % T_SEQ] = 1;
 	pthread_mutex_unlock(&last_lock);
-	atomic_fetch_add(&done_count, 1);
 }
 
 static const struct httpd_route routes[] = {
@@ -93,10 +110,30 @@ static const struct httpd_conf conf = {
 	.head_as_get = 1,
 	.access_log = 1,
 	.req_size = sizeof(struct t_req),
+	.req_init = t_init,
 	.req_done = t_done,
 };
 
 /* ---------------------------------------------------------- clients */
+
+/* The who->what of the request that started as number seq, once it ended
+ * (a reply reaches curl before req_done runs); "(not ended)" after 5 s. */
+static void
+what_was(int seq, char *buf, size_t len)
+{
+	int done = 0;
+
+	for (int i = 0; i < 500 && !done; i++) {
+		pthread_mutex_lock(&last_lock);
+		if ((done = seq_done[seq % T_SEQ]) != 0)
+			snprintf(buf, len, "%s", seq_what[seq % T_SEQ]);
+		pthread_mutex_unlock(&last_lock);
+		if (!done)
+			usleep(10 * 1000);
+	}
+	if (!done)
+		snprintf(buf, len, "(not ended)");
+}
 
 /* path as sent (no normalisation by curl); extra: one header or NULL. */
 static void
@@ -104,7 +141,8 @@ req(struct test_reply *out, const char *method, const char *path, const char *ex
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hs = NULL;
-	char u[512];
+	char u[512], ended[96];
+	int seq;
 
 	test_http_start(c, out, method);
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d%s", port, path);
@@ -112,19 +150,11 @@ req(struct test_reply *out, const char *method, const char *path, const char *ex
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	if (extra != NULL)
 		hs = curl_slist_append(hs, extra);
+	seq = atomic_load(&started_count);
 	test_http_perform(c, hs, out);
-}
-
-/* The who->what of the request that ended after the done count was
- * before (a reply reaches curl before req_done runs). */
-static void
-what_was(int before, char *buf, size_t len)
-{
-	for (int i = 0; i < 100 && atomic_load(&done_count) == before; i++)
-		usleep(10 * 1000);
-	pthread_mutex_lock(&last_lock);
-	snprintf(buf, len, "%s", last_what);
-	pthread_mutex_unlock(&last_lock);
+	/* Its end (slot freed, who recorded) before the next request: curl
+	 * has the reply before req_done runs. */
+	what_was(seq, ended, sizeof(ended));
 }
 
 /* ---------------------------------------------------------- fixture */
@@ -304,7 +334,7 @@ case_headers(void)
 
 	gmtime_r(&tt, &tm);
 	strftime(want, sizeof(want), "Last-Modified: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-	before = atomic_load(&done_count);
+	before = atomic_load(&started_count);
 	req(&r, "GET", "/test.cvd", NULL);
 	snprintf(path, sizeof(path), "%s/test.cvd", mdir);
 	stat(path, &sb);
@@ -316,7 +346,7 @@ case_headers(void)
 	TEST_CHECK(strstr(r.head, "Accept-Ranges: bytes\r\n") != NULL, "ranges: %s", r.head);
 	what_was(before, what, sizeof(what));
 	TEST_STR_EQ("who->what", what, "test.cvd");
-	before = atomic_load(&done_count);
+	before = atomic_load(&started_count);
 	req(&r, "GET", "/absent.cvd", NULL);
 	what_was(before, what, sizeof(what));
 	TEST_STR_EQ("who->what of a 404", what, "");
@@ -418,7 +448,7 @@ case_too_many(void)
 		TEST_FATAL("slow client: %s", strerror(errno));
 	usleep(300 * 1000);
 	freed = atomic_load(&slots_freed);
-	before = atomic_load(&done_count);
+	before = atomic_load(&started_count);
 	req(&r, "GET", "/test.cvd", NULL);
 	what_was(before, what, sizeof(what));
 	TEST_STR_EQ("who->what of a 429 (not a download)", what, "");
