@@ -58,6 +58,12 @@ httpd_queue(struct httpd_req *r, unsigned status, struct MHD_Response *resp, uin
 {
 	enum MHD_Result rc;
 
+	for (size_t i = 0; i < r->xhdrlen;) {
+		const char *name = r->xhdr + i, *value = name + strlen(name) + 1;
+		MHD_add_response_header(resp, name, value);
+		i = (size_t)(value - r->xhdr) + strlen(value) + 1;
+	}
+	r->xhdrlen = 0;
 	if (status == MHD_HTTP_UNAUTHORIZED) {
 		if (r->route != NULL && (r->route->auth & HTTPD_BASIC)) {
 			char v[128];
@@ -126,44 +132,84 @@ httpd_text(struct httpd_req *r, unsigned status, const char *ctype, const char *
 	return httpd_queue(r, status, resp, len);
 }
 
-/*
- * One "bytes=FIRST-LAST", "bytes=FIRST-" or "bytes=-SUFFIX" range of size
- * bytes: 1 (off, len set), 0 (no usable Range: the whole file), -1 (not
- * satisfiable: 416).  Lists of ranges are answered with the whole file.
- */
-static int
-httpd_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+/* OWS (RFC 9110 5.6.3) */
+static const char *
+httpd_ows(const char *p, const char *e)
 {
-	uint64_t a = 0, b = 0;
-	int have_a = 0, have_b = 0;
-	const char *p;
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
 
-	if (h == NULL || strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+/* Decimal digits in [*pp, e), saturating at UINT64_MAX: 1 (some), 0 (none). */
+static int
+httpd_digits(const char **pp, const char *e, uint64_t *v)
+{
+	const char *p = *pp;
+
+	*v = 0;
+	for (; p < e && *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		*v = *v > (UINT64_MAX - d) / 10 ? UINT64_MAX : *v * 10 + d;
+	}
+	if (p == *pp)
 		return 0;
+	*pp = p;
+	return 1;
+}
+
+int
+httpd_range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	const char *p, *e;
+	uint64_t a = 0, b = 0, specs = 0;
+	int have_b = 0, suffix = 0;
+
+	if (h == NULL || strncasecmp(h, "bytes=", 6) != 0)
+		return 0;                       /* none, or a unit we do not know */
 	p = h + 6;
-	for (; *p >= '0' && *p <= '9'; p++, have_a = 1) {
-		if (a > (UINT64_MAX - 9) / 10)
-			return 0;
-		a = a * 10 + (uint64_t)(*p - '0');
+	e = p + strlen(p);
+	/* 1#range-spec: empty list elements are skipped (RFC 9110 5.6.1.2). */
+	while (p < e) {
+		const char *c = memchr(p, ',', (size_t)(e - p)), *q = c != NULL ? c : e;
+		uint64_t x = 0, y = 0;
+		int hy = 0, sx = 0;
+
+		p = httpd_ows(p, q);
+		while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+			q--;
+		if (p < q) {
+			if (*p == '-') {                /* suffix-range "-N" */
+				p++;
+				if (!httpd_digits(&p, q, &y))
+					return -1;
+				sx = 1;
+			} else {                        /* int-range "A-" or "A-B" */
+				if (!httpd_digits(&p, q, &x) || p == q || *p++ != '-')
+					return -1;
+				hy = httpd_digits(&p, q, &y);
+				if (hy && y < x)
+					return -1;      /* invalid (14.1.1) */
+			}
+			if (p != q)
+				return -1;
+			if (specs++ == 0) {
+				a = x, b = y, have_b = hy, suffix = sx;
+			}
+		}
+		p = c != NULL ? c + 1 : e;
 	}
-	if (*p++ != '-')
-		return 0;
-	for (; *p >= '0' && *p <= '9'; p++, have_b = 1) {
-		if (b > (UINT64_MAX - 9) / 10)
-			return 0;
-		b = b * 10 + (uint64_t)(*p - '0');
-	}
-	if (*p != '\0' || (!have_a && !have_b))
-		return 0;
-	if (!have_a) {                          /* the last b bytes */
+	if (specs == 0)
+		return -1;
+	if (specs > 1)
+		return 0;                       /* a valid list: the whole file */
+	if (suffix) {
 		if (b == 0 || size == 0)
 			return -1;
 		*off = b >= size ? 0 : size - b;
 		*len = size - *off;
 		return 1;
 	}
-	if (have_b && b < a)
-		return 0;
 	if (a >= size)
 		return -1;
 	if (!have_b || b >= size)
@@ -182,7 +228,13 @@ httpd_file(struct httpd_req *r, int fd, uint64_t size, const char *ctype)
 	uint64_t off = 0, len = size;
 	unsigned status = MHD_HTTP_OK;
 	char cr[96];
-	int rg = httpd_range(rh, size, &off, &len);
+	int rg = 0;
+
+	/* Ranges are a GET's only (RFC 9110 14.2); If-Range is not evaluated,
+	 * so a Range under it is ignored: the whole file is always right. */
+	if (strcmp(r->method, "GET") == 0 && MHD_lookup_connection_value(r->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE) == NULL)
+		rg = httpd_range_parse(rh, size, &off, &len);
 
 	if (rg == -1) {
 		close(fd);
@@ -206,6 +258,25 @@ httpd_file(struct httpd_req *r, int fd, uint64_t size, const char *ctype)
 		status = MHD_HTTP_PARTIAL_CONTENT;
 	}
 	return httpd_queue(r, status, resp, strcmp(r->method, "HEAD") == 0 ? 0 : len);
+}
+
+int
+httpd_header(struct httpd_req *r, const char *name, const char *value)
+{
+	size_t ln = strlen(name) + 1, lv = strlen(value) + 1;
+
+	if (ln == 1 || ln + lv > sizeof(r->xhdr) - r->xhdrlen)
+		return -1;
+	for (const char *p = name; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == ':')
+			return -1;
+	for (const char *p = value; *p != '\0'; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return -1;
+	memcpy(r->xhdr + r->xhdrlen, name, ln);
+	memcpy(r->xhdr + r->xhdrlen + ln, value, lv);
+	r->xhdrlen += ln + lv;
+	return 0;
 }
 
 void

@@ -47,6 +47,7 @@ struct httpd;
 
 #define HTTPD_ARGS_MAX  4        /* {} captures per route */
 #define HTTPD_SEG_MAX   127      /* bytes of one path segment */
+#define HTTPD_XHDR_MAX  384      /* bytes of extra reply headers (httpd_header) */
 
 /* httpd_route.auth on listeners that are not trusted. */
 #define HTTPD_OPEN      0        /* no credentials */
@@ -96,6 +97,9 @@ struct httpd_req {
 	unsigned                     reply_status;
 	uint64_t                     reply_bytes;
 	struct timespec              t0;
+	/* Headers for the reply queued next (httpd_header): "Name\0Value\0"... */
+	char                         xhdr[HTTPD_XHDR_MAX];
+	size_t                       xhdrlen;
 };
 
 struct httpd_listen {
@@ -148,8 +152,9 @@ enum MHD_Result httpd_error(struct httpd_req *r, unsigned status, const char *ms
 enum MHD_Result httpd_text(struct httpd_req *r, unsigned status, const char *ctype,
     const char *text, size_t len);
 /* The open file fd (taken over, closed whatever happens) of size bytes:
- * sendfile on plain HTTP, a single "Range: bytes=" range (206 / 416),
- * HEAD without the body. */
+ * sendfile on plain HTTP, a GET's "Range: bytes=" as httpd_range_parse
+ * decides (206 / 416 / the whole file; ignored under If-Range, which is
+ * not evaluated), HEAD without the body. */
 enum MHD_Result httpd_file(struct httpd_req *r, int fd, uint64_t size, const char *ctype);
 /* The client's address text (the TCP peer), "local" for a UNIX socket. */
 void httpd_client_addr(const struct httpd_req *r, char *buf, size_t len);
@@ -158,6 +163,11 @@ void httpd_client_addr(const struct httpd_req *r, char *buf, size_t len);
  * proved the client holds its key; nothing else about the certificate is
  * checked here -- the fingerprint is what identifies the client. */
 int  httpd_peer_sha256(const struct httpd_req *r, char hex[65]);
+/* Adds a header (e.g. Last-Modified, Retry-After) to the reply the
+ * handler queues next, whichever function queues it.  Name and value are
+ * copied; 0, or -1 when they do not fit (HTTPD_XHDR_MAX in all) or
+ * contain a control character. */
+int httpd_header(struct httpd_req *r, const char *name, const char *value);
 /* Decides an error now; it is sent when the request is complete.  The first
  * decision wins. */
 void httpd_fail(struct httpd_req *r, unsigned status, const char *fmt, ...)
@@ -178,6 +188,22 @@ int httpd_login_check(struct store *st, const char *login, const char *password,
     int64_t *subscriber, int *active);
 
 /* Pure parts, for unit and fuzz tests. */
+/*
+ * The Range header h (NULL: none) of a GET of size bytes, RFC 9110 14:
+ *   1  one satisfiable range: *off, *len (206 with Content-Range);
+ *   0  no Range, a unit other than "bytes" (ignored, as 14.2 requires), or
+ *      a valid list of two or more ranges: the whole file, 200 -- 14.2
+ *      lets a server ignore Range, and one part is all freshclam, curl
+ *      and wget ask for, so multipart/byteranges is never built;
+ *  -1  "bytes=" with an invalid range set (a range-spec that is not
+ *      "A-", "A-B" with B >= A, or "-N"; no range-spec at all) or one
+ *      range that is not satisfiable (A >= size; "-0"; an empty file):
+ *      416 with a Content-Range of the size (14.2 "SHOULD").
+ * Numbers of any length saturate (a huge A is unsatisfiable, a huge B is
+ * the end); blanks around commas and empty list elements are allowed.
+ * *off and *len are set only on 1, and then off + len <= size.
+ */
+int httpd_range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
 /* The route for path and method (NULL: any): its index, -1 (no route has
  * this path: 404) or -2 (not with this method: 405).  Captures go to arg. */
 int httpd_match(const struct httpd_route *routes, const char *path, const char *method,

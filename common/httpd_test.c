@@ -73,6 +73,8 @@ h_echo(struct httpd_req *r)
 	return httpd_json(r, MHD_HTTP_OK, json_pack("{s:I}", "len", (json_int_t)r->bodylen));
 }
 
+static char big_value[HTTPD_XHDR_MAX];
+
 static enum MHD_Result
 h_file(struct httpd_req *r)
 {
@@ -84,6 +86,11 @@ h_file(struct httpd_req *r)
 			close(fd);
 		return httpd_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "no file");
 	}
+	/* Extra headers: one good, two refused (a control, no room). */
+	if (httpd_header(r, "X-Extra", "one two") == -1 ||
+	    httpd_header(r, "X-Bad", "a\r\nX-Injected: 1") != -1 ||
+	    httpd_header(r, "X-Big", big_value) != -1)
+		return httpd_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "httpd_header");
 	return httpd_file(r, fd, (uint64_t)sb.st_size, "text/plain");
 }
 
@@ -152,7 +159,8 @@ cb_head(char *p, size_t sz, size_t n, void *arg)
 
 /*
  * One request.  url: "http://127.0.0.1:PORT/..." (PORT is replaced), or
- * "unix:/path" for the UNIX socket.  extra: one header line or NULL.
+ * "unix:/path" for the UNIX socket.  extra: header lines separated by
+ * '\n', or NULL.
  */
 static void
 req(struct reply *out, const char *method, const char *url, const char *extra,
@@ -184,8 +192,13 @@ req(struct reply *out, const char *method, const char *url, const char *extra,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	hs = curl_slist_append(hs, "Expect:");
-	if (extra != NULL)
-		hs = curl_slist_append(hs, extra);
+	for (const char *p = extra; p != NULL && *p != '\0';) {
+		char line[512];
+		size_t n = strcspn(p, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		hs = curl_slist_append(hs, line);
+		p += n + (p[n] == '\n');
+	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -629,9 +642,13 @@ case_file(void)
 {
 	struct reply r;
 
+	memset(big_value, 'v', sizeof(big_value) - 1);
 	req(&r, "GET", "/file", NULL, NULL, 0, NULL);
 	TEST_CHECK(r.status == 200 && strcmp(r.body, "abcdefghij") == 0, "file: %ld %s",
 	    r.status, r.body);
+	TEST_CHECK(strstr(r.head, "X-Extra: one two\r\n") != NULL &&
+	    strstr(r.head, "X-Injected") == NULL && strstr(r.head, "X-Bad") == NULL,
+	    "extra headers: %s", r.head);
 	req(&r, "GET", "/file", "Range: bytes=2-4", NULL, 0, NULL);
 	TEST_CHECK(r.status == 206 && strcmp(r.body, "cde") == 0 &&
 	    strstr(r.head, "Content-Range: bytes 2-4/10") != NULL, "range: %ld %s %s",
@@ -648,10 +665,93 @@ case_file(void)
 	req(&r, "GET", "/file", "Range: bytes=1-2,4-5", NULL, 0, NULL);
 	TEST_CHECK(r.status == 200 && r.len == 10, "list: %ld %s", r.status, r.body);
 	req(&r, "GET", "/file", "Range: bytes=99999999999999999999999-", NULL, 0, NULL);
-	TEST_CHECK(r.status == 200 && r.len == 10, "overflow: %ld %s", r.status, r.body);
+	TEST_CHECK(r.status == 416, "overflow: %ld %s", r.status, r.body);
+	req(&r, "GET", "/file", "Range: bytes=4-2", NULL, 0, NULL);
+	TEST_CHECK(r.status == 416, "last < first: %ld %s", r.status, r.body);
+	req(&r, "GET", "/file", "Range: lines=1-2", NULL, 0, NULL);
+	TEST_CHECK(r.status == 200 && r.len == 10, "other unit: %ld %s", r.status, r.body);
+	req(&r, "GET", "/file", "Range: bytes=2-4\nIf-Range: \"x\"", NULL, 0, NULL);
+	TEST_CHECK(r.status == 200 && r.len == 10, "If-Range: %ld %s", r.status, r.body);
+	req(&r, "HEAD", "/file", "Range: bytes=2-4", NULL, 0, NULL);
+	TEST_CHECK(r.status == 200 && strstr(r.head, "Content-Length: 10") != NULL,
+	    "HEAD with Range: %ld %s", r.status, r.head);
 	req(&r, "HEAD", "/file", NULL, NULL, 0, NULL);
 	TEST_CHECK(r.status == 200 && r.len == 0 && strstr(r.head, "Content-Length: 10") != NULL,
 	    "HEAD: %ld %s", r.status, r.head);
+}
+
+/* The pure Range parser on a 10-byte file (RFC 9110 14). */
+static void
+case_range(void)
+{
+	static const struct {
+		const char  *h;
+		uint64_t     size;
+		int          rc;
+		uint64_t     off, len;
+	} t[] = {
+		{ NULL, 10, 0, 0, 0 },
+		{ "bytes=0-0", 10, 1, 0, 1 },
+		{ "bytes=0-9", 10, 1, 0, 10 },
+		{ "bytes=0-511", 10, 1, 0, 10 },          /* freshclam's header probe */
+		{ "bytes=2-4", 10, 1, 2, 3 },
+		{ "bytes=9-", 10, 1, 9, 1 },
+		{ "bytes=9-9", 10, 1, 9, 1 },
+		{ "bytes=-1", 10, 1, 9, 1 },
+		{ "bytes=-10", 10, 1, 0, 10 },
+		{ "bytes=-11", 10, 1, 0, 10 },
+		{ "bytes=-99999999999999999999999", 10, 1, 0, 10 },
+		{ "bytes=3-99999999999999999999999", 10, 1, 3, 7 },
+		{ "BYTES=2-4", 10, 1, 2, 3 },
+		{ "bytes= 2-4 ", 10, 1, 2, 3 },
+		{ "bytes=,2-4,", 10, 1, 2, 3 },           /* empty list elements */
+		{ "bytes=0-0", 1, 1, 0, 1 },
+		/* a valid list: ignored, the whole file */
+		{ "bytes=0-1,4-5", 10, 0, 0, 0 },
+		{ "bytes=0-1, -2", 10, 0, 0, 0 },
+		{ "bytes=20-30,40-", 10, 0, 0, 0 },
+		/* other units, not a Range we know: ignored */
+		{ "lines=1-2", 10, 0, 0, 0 },
+		{ "bytes 2-4", 10, 0, 0, 0 },
+		{ "bytes", 10, 0, 0, 0 },
+		{ "", 10, 0, 0, 0 },
+		/* not satisfiable */
+		{ "bytes=10-", 10, -1, 0, 0 },
+		{ "bytes=10-20", 10, -1, 0, 0 },
+		{ "bytes=99999999999999999999999-", 10, -1, 0, 0 },
+		{ "bytes=-0", 10, -1, 0, 0 },
+		{ "bytes=0-", 0, -1, 0, 0 },
+		{ "bytes=-5", 0, -1, 0, 0 },
+		/* invalid range sets: 416 */
+		{ "bytes=", 10, -1, 0, 0 },
+		{ "bytes=,", 10, -1, 0, 0 },
+		{ "bytes=-", 10, -1, 0, 0 },
+		{ "bytes=4-2", 10, -1, 0, 0 },
+		{ "bytes=a-b", 10, -1, 0, 0 },
+		{ "bytes=1", 10, -1, 0, 0 },
+		{ "bytes=1-2-3", 10, -1, 0, 0 },
+		{ "bytes=--1", 10, -1, 0, 0 },
+		{ "bytes=+1-2", 10, -1, 0, 0 },
+		{ "bytes=1 -2", 10, -1, 0, 0 },
+		{ "bytes=0x1-2", 10, -1, 0, 0 },
+		{ "bytes=1-2;", 10, -1, 0, 0 },
+		{ "bytes=0-1,4-3", 10, -1, 0, 0 },        /* one bad spec spoils the list */
+		{ "bytes=0-1,x", 10, -1, 0, 0 },
+	};
+
+	for (size_t i = 0; i < TEST_NELEM(t); i++) {
+		uint64_t off = 77, len = 77;
+		int rc = httpd_range_parse(t[i].h, t[i].size, &off, &len);
+		const char *what = t[i].h != NULL ? t[i].h : "NULL";
+
+		TEST_INT_EQ(what, rc, t[i].rc);
+		if (rc == 1 && t[i].rc == 1) {
+			TEST_INT_EQ(what, off, t[i].off);
+			TEST_INT_EQ(what, len, t[i].len);
+		} else if (rc != 1) {
+			TEST_CHECK(off == 77 && len == 77, "%s: off/len written on %d", what, rc);
+		}
+	}
 }
 
 static void
@@ -732,6 +832,7 @@ static const struct test_case cases[] = {
 	{ "slow client", case_slow_client },
 	{ "per client", case_per_client },
 	{ "file", case_file },
+	{ "range", case_range },
 	{ "tls", case_tls },
 	{ "pool", case_pool },
 	{ NULL, NULL }
