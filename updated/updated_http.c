@@ -15,6 +15,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "updated.h"
+#include "updated_mirror.h"
 #include "updated_packages.h"
 #include "updated_page.h"
 
@@ -30,6 +31,7 @@ struct ud_req {
 
 static enum MHD_Result ud_health(struct httpd_req *);
 static enum MHD_Result ud_login(struct httpd_req *);
+static enum MHD_Result ud_mirror(struct httpd_req *);
 static enum MHD_Result ud_root(struct httpd_req *);
 
 /* GET routes also answer HEAD (head_as_get). */
@@ -37,6 +39,7 @@ static const struct httpd_route ud_routes[] = {
 	{ "GET", "/",             HTTPD_OPEN, ud_root, NULL, NULL },
 	{ "GET", "/health",       HTTPD_OPEN, ud_health, NULL, NULL },
 	{ "GET", "/login",        HTTPD_OPEN, ud_login, NULL, NULL },
+	{ "GET", "/{}",           HTTPD_OPEN, ud_mirror, NULL, NULL },
 	{ NULL, NULL, 0, NULL, NULL, NULL }
 };
 
@@ -123,6 +126,22 @@ ud_root(struct httpd_req *r)
 	return rc;
 }
 
+/* The private mirror: /<db>.cvd, .cld, -N.cdiff and .sign from mirror_dir. */
+static enum MHD_Result
+ud_mirror(struct httpd_req *r)
+{
+	struct ud_conf *c;
+	struct ud_who *who;
+	enum MHD_Result rc;
+
+	if ((who = ud_admit(r, &rc)) == NULL)
+		return rc;
+	c = ud_conf_get();
+	rc = mirror_serve(r, c, r->arg[0], who);
+	ud_conf_put(c);
+	return rc;
+}
+
 /*
  * A browser outside the subscribers' networks gets here from the denial
  * page: without credentials (or with wrong ones) a Basic challenge, which
@@ -163,6 +182,8 @@ ud_req_done(struct httpd_req *r, int completed)
 {
 	struct ud_req *q = (struct ud_req *)r;
 
+	if (q->who.mirror_slot)
+		mirror_release();
 	if (q->who.what[0] != '\0' && q->who.subscriber != 0)
 		downloads_record(q->who.subscriber, q->who.client, q->who.what,
 		    completed ? r->reply_bytes : 0, completed ? r->reply_status : 0);
