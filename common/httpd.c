@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,28 +219,6 @@ httpd_range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 	return 1;
 }
 
-/*
- * TCP_CORK on a plain TCP connection (on = 1) until the request ends
- * (httpd_completed uncorks it, pushing the tail).  libmicrohttpd sends a
- * file reply's head with one send() and pushes it out alone before the
- * body's sendfile(): every file reply costs the client two wakeups and
- * the loopback two segments.  Corked, head and body leave in full
- * segments, as nginx's tcp_nopush does.  libmicrohttpd does not know of
- * the cork (it believes the socket uncorked and never touches it for a
- * file reply on Linux), so the uncork is ours to do.
- */
-static void
-httpd_cork(struct httpd_req *r, int on)
-{
-	const union MHD_ConnectionInfo *ci;
-
-	if (r->tls || (ci = MHD_get_connection_info(r->conn,
-	    MHD_CONNECTION_INFO_CONNECTION_FD)) == NULL)
-		return;
-	if (setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0)
-		r->corked = on;
-}
-
 enum MHD_Result
 httpd_file(struct httpd_req *r, int fd, uint64_t size, const char *ctype)
 {
@@ -280,8 +257,6 @@ httpd_file(struct httpd_req *r, int fd, uint64_t size, const char *ctype)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 		status = MHD_HTTP_PARTIAL_CONTENT;
 	}
-	if (!r->corked && r->srv->conf.cork)
-		httpd_cork(r, 1);
 	return httpd_queue(r, status, resp, strcmp(r->method, "HEAD") == 0 ? 0 : len);
 }
 
@@ -860,8 +835,6 @@ httpd_completed(void *cls, struct MHD_Connection *c, void **ctx,
 
 	if (r == NULL)
 		return;
-	if (r->corked)
-		httpd_cork(r, 0);       /* the reply's tail goes out now */
 	if (l->h->conf.req_done != NULL)
 		l->h->conf.req_done(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	if (l->h->conf.access_log) {

@@ -100,7 +100,6 @@ struct httpd_req {
 	/* Headers for the reply queued next (httpd_header): "Name\0Value\0"... */
 	char                         xhdr[HTTPD_XHDR_MAX];
 	size_t                       xhdrlen;
-	int                          corked;           /* TCP_CORK set by httpd_file */
 };
 
 struct httpd_listen {
@@ -127,8 +126,6 @@ struct httpd_conf {
 	uint64_t                     drain_max;   /* body bytes read and dropped after an error; 0: 1 MiB */
 	int                          head_as_get; /* HEAD is served by the GET route */
 	int                          access_log;  /* one log line per request */
-	int                          cork;        /* httpd_file corks plain TCP replies
-	                                           * (head and body in full segments) */
 	const char                  *realm;       /* Basic realm; NULL: "moat" */
 	size_t                       req_size;    /* >= sizeof(struct httpd_req) (0: that) */
 	void                        *arg;         /* passed to the hooks, req->arg_conf */

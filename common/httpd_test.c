@@ -5,8 +5,7 @@
  * Basic authentication against a temporary store (yescrypt hashes),
  * limits (oversized head and body, a slow client, connections per
  * client) after which the server still serves, file replies with Range
- * and HEAD, corked file replies that still arrive at once on a keep-alive
- * connection, TLS (a self-signed certificate made with openssl), and the
+ * and HEAD, TLS (a self-signed certificate made with openssl), and the
  * pure matcher.
  */
 #include <arpa/inet.h>
@@ -115,7 +114,6 @@ static const struct httpd_conf conf = {
 	.per_client = 8,
 	.head_as_get = 1,
 	.access_log = 1,
-	.cork = 1,
 	.store_get = t_store_get,
 	.store_put = t_store_put,
 };
@@ -823,86 +821,6 @@ case_pool(void)
 	httpd_stop(h);
 }
 
-/*
- * n GETs of /file one after the other on one keep-alive connection to
- * port: the slowest reply's milliseconds, or -1 when a reply was not the
- * whole file.  A file reply is corked (conf.cork) and only the uncork at
- * the request's end sends its tail; the kernel would send it by itself
- * only after 200 ms, so a reply slower than that means the uncork is
- * missing.
- */
-static long
-keepalive_gets(int port, int n)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	static const char get[] = "GET /file HTTP/1.1\r\nHost: t\r\n\r\n";
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	long worst = 0;
-
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd == -1 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		goto fail;
-	for (int i = 0; i < n; i++) {
-		struct timespec t0, t1;
-		char buf[2048];
-		size_t got = 0;
-		const char *end = NULL;
-
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (write(fd, get, sizeof(get) - 1) != (ssize_t)(sizeof(get) - 1))
-			goto fail;
-		/* the head, then the 10 bytes of the file */
-		while (end == NULL || got < (size_t)(end - buf) + 4 + 10) {
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-			ssize_t k;
-			if (poll(&p, 1, 2000) <= 0 ||
-			    (k = read(fd, buf + got, sizeof(buf) - 1 - got)) <= 0)
-				goto fail;
-			got += (size_t)k;
-			buf[got] = '\0';
-			end = strstr(buf, "\r\n\r\n");
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 ||
-		    got != (size_t)(end - buf) + 4 + 10 || strcmp(end + 4, "abcdefghij") != 0)
-			goto fail;
-		long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		if (ms > worst)
-			worst = ms;
-	}
-	close(fd);
-	return worst;
-fail:
-	if (fd != -1)
-		close(fd);
-	return -1;
-}
-
-static void
-case_cork(void)
-{
-	struct httpd_conf pc = conf;
-	struct httpd *h;
-	char tcp[64], err[256];
-	int port = free_port();
-	long ms;
-
-	ms = keepalive_gets(tcp_port, 5);
-	TEST_CHECK(ms >= 0 && ms < 150, "corked replies, a thread per connection: %ld ms", ms);
-	/* the same with a pool of epoll threads */
-	pc.threads = 2;
-	snprintf(tcp, sizeof(tcp), "127.0.0.1:%d", port);
-	struct httpd_listen l = { .fd = -1, .tcp = tcp };
-	if ((h = httpd_start(&pc, &l, 1, err, sizeof(err))) == NULL) {
-		TEST_FAIL("httpd_start: %s", err);
-		return;
-	}
-	ms = keepalive_gets(port, 5);
-	TEST_CHECK(ms >= 0 && ms < 150, "corked replies, epoll threads: %ld ms", ms);
-	httpd_stop(h);
-}
-
 static const struct test_case cases[] = {
 	{ "match", case_match },
 	{ "config", case_config },
@@ -915,7 +833,6 @@ static const struct test_case cases[] = {
 	{ "per client", case_per_client },
 	{ "file", case_file },
 	{ "range", case_range },
-	{ "cork", case_cork },
 	{ "tls", case_tls },
 	{ "pool", case_pool },
 	{ NULL, NULL }

@@ -220,7 +220,6 @@ ud_http_start(struct ud_conf *c, const int fds[2], char *cert, char *key, char *
 		.drain_max = 1,
 		.head_as_get = 1,
 		.access_log = c->u.access_log,
-		.cork = 1,
 		.realm = "moat-updated",
 		.req_size = sizeof(struct ud_req),
 		.store_get = ud_pool_get,
