@@ -264,8 +264,8 @@ if [ "$BASIC" = 1 ]; then
 	run nginx basic "$NGX_URL/basic/bench300k.cvd" -H "$AUTH"
 fi
 say "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-ALOG=$(grep -c ' GET /bench' "$DIR/log/moat-updated.log" || true)
-say "access log lines: moat-updated $ALOG (GET /bench*), nginx $(wc -l <"$DIR/nginx/access.log")"
+ALOG=$(grep -c '\]: http: ' "$DIR/log/moat-updated.log" || true)
+say "access log lines: moat-updated $ALOG, nginx $(wc -l <"$DIR/nginx/access.log")"
 grep -E 'warning|error' "$DIR/log/moat-updated.log" | sort | uniq -c | sort -rn | head -5 |
 	sed 's/^/bench: moat-updated log: /' >&2 || true
 
