@@ -29,8 +29,8 @@ static const char installs_usage[] = "usage: moatctl installs [SUBSCRIBER] [--cs
 
 static const char sql_sub_id[] = "SELECT id FROM subscribers WHERE name = ?1";
 static const char sql_downloads[] =
-    "SELECT coalesce(s.name, '#' || d.subscriber_id) AS subscriber, count(*) AS requests, "
-    " sum(CASE WHEN d.status BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS served, "
+    "SELECT coalesce(s.name, '#' || d.subscriber_id) AS subscriber, sum(d.requests) AS requests, "
+    " sum(CASE WHEN d.status BETWEEN 200 AND 299 THEN d.requests ELSE 0 END) AS served, "
     " sum(d.bytes) AS bytes, datetime(min(d.ts), 'unixepoch') AS first, "
     " datetime(max(d.ts), 'unixepoch') AS last "
     "FROM downloads d LEFT JOIN subscribers s ON s.id = d.subscriber_id "

@@ -226,9 +226,11 @@ CREATE TABLE av_packages (
 );
 CREATE UNIQUE INDEX av_packages_release ON av_packages(platform, name, version);
 
--- Downloads moat-updated served to subscribers (a mirror file, a bundle),
--- one row each: billing per subscriber (`moatctl downloads`).  status is
--- the HTTP status (200, 206, 304, ...).  No foreign key: rows of removed
+-- Downloads moat-updated served to subscribers (a mirror file, a bundle):
+-- billing per subscriber (`moatctl downloads`).  A row stands for
+-- `requests` identical downloads (subscriber, client, what, status) within
+-- one flush (about a second); bytes is their sum.  status is the HTTP
+-- status (200, 206, 304, ...).  No foreign key: rows of removed
 -- subscribers stay billable, as in usage.
 CREATE TABLE downloads (
   id            INTEGER PRIMARY KEY,
@@ -237,7 +239,8 @@ CREATE TABLE downloads (
   client        TEXT,
   what          TEXT NOT NULL,
   bytes         INTEGER NOT NULL DEFAULT 0,
-  status        INTEGER NOT NULL
+  status        INTEGER NOT NULL,
+  requests      INTEGER NOT NULL DEFAULT 1 CHECK (requests >= 1)
 );
 CREATE INDEX downloads_by_subscriber ON downloads(subscriber_id, ts);
 

@@ -11,7 +11,10 @@
 --   * subscriber_credentials of kind 'cert': secret_hash is the SHA-256
 --     fingerprint of the certificate's DER (64 lower-case hex digits, what
 --     `moatctl cert add` stores); one subscriber per certificate.
---   * downloads: per-subscriber reports by time (`moatctl downloads`).
+--   * downloads: per-subscriber reports by time (`moatctl downloads`); a
+--     row stands for `requests` identical downloads (same subscriber,
+--     client, file and status) within one of moat-updated's flushes, so a
+--     client fetching fast costs one row a second, not one per request.
 -- Portable SQL only (no GLOB, no SQLite pragmas): the hex check is
 -- ltrim(x, digits) = '', which PostgreSQL spells the same way.
 CREATE TABLE av_packages_new (
@@ -35,5 +38,6 @@ DELETE FROM client_installs
 CREATE UNIQUE INDEX client_installs_client ON client_installs(subscriber_id, client, platform);
 CREATE UNIQUE INDEX subscriber_credentials_cert ON subscriber_credentials(secret_hash)
   WHERE kind = 'cert';
+ALTER TABLE downloads ADD COLUMN requests INTEGER NOT NULL DEFAULT 1 CHECK (requests >= 1);
 CREATE INDEX downloads_by_subscriber ON downloads(subscriber_id, ts);
 UPDATE meta SET value = '5' WHERE key = 'schema_version';

@@ -102,12 +102,13 @@ def test_db_migrate_from_version_1(db):
     # Version 1 is version 5 without the templates table (migration 002),
     # without policies.digest_to (migration 003), without the logins,
     # mixed_recipients and the quarantine's hold and scan settings (004) and
-    # without moat-updated's indexes (005; its CHECKs on av_packages stay:
+    # without moat-updated's indexes and downloads.requests (005; its CHECKs on av_packages stay:
     # 005 rebuilds that table whatever it holds).
     con = sqlite3.connect(db)
     con.executescript("""
         DROP INDEX av_packages_release; DROP INDEX client_installs_client;
         DROP INDEX subscriber_credentials_cert; DROP INDEX downloads_by_subscriber;
+        ALTER TABLE downloads DROP COLUMN requests;
         DROP TRIGGER templates_gen_i; DROP TRIGGER templates_gen_u;
         DROP TRIGGER templates_gen_d; DROP TABLE templates;
         ALTER TABLE policies DROP COLUMN digest_to;

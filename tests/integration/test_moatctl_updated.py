@@ -427,7 +427,8 @@ def downgrade_to_4(db):
     con = sqlite3.connect(db)
     con.executescript("""
         DROP INDEX client_installs_client; DROP INDEX subscriber_credentials_cert;
-        DROP INDEX downloads_by_subscriber; DROP TABLE av_packages;""" + V4_AV_PACKAGES + """
+        DROP INDEX downloads_by_subscriber; ALTER TABLE downloads DROP COLUMN requests;
+        DROP TABLE av_packages;""" + V4_AV_PACKAGES + """
         UPDATE meta SET value = '4' WHERE key = 'schema_version';""")
     con.close()
 

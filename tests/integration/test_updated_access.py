@@ -171,3 +171,25 @@ def test_health_needs_nothing_and_unknown_paths_404(ua):
     assert s == 404
     s, _, _ = http_request(ua.env["UPDATED_URL"] + "/", "-X", "POST", source="127.0.0.1")
     assert s == 405
+
+
+def test_downloads_are_billed_and_coalesced(ua):
+    """Thirty fetches of one file by one client, in one curl (keep-alive):
+    all thirty requests and their bytes are billed to the subscriber, in a
+    few rows (identical downloads within a flush share a row)."""
+    url = ua.env["UPDATED_URL"] + "/test.cvd"
+    size = os.path.getsize(os.path.join(ua.env["UPDATED_MIRROR_DIR"], "test.cvd"))
+    q = ("SELECT count(*) AS n, coalesce(sum(requests), 0) AS r, coalesce(sum(bytes), 0) AS b"
+         " FROM downloads WHERE what = 'test.cvd' AND client = '127.0.0.3'")
+    before = ua.sql(q)[0]
+    r = subprocess.run(["curl", "-s", "-f", "--interface", "127.0.0.3", "-o", "/dev/null"]
+                       + [url] * 30 + ["-m", "60"], timeout=90)
+    assert r.returncode == 0
+    after = wait_for(lambda: (lambda a: a if a["r"] - before["r"] >= 30 else None)(ua.sql(q)[0]),
+                     timeout=15, what="30 billed downloads")
+    assert after["r"] - before["r"] == 30
+    assert after["b"] - before["b"] == 30 * size
+    assert after["n"] - before["n"] <= 10, after
+    sub = ua.sql("SELECT DISTINCT s.name FROM downloads d JOIN subscribers s"
+                 " ON s.id = d.subscriber_id WHERE d.client = '127.0.0.3'")
+    assert [x["name"] for x in sub] == ["Beta"]
