@@ -8,12 +8,10 @@
  * the daemon's req_done hook), so a handler never frees anything of the
  * request's own.
  *
- * Credentials are compared by hash only: tokens by their SHA-256 (a token
- * is long and random, so one fast hash suffices), passwords by yescrypt
- * (crypt_rn); an unknown login costs the same yescrypt run as a known one.
+ * The pure route matching and percent-decoding live in httpd_route.c, the
+ * credential checks against the store in httpd_cred.c.
  */
 #include <arpa/inet.h>
-#include <crypt.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -26,8 +24,6 @@
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
-#include <nettle/sha2.h>
-#include <sqlite3.h>
 
 #include "httpd.h"
 #include "log.h"
@@ -49,7 +45,6 @@ struct httpd {
 };
 
 #define HTTPD_TOKEN_MAX  512
-#define HTTPD_LOGIN_MAX  320
 
 /* ---------------------------------------------------------- replies */
 
@@ -340,287 +335,6 @@ httpd_reply_fail(struct httpd_req *r)
 		return httpd_send(r, r->status, text, "application/json", allow);
 	}
 	return httpd_send(r, r->status, text, "application/json", NULL);
-}
-
-/* ---------------------------------------------------------- routing */
-
-/* Splits path into at most 8 segments ("/a/b/" is a, b): their count, or -1. */
-static int
-httpd_split(const char *path, char seg[8][HTTPD_SEG_MAX + 1])
-{
-	const char *p = path;
-	int n = 0;
-
-	if (*p++ != '/')
-		return -1;
-	while (*p != '\0') {
-		size_t len = strcspn(p, "/");
-		if (n == 8 || len > HTTPD_SEG_MAX)
-			return -1;
-		memcpy(seg[n], p, len);
-		seg[n][len] = '\0';
-		n++;
-		p += len;
-		if (*p == '/')
-			p++;
-	}
-	return n;
-}
-
-/* Whether the pattern's segments match seg; captures into arg. */
-static int
-httpd_pattern(const char *pat, char seg[8][HTTPD_SEG_MAX + 1], int n,
-    char arg[HTTPD_ARGS_MAX][HTTPD_SEG_MAX + 1], int *nargs)
-{
-	const char *p = pat + 1;
-	int i = 0, na = 0;
-
-	while (*p != '\0') {
-		size_t len = strcspn(p, "/");
-		if (i == n)
-			return 0;
-		if (len == 2 && memcmp(p, "{}", 2) == 0) {
-			if (na == HTTPD_ARGS_MAX)
-				return 0;
-			if (arg != NULL)
-				memcpy(arg[na], seg[i], strlen(seg[i]) + 1);
-			na++;
-		} else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0) {
-			return 0;
-		}
-		i++;
-		p += len;
-		if (*p == '/')
-			p++;
-	}
-	if (i != n)
-		return 0;
-	if (nargs != NULL)
-		*nargs = na;
-	return 1;
-}
-
-int
-httpd_match(const struct httpd_route *routes, const char *path, const char *method,
-    char arg[HTTPD_ARGS_MAX][HTTPD_SEG_MAX + 1], int *nargs)
-{
-	char seg[8][HTTPD_SEG_MAX + 1];
-	int n = httpd_split(path, seg), found = -1;
-
-	if (nargs != NULL)
-		*nargs = 0;
-	if (n < 0)
-		return -1;
-	for (int i = 0; routes[i].method != NULL; i++) {
-		if (!httpd_pattern(routes[i].path, seg, n, NULL, NULL))
-			continue;
-		if (method == NULL || strcmp(routes[i].method, method) == 0) {
-			httpd_pattern(routes[i].path, seg, n, arg, nargs);
-			return i;
-		}
-		found = -2;
-	}
-	return found;
-}
-
-void
-httpd_allow(const struct httpd_route *routes, const char *path, char *buf, size_t len)
-{
-	char seg[8][HTTPD_SEG_MAX + 1];
-	int n = httpd_split(path, seg);
-	size_t used = 0;
-
-	buf[0] = '\0';
-	if (n < 0)
-		return;
-	for (int i = 0; routes[i].method != NULL; i++) {
-		if (!httpd_pattern(routes[i].path, seg, n, NULL, NULL))
-			continue;
-		/* once each, in table order */
-		int dup = 0;
-		for (int j = 0; j < i; j++)
-			if (strcmp(routes[j].method, routes[i].method) == 0 &&
-			    httpd_pattern(routes[j].path, seg, n, NULL, NULL))
-				dup = 1;
-		if (dup)
-			continue;
-		int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
-		    routes[i].method);
-		if (w < 0 || (size_t)w >= len - used)
-			break;
-		used += (size_t)w;
-	}
-}
-
-static int
-httpd_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Percent-decoding of paths and query values, as MHD's own except that
- * "%00" stays as it is: a NUL would silently cut the text the handlers see
- * ("/v1/items/1%00/raw" must not read as "/v1/items/1").
- */
-size_t
-httpd_unescape(void *cls, struct MHD_Connection *c, char *s)
-{
-	char *r = s, *w = s;
-
-	(void)cls;
-	(void)c;
-	for (; *r != '\0'; r++, w++) {
-		int hi, lo;
-		if (r[0] == '%' && (hi = httpd_hexval(r[1])) >= 0 &&
-		    (lo = httpd_hexval(r[2])) >= 0 && (hi | lo) != 0) {
-			*w = (char)(hi * 16 + lo);
-			r += 2;
-		} else {
-			*w = *r;
-		}
-	}
-	*w = '\0';
-	return (size_t)(w - s);
-}
-
-/* ---------------------------------------------------------- credentials */
-
-int
-httpd_token(struct store *st, const char *token, struct httpd_auth *out)
-{
-	static const char sql[] =
-	    "SELECT c.subscriber_id FROM subscriber_credentials c"
-	    " JOIN subscribers s ON s.id = c.subscriber_id"
-	    " WHERE c.kind = 'token' AND c.secret_hash = ?1 AND s.status = 'active'";
-	static const char hex[] = "0123456789abcdef";
-	uint8_t d[SHA256_DIGEST_SIZE];
-	char hash[2 * SHA256_DIGEST_SIZE + 1];
-	struct sha256_ctx ctx;
-	sqlite3_stmt *stmt;
-	int rc;
-
-	sha256_init(&ctx);
-	sha256_update(&ctx, strlen(token), (const uint8_t *)token);
-	sha256_digest(&ctx, sizeof(d), d);
-	for (size_t i = 0; i < sizeof(d); i++) {
-		hash[2 * i] = hex[d[i] >> 4];
-		hash[2 * i + 1] = hex[d[i] & 15];
-	}
-	hash[sizeof(hash) - 1] = '\0';
-	if ((stmt = store_prepare(st, sql)) == NULL)
-		return -1;
-	sqlite3_bind_text(stmt, 1, hash, -1, SQLITE_STATIC);
-	switch (store_step(st, stmt, "token lookup")) {
-	case STORE_STEP_ROW:
-		out->admin = 0;
-		out->subscriber = sqlite3_column_int64(stmt, 0);
-		rc = 1;
-		break;
-	case STORE_STEP_DONE:
-		rc = 0;
-		break;
-	default:
-		rc = -1;        /* logged */
-	}
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-	return rc;
-}
-
-/* Constant time in the length of b. */
-static int
-httpd_same(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char d = la != lb;
-
-	for (size_t i = 0; i < lb; i++)
-		d |= (unsigned char)(a[i < la ? i : 0] ^ b[i]);
-	return d == 0;
-}
-
-int
-httpd_basic(struct store *st, const char *login, const char *password,
-    struct httpd_auth *out)
-{
-	int64_t sub;
-	int active, rc = httpd_login_check(st, login, password, &sub, &active);
-
-	if (rc == 1 && !active)
-		rc = 0;
-	if (rc == 1) {
-		out->admin = 0;
-		out->subscriber = sub;
-	}
-	return rc;
-}
-
-int
-httpd_login_check(struct store *st, const char *login, const char *password,
-    int64_t *subscriber, int *active)
-{
-	static const char sql[] =
-	    "SELECT c.secret_hash, c.subscriber_id, s.status = 'active'"
-	    " FROM subscriber_credentials c JOIN subscribers s ON s.id = c.subscriber_id"
-	    " WHERE c.kind = 'password' AND c.login = ?1";
-	char canon[HTTPD_LOGIN_MAX + 1], setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	char stored[CRYPT_OUTPUT_SIZE];
-	struct crypt_data *cd;
-	sqlite3_stmt *stmt;
-	int64_t sub = 0;
-	int found = 0, on = 0, rc;
-	size_t n = strlen(login);
-	const char *h;
-
-	if (n == 0 || n > HTTPD_LOGIN_MAX || strlen(password) > 1024)
-		return 0;
-	for (size_t i = 0; i <= n; i++)      /* logins are kept in lower case */
-		canon[i] = (login[i] >= 'A' && login[i] <= 'Z') ? (char)(login[i] + 32) : login[i];
-	if ((stmt = store_prepare(st, sql)) == NULL)
-		return -1;
-	sqlite3_bind_text(stmt, 1, canon, -1, SQLITE_STATIC);
-	switch (store_step(st, stmt, "password lookup")) {
-	case STORE_STEP_ROW:
-		h = (const char *)sqlite3_column_text(stmt, 0);
-		if (h != NULL && strlen(h) < sizeof(stored)) {
-			memcpy(stored, h, strlen(h) + 1);
-			found = 1;
-		}
-		sub = sqlite3_column_int64(stmt, 1);
-		on = sqlite3_column_int(stmt, 2);
-		rc = 0;
-		break;
-	case STORE_STEP_DONE:
-		rc = 0;
-		break;
-	default:
-		rc = -1;        /* logged */
-	}
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-	if (rc == -1)
-		return -1;
-	/* An unknown login costs a yescrypt run too. */
-	if (!found && crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting)) == NULL)
-		return -1;
-	if ((cd = calloc(1, sizeof(*cd))) == NULL)
-		return -1;
-	h = crypt_rn(password, found ? stored : setting, cd, (int)sizeof(*cd));
-	rc = found && h != NULL && h[0] != '*' && httpd_same(h, stored);
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
-	if (rc) {
-		*subscriber = sub;
-		*active = on;
-	}
-	return rc;
 }
 
 /* ---------------------------------------------------------- MHD glue */
