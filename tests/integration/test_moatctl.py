@@ -373,19 +373,21 @@ def test_usage_table_and_csv(demo):
     ok("subscriber", "add", 'Acme, "Inc"', db=demo)
     ids = dict(rows(demo, "SELECT name, id FROM subscribers"))
     con = sqlite3.connect(demo)
-    con.executemany("INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-        ("2026-11-01", ids["Alpha"], "in", 10, 20480, 1, 1, 0),
-        ("2026-11-01", ids["Alpha"], "out", 3, 300, 0, 0, 0),
-        ("2026-11-02", ids["Beta"], "in", 5, 500, 2, 0, 2),
-        ("2026-11-03", ids['Acme, "Inc"'], "in", 7, 700, 0, 0, 0),
+    con.executemany("INSERT INTO usage(day, subscriber_id, direction, messages, bytes, "
+                    "infected, quarantined, rejected, net_bytes) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        ("2026-11-01", ids["Alpha"], "in", 10, 20480, 1, 1, 0, 0),
+        ("2026-11-01", ids["Alpha"], "out", 3, 300, 0, 0, 0, 0),
+        ("2026-11-02", ids["Beta"], "in", 5, 500, 2, 0, 2, 123456),
+        ("2026-11-03", ids['Acme, "Inc"'], "in", 7, 700, 0, 0, 0, 0),
     ])
     con.commit()
     con.close()
 
     table = ok("usage", db=demo).splitlines()
     assert table[0].split() == ["day", "subscriber", "direction", "messages", "bytes",
-                                "infected", "quarantined", "rejected"]
-    assert table[1].split() == ["2026-11-01", "Alpha", "in", "10", "20480", "1", "1", "0"]
+                                "infected", "quarantined", "rejected", "net_bytes"]
+    assert table[1].split() == ["2026-11-01", "Alpha", "in", "10", "20480", "1", "1", "0", "0"]
     assert len(table) == 5
     # Columns are aligned: every line puts "direction" values at one offset.
     col = table[0].index("direction")
@@ -400,9 +402,9 @@ def test_usage_table_and_csv(demo):
     got = list(csv.reader(io.StringIO(text, newline="")))
     assert got == [
         ["day", "subscriber", "direction", "messages", "bytes", "infected",
-         "quarantined", "rejected"],
-        ["2026-11-02", "Beta", "in", "5", "500", "2", "0", "2"],
-        ["2026-11-03", 'Acme, "Inc"', "in", "7", "700", "0", "0", "0"],
+         "quarantined", "rejected", "net_bytes"],
+        ["2026-11-02", "Beta", "in", "5", "500", "2", "0", "2", "123456"],
+        ["2026-11-03", 'Acme, "Inc"', "in", "7", "700", "0", "0", "0", "0"],
     ]
     assert '"Acme, ""Inc"""' in text
 
