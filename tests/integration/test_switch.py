@@ -311,3 +311,28 @@ def test_bytes_to_and_from_the_protected_host_are_billed(net):
     assert net_bytes() == after
     out = sh(MOATCTL, "-d", net.db, "usage", "--subscriber", "Alpha").stdout
     assert "Alpha" in out, out
+
+
+def test_apply_bills_the_old_counters_and_replaces_the_table(net):
+    """A reload zeroes the kernel's counters: apply bills what they held
+    first, so traffic between the last collect and an apply is billed once."""
+    def billed_in():
+        con = sqlite3.connect(net.db)
+        n = con.execute("SELECT coalesce(sum(net_bytes), 0) FROM usage WHERE subscriber_id = 1 "
+                        "AND direction = 'in'").fetchone()[0]
+        con.close()
+        return n
+
+    net.ctl("switch", "collect")
+    before = billed_in()
+    assert net.client("10.0.1.3", "10.0.2.2", 80, send=100000) == ("real 80", 50000)
+    net.ctl("switch", "apply")
+    net.ctl("switch", "collect")
+    grew = billed_in() - before
+    assert 100000 <= grew <= 120000, grew
+    # One table of that name, its counters restarted at zero.
+    tables = net.ns(net.gw, NFT, "list", "tables").stdout.split("\n")
+    assert tables.count("table inet moat_t%s" % net.tag) == 1, tables
+    counters = net.ns(net.gw, NFT, "list", "counters", "table", "inet",
+                      "moat_t" + net.tag).stdout
+    assert "s1_10_0_2_0_24_in" in counters
