@@ -336,3 +336,36 @@ def test_apply_bills_the_old_counters_and_replaces_the_table(net):
     counters = net.ns(net.gw, NFT, "list", "counters", "table", "inet",
                       "moat_t" + net.tag).stdout
     assert "s1_10_0_2_0_24_in" in counters
+
+
+def test_refused_load_keeps_the_table_and_records_nothing(net, tmp_path):
+    """nft refusing the ruleset (here: a program that fails) is an error;
+    the loaded table stays, no event is recorded, counters are not zeroed."""
+    conf = str(tmp_path / "false.conf")
+    with open(net.conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace('nft = "%s"' % NFT, 'nft = "/bin/false"'))
+    con = sqlite3.connect(net.db)
+    events = con.execute("SELECT count(*) FROM events WHERE kind = 'switch.applied'").fetchone()
+    state = con.execute("SELECT name, bytes FROM switch_counters ORDER BY name").fetchall()
+    con.close()
+    r = net.ns(net.gw, MOATCTL, "-c", conf, "-d", net.db, "switch", "apply", check=False)
+    assert r.returncode == 1 and "refused the ruleset" in r.stderr, r.stderr
+    con = sqlite3.connect(net.db)
+    assert con.execute("SELECT count(*) FROM events WHERE kind = 'switch.applied'"
+                       ).fetchone() == events
+    assert con.execute("SELECT name, bytes FROM switch_counters ORDER BY name"
+                       ).fetchall() == state
+    con.close()
+    assert "decoy_nat" in net.ns(net.gw, NFT, "list", "table", "inet", "moat_t" + net.tag).stdout
+
+
+def test_config_check_names_a_bad_decoy(tmp_path):
+    conf = str(tmp_path / "bad.conf")
+    with open(conf, "w") as f:
+        f.write('switch = {\n  decoys = "10.0.9.1 10.0.9.1; flush ruleset";\n};\n')
+    r = sh(MOATCTL, "config", "check", "-c", conf, check=False)
+    assert r.returncode == 1 and "decoys" in r.stderr, r.stderr
+    r = sh(MOATCTL, "-c", conf, "-d", str(tmp_path / "none.db"), "switch", "render", check=False)
+    assert r.returncode == 1 and "flush" not in r.stdout, r.stdout
