@@ -598,7 +598,7 @@ nftswitch_render(struct store *st, const struct nftswitch_ctx *cx, FILE *out,
 		goto done;
 	nftswitch_elems_fold(cx, &threats);
 	for (size_t i = 0; i < nsvc; i++) {
-		char c[NFTSWITCH_ADDR_MAX];
+		char c[NFTSWITCH_ADDR_MAX + 8];
 		int dup = 0;
 
 		snprintf(c, sizeof(c), "%s/%d", svc[i].addr, svc[i].v6 ? 128 : 32);
