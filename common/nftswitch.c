@@ -341,14 +341,25 @@ static const char sql_networks[] =
     "SELECT n.cidr, n.subscriber_id FROM subscriber_networks n "
     "JOIN subscribers s ON s.id = n.subscriber_id ORDER BY n.subscriber_id, n.cidr";
 
+/* Threat domains read from the store, resolved once the read transaction
+ * is over (a slow DNS server must not hold the store's snapshot open). */
+struct nftswitch_name {
+	long long   id, timeout;
+	char        name[300];
+};
+
+struct nftswitch_names {
+	struct nftswitch_name  *v;
+	size_t                  n, cap;
+};
+
 static int
 nftswitch_threats(struct store *st, const struct nftswitch_ctx *cx, struct nftswitch_elems *es,
-    struct nftswitch_stats *sx)
+    struct nftswitch_names *names, struct nftswitch_stats *sx)
 {
 	sqlite3_stmt *q;
 	char canon[NFTSWITCH_ADDR_MAX], why[64], ex[64], name[300];
-	struct nftswitch_addr addrs[16];
-	int r, n;
+	int r;
 
 	if ((q = store_prepare(st, sql_threats)) == NULL)
 		return -1;
@@ -387,12 +398,43 @@ nftswitch_threats(struct store *st, const struct nftswitch_ctx *cx, struct nftsw
 			sx->skipped++;
 			continue;
 		}
-		n = (cx->resolve != NULL ? cx->resolve : nftswitch_resolve)(
-		    name[0] == '.' ? name + 1 : name, addrs, sizeof(addrs) / sizeof(addrs[0]),
-		    (unsigned)cx->conf->resolve_max_ttl, cx->resolve_arg);
+		if (names->n == names->cap) {
+			size_t cap = names->cap ? names->cap * 2 : 16;
+			void *v = realloc(names->v, cap * sizeof(*names->v));
+
+			if (v == NULL) {
+				sqlite3_reset(q);
+				return -1;
+			}
+			names->v = v;
+			names->cap = cap;
+		}
+		names->v[names->n].id = id;
+		names->v[names->n].timeout = timeout;
+		snprintf(names->v[names->n].name, sizeof(names->v[names->n].name), "%s",
+		    name[0] == '.' ? name + 1 : name);
+		names->n++;
+	}
+	return r == STORE_STEP_DONE ? 0 : -1;
+}
+
+static void
+nftswitch_resolve_names(const struct nftswitch_ctx *cx, const struct nftswitch_names *names,
+    struct nftswitch_elems *es, struct nftswitch_stats *sx)
+{
+	char canon[NFTSWITCH_ADDR_MAX], why[64];
+	struct nftswitch_addr addrs[16];
+	int n;
+
+	for (size_t k = 0; k < names->n; k++) {
+		const struct nftswitch_name *nm = &names->v[k];
+
+		n = (cx->resolve != NULL ? cx->resolve : nftswitch_resolve)(nm->name, addrs,
+		    sizeof(addrs) / sizeof(addrs[0]), (unsigned)cx->conf->resolve_max_ttl,
+		    cx->resolve_arg);
 		if (n <= 0) {
-			nftswitch_warnf(cx, "threat %lld: %s does not resolve; skipped", id,
-			    name[0] == '.' ? name + 1 : name);
+			nftswitch_warnf(cx, "threat %lld: %s does not resolve; skipped", nm->id,
+			    nm->name);
 			sx->names_failed++;
 			continue;
 		}
@@ -402,15 +444,16 @@ nftswitch_threats(struct store *st, const struct nftswitch_ctx *cx, struct nftsw
 
 			if (t > cx->conf->resolve_max_ttl)
 				t = cx->conf->resolve_max_ttl;
-			if (timeout > 0 && timeout < t)
-				t = timeout;
+			if (nm->timeout > 0 && nm->timeout < t)
+				t = nm->timeout;
 			/* The resolver gives canonical host text; check it anyway. */
+			addrs[i].text[sizeof(addrs[i].text) - 1] = '\0';
 			if (cidr_canon(addrs[i].text, canon, sizeof(canon), why, sizeof(why)) == -1 ||
 			    nftswitch_elem_add(es, canon, t) == -1)
-				nftswitch_warnf(cx, "threat %lld: bad answer; skipped", id);
+				nftswitch_warnf(cx, "threat %lld: bad answer from %s; skipped",
+				    nm->id, nm->name);
 		}
 	}
-	return r == STORE_STEP_DONE ? 0 : -1;
 }
 
 struct nftswitch_svc {
@@ -539,7 +582,7 @@ nftswitch_redirect(FILE *out, const struct switch_conf *cf, const struct nftswit
 }
 
 static int
-nftswitch_networks(struct store *st, const struct nftswitch_ctx *cx, FILE *out,
+nftswitch_networks(struct store *st, const struct nftswitch_ctx *cx, FILE *counters,
     FILE *rules, struct nftswitch_stats *sx)
 {
 	sqlite3_stmt *q;
@@ -563,8 +606,8 @@ nftswitch_networks(struct store *st, const struct nftswitch_ctx *cx, FILE *out,
 			continue;
 		}
 		v6 = strchr(canon, ':') != NULL;
-		fprintf(out, "\tcounter %s {\n\t}\n", in);
-		fprintf(out, "\tcounter %s {\n\t}\n", outn);
+		fprintf(counters, "\tcounter %s {\n\t}\n", in);
+		fprintf(counters, "\tcounter %s {\n\t}\n", outn);
 		fprintf(rules, "\t\t%s daddr %s counter name \"%s\"\n", v6 ? "ip6" : "ip", canon, in);
 		fprintf(rules, "\t\t%s saddr %s counter name \"%s\"\n", v6 ? "ip6" : "ip", canon, outn);
 		sx->networks++;
@@ -580,22 +623,39 @@ nftswitch_render(struct store *st, const struct nftswitch_ctx *cx, FILE *out,
 	struct nftswitch_plan pl;
 	struct nftswitch_stats sx = { 0 };
 	struct nftswitch_elems threats = { 0 }, prot = { 0 };
+	struct nftswitch_names names = { 0 };
 	struct nftswitch_svc *svc = NULL;
-	size_t nsvc = 0;
-	char err[256], *billing = NULL;
-	size_t billing_len = 0;
-	FILE *bf = NULL;
-	int status = -1;
+	size_t nsvc = 0, billing_len = 0, counters_len = 0;
+	char err[256], *billing = NULL, *counters = NULL;
+	FILE *bf = NULL, *cf_ = NULL;
+	int status = -1, rd;
 
 	if (nftswitch_plan(cf, &pl, err, sizeof(err)) == -1) {
 		nftswitch_warnf(cx, "switch config: %s", err);
 		return -1;
 	}
-	if (store_begin_read(st) == -1)
-		return -1;
-	if (nftswitch_threats(st, cx, &threats, &sx) == -1 ||
-	    nftswitch_services(st, cx, &svc, &nsvc, &sx) == -1)
+	if ((bf = open_memstream(&billing, &billing_len)) == NULL ||
+	    (cf_ = open_memstream(&counters, &counters_len)) == NULL)
 		goto done;
+	/* Every row in one snapshot; the names are resolved after it. */
+	if (store_begin_read(st) == -1)
+		goto done;
+	rd = nftswitch_threats(st, cx, &threats, &names, &sx) == -1 ||
+	    nftswitch_services(st, cx, &svc, &nsvc, &sx) == -1 ||
+	    nftswitch_networks(st, cx, cf_, bf, &sx) == -1;
+	if (rd) {
+		store_rollback(st);
+		goto done;
+	}
+	if (store_commit(st) == -1)
+		goto done;
+	rd = fclose(bf) == EOF;
+	bf = NULL;
+	rd |= fclose(cf_) == EOF;
+	cf_ = NULL;
+	if (rd)
+		goto done;
+	nftswitch_resolve_names(cx, &names, &threats, &sx);
 	nftswitch_elems_fold(cx, &threats);
 	for (size_t i = 0; i < nsvc; i++) {
 		char c[NFTSWITCH_ADDR_MAX + 8];
@@ -643,16 +703,7 @@ nftswitch_render(struct store *st, const struct nftswitch_ctx *cx, FILE *out,
 			fprintf(out, "\tset flood%d {\n\t\ttype %s\n\t\tsize 65536\n"
 			    "\t\tflags dynamic, timeout\n\t\ttimeout 60s\n\t}\n",
 			    v6 ? 6 : 4, v6 ? "ipv6_addr" : "ipv4_addr");
-
-	if ((bf = open_memstream(&billing, &billing_len)) == NULL)
-		goto done;
-	if (nftswitch_networks(st, cx, out, bf, &sx) == -1)
-		goto done;
-	if (fclose(bf) == EOF) {
-		bf = NULL;
-		goto done;
-	}
-	bf = NULL;
+	fputs(counters != NULL ? counters : "", out);
 
 	if (cf->flood_rate > 0) {
 		fputs("\tchain flood_guard {\n"
@@ -687,12 +738,11 @@ nftswitch_render(struct store *st, const struct nftswitch_ctx *cx, FILE *out,
 done:
 	if (bf != NULL)
 		fclose(bf);
+	if (cf_ != NULL)
+		fclose(cf_);
 	free(billing);
-	if (status == 0) {
-		if (store_commit(st) == -1)
-			status = -1;
-	} else
-		store_rollback(st);
+	free(counters);
+	free(names.v);
 	free(threats.v);
 	free(prot.v);
 	free(svc);

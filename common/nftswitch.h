@@ -100,7 +100,9 @@ struct nftswitch_ctx {
 };
 
 /*
- * Writes the ruleset to out, read from st in one read transaction.
+ * Writes the ruleset to out, its rows read from st in one read transaction;
+ * threat domains are resolved after it ends (a slow DNS server does not
+ * hold the store's snapshot open).
  * Returns 0, or -1 on a store or configuration error (warned).  Rows that
  * do not parse are skipped and warned, never an error.  stats may be NULL.
  */
