@@ -2,14 +2,16 @@
 """The front-end switch (issue 11) for real, in network namespaces this test
 creates and removes:
 
-    att (10.0.1.2 a threat source, 10.0.1.3 clean, 10.0.1.4 a flooder)
+    att (10.0.1.2 a threat source, 10.0.1.3 clean, 10.0.1.4 a flooder;
+         fd00:1::2 threat, fd00:1::3 clean)
       |  veth
     gw  (forwarding on; `moatctl switch apply` loads the table here)
       |  veth                       |  veth
-    prot (10.0.2.2: the protected   decoy (10.0.9.1 and 10.0.9.2)
-          host, subscriber Alpha's
-          network 10.0.2.0/24;
-          its real service: port 80)
+    prot (10.0.2.2, fd00:2::2: the  decoy (10.0.9.1, 10.0.9.2,
+          protected host, subscriber        fd00:9::1, fd00:9::2)
+          Alpha's networks 10.0.2.0/24
+          and fd00:2::/64; its real
+          service: port 80)
 
 The decoys here are small Python TCP servers in the decoy namespace that
 answer with their own name ("decoy 10.0.9.1:8080"); moat-decoyd does not
@@ -37,7 +39,7 @@ NFT = shutil.which("nft") or "/usr/sbin/nft"
 SERVER = r"""
 import socket, sys, threading
 name, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-s = socket.socket()
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((addr, port))
 s.listen(1024)
@@ -97,19 +99,24 @@ class Net:
         self.link(self.att, "a" + t, self.gw, "ga" + t)
         self.link(self.prot, "p" + t, self.gw, "gp" + t)
         self.link(self.decoy, "d" + t, self.gw, "gd" + t)
-        for ns, dev, addrs, gw in (
-                (self.att, "a" + t, ["10.0.1.2/24", "10.0.1.3/24", "10.0.1.4/24"], "10.0.1.1"),
-                (self.prot, "p" + t, ["10.0.2.2/24"], "10.0.2.1"),
-                (self.decoy, "d" + t, ["10.0.9.1/24", "10.0.9.2/24"], "10.0.9.254"),
-                (self.gw, "ga" + t, ["10.0.1.1/24"], None),
-                (self.gw, "gp" + t, ["10.0.2.1/24"], None),
-                (self.gw, "gd" + t, ["10.0.9.254/24"], None)):
+        for ns, dev, addrs, gws in (
+                (self.att, "a" + t, ["10.0.1.2/24", "10.0.1.3/24", "10.0.1.4/24",
+                                     "fd00:1::2/64", "fd00:1::3/64"], ["10.0.1.1", "fd00:1::1"]),
+                (self.prot, "p" + t, ["10.0.2.2/24", "fd00:2::2/64"], ["10.0.2.1", "fd00:2::1"]),
+                (self.decoy, "d" + t, ["10.0.9.1/24", "10.0.9.2/24", "fd00:9::1/64",
+                                       "fd00:9::2/64"], ["10.0.9.254", "fd00:9::254"]),
+                (self.gw, "ga" + t, ["10.0.1.1/24", "fd00:1::1/64"], []),
+                (self.gw, "gp" + t, ["10.0.2.1/24", "fd00:2::1/64"], []),
+                (self.gw, "gd" + t, ["10.0.9.254/24", "fd00:9::254/64"], [])):
             for a in addrs:
-                self.ns(ns, "ip", "addr", "add", a, "dev", dev)
+                # nodad: an IPv6 address is usable at once, not after DAD.
+                self.ns(ns, "ip", "addr", "add", a, "dev", dev, *(["nodad"] if ":" in a else []))
             self.ns(ns, "ip", "link", "set", dev, "up")
-            if gw:
-                self.ns(ns, "ip", "route", "add", "default", "via", gw)
+            for gw in gws:
+                self.ns(ns, "ip", "-6" if ":" in gw else "-4", "route", "add", "default",
+                        "via", gw)
         self.ns(self.gw, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        self.ns(self.gw, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
 
     def serve(self, ns, name, addr, port):
         p = subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c", SERVER, name,
@@ -139,7 +146,7 @@ class Net:
         code = r"""
 import socket, sys
 src, dst, port, send, t = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-s = socket.socket()
+s = socket.socket(socket.AF_INET6 if ":" in src else socket.AF_INET)
 s.settimeout(t)
 s.bind((src, 0))
 try:
@@ -173,7 +180,7 @@ CONF = """
 common = { store = "%(db)s"; };
 switch = {
   table = "moat_t%(tag)s";
-  decoys = "10.0.9.1 10.0.9.2";
+  decoys = "10.0.9.1 10.0.9.2 fd00:9::1 fd00:9::2";
   flood_rate = 20;
   flood_burst = 20;
   nft = "%(nft)s";
@@ -192,17 +199,20 @@ def net(tmp_path_factory):
         con = sqlite3.connect(n.db)
         con.executescript("""
             INSERT INTO subscribers(id, name) VALUES (1, 'Alpha');
-            INSERT INTO subscriber_networks(cidr, subscriber_id) VALUES ('10.0.2.0/24', 1);
+            INSERT INTO subscriber_networks(cidr, subscriber_id)
+              VALUES ('10.0.2.0/24', 1), ('fd00:2::/64', 1);
             INSERT INTO protected_services(subscriber_id, address, port, proto)
-              VALUES (1, '10.0.2.2', 80, 'tcp');
-            INSERT INTO threat_sources(kind, value, reason) VALUES ('ip', '10.0.1.2', 'test');
+              VALUES (1, '10.0.2.2', 80, 'tcp'), (1, 'fd00:2::2', 80, 'tcp');
+            INSERT INTO threat_sources(kind, value, reason)
+              VALUES ('ip', '10.0.1.2', 'test'), ('ip', 'fd00:1::2', 'test');
             INSERT INTO threat_sources(kind, value) VALUES ('ip', '10.0.1.2' || char(10) || '}');
             """)
         con.commit()
         con.close()
         assert r.returncode == 0
         n.serve(n.prot, "real 80", "10.0.2.2", 80)
-        for a in ("10.0.9.1", "10.0.9.2"):
+        n.serve(n.prot, "real6 80", "fd00:2::2", 80)
+        for a in ("10.0.9.1", "10.0.9.2", "fd00:9::1", "fd00:9::2"):
             for p in (8080, 2323):
                 n.serve(n.decoy, "decoy %s:%d" % (a, p), a, p)
         r = n.ctl("switch", "apply")
@@ -256,6 +266,19 @@ def test_unused_port_lands_on_a_decoy_and_decoys_share(net):
     assert seen == {"decoy 10.0.9.1:2323", "decoy 10.0.9.2:2323"}, seen
 
 
+def test_ipv6_threat_to_decoy_clean_to_real_unused_to_decoy(net):
+    got = net.client("fd00:1::2", "fd00:2::2", 80)
+    assert got is not None and got[0].startswith("decoy fd00:9::") and got[0].endswith(":8080"), got
+    got = net.client("fd00:1::3", "fd00:2::2", 80)
+    assert got is not None and got[0] == "real6 80", got
+    seen = set()
+    for _ in range(6):
+        got = net.client("fd00:1::3", "fd00:2::2", 23)
+        assert got is not None and got[0].endswith(":2323"), got
+        seen.add(got[0])
+    assert seen == {"decoy fd00:9::1:2323", "decoy fd00:9::2:2323"}, seen
+
+
 def test_syn_flood_is_cut_while_a_clean_source_connects(net):
     """300 connection attempts from 10.0.1.4 in well under a second (bounded
     in count and time); the flood guard allows 20/s with a burst of 20, so
@@ -300,7 +323,7 @@ def test_bytes_to_and_from_the_protected_host_are_billed(net):
     got = net.client("10.0.1.3", "10.0.2.2", 80, send=200000)
     assert got == ("real 80", 100000), got
     r = net.ctl("switch", "collect")
-    assert "collected 2 counters" in r.stdout, r.stdout
+    assert "collected 4 counters" in r.stdout, r.stdout
     after = net_bytes()
     grew_in, grew_out = after[0] - before[0], after[1] - before[1]
     # Payload plus headers (the counters see IP packets), a little slack.
