@@ -305,8 +305,12 @@ print(ok, round(sent, 3))
     clean = net.client("10.0.1.3", "10.0.2.2", 80)
     out, _ = p.communicate(timeout=30)
     ok, sent = out.split()
-    assert float(sent) < 0.8, out
-    assert 1 <= int(ok) <= 60, "flooder completed %s of 300 connections" % ok
+    # The meter lets burst + rate * elapsed through; a busy machine sending
+    # slower lets more through, so the bound follows the time taken.
+    allowed = 20 + 20 * (float(sent) + 0.8) + 10
+    assert float(sent) < 3, out
+    assert 1 <= int(ok) <= allowed, "flooder completed %s of 300 connections (%.0f allowed)" % (
+        ok, allowed)
     assert clean is not None and clean[0] == "real 80", clean
 
 
