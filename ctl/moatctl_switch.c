@@ -244,6 +244,9 @@ static const char sql_bill[] =
     "INSERT INTO usage(day, subscriber_id, direction, net_bytes) VALUES (?1, ?2, ?3, ?4) "
     "ON CONFLICT(day, subscriber_id, direction) DO UPDATE SET "
     " net_bytes = net_bytes + excluded.net_bytes";
+/* Rows of counters the table no longer has (a network removed or moved to
+ * another subscriber): every counter read was just stamped with now. */
+static const char sql_prune[] = "DELETE FROM switch_counters WHERE updated < ?1";
 static const char sql_zero[] = "UPDATE switch_counters SET packets = 0, bytes = 0, updated = ?1";
 
 /*
@@ -328,6 +331,11 @@ switch_bill(struct ctl *ctl, const char *json, const char *table, int *ncounters
 		(*ncounters)++;
 		*nbytes += delta;
 	}
+	if ((q = store_prepare(ctl->st, sql_prune)) == NULL)
+		goto sqlerr;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
+	if (store_run_stmt(ctl->st, q, "switch counters") == -1)
+		goto sqlerr;
 	status = 0;
 	goto done;
 sqlerr:
