@@ -28,7 +28,7 @@
 /* Every group any Moat program knows: a top-level name outside this list is
  * a typo, reported even by programs that do not read that group. */
 static const char *const config_known_groups[] = {
-	"common", "milter", "quarantined", "updated", "decoyd", "secmgr", "ctl", NULL
+	"common", "milter", "quarantined", "updated", "decoyd", "secmgr", "switch", "ctl", NULL
 };
 
 #define FIELD(vals, o, type) ((type *)(void *)((char *)(vals) + (o)->offset))

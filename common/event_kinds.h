@@ -26,6 +26,7 @@
 #define EV_DECOY_COMMAND        "decoy.command"
 #define EV_SECMGR_RESPONSE      "secmgr.response"
 #define EV_POLICY_RELOADED      "policy.reloaded"
+#define EV_SWITCH_APPLIED       "switch.applied"       /* moatctl switch apply loaded the table */
 
 /* NULL-terminated list of every kind above, for validation and moatctl. */
 extern const char *const event_kinds[];

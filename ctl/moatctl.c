@@ -50,6 +50,7 @@ static const char usage_text[] =
     "  cert add SUBSCRIBER FILE.pem | list [SUBSCRIBER] | remove ID\n"
     "  installs [SUBSCRIBER] [--csv]\n"
     "  downloads [SUBSCRIBER] [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--csv]\n"
+    "  switch render | apply | diff | collect\n"
     "  config sample | check [-c FILE]\n"
     "  quarantine ...\n";
 
@@ -528,6 +529,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "cert",       moatctl_cert,       0 },   /* reads the PEM file, then opens */
 	{ "installs",   moatctl_installs,   1 },
 	{ "downloads",  moatctl_downloads,  1 },
+	{ "switch",     moatctl_switch,     0 },   /* runs nft as root, then opens */
 	{ NULL, NULL, 0 }
 };
 

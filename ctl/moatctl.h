@@ -110,5 +110,8 @@ int moatctl_mirror(struct ctl *ctl, int argc, char **argv);
 int moatctl_cert(struct ctl *ctl, int argc, char **argv);
 int moatctl_installs(struct ctl *ctl, int argc, char **argv);
 int moatctl_downloads(struct ctl *ctl, int argc, char **argv);
+/* The front-end switch's nftables table (issue 11, moatctl_switch.c); runs
+ * nft before it opens the store itself. */
+int moatctl_switch(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -2,6 +2,9 @@
  * moatctl usage: the billing counters moat-milter keeps per day, subscriber
  * and direction, as an aligned table or as CSV (RFC 4180) for the billing
  * system.  Rows of removed subscribers stay billable; they show as "#ID".
+ * net_bytes, the last column, is network traffic the switch counted for the
+ * subscriber's networks (moatctl switch collect; 'in' to them, 'out' from
+ * them); mail's bytes are the bytes column.
  *
  * moatctl downloads and installs: moat-updated's side of billing.  They are
  * commands of their own rather than more rows of `usage`, whose CSV has one
@@ -45,7 +48,7 @@ static const char sql_installs[] =
     "WHERE ?1 IS NULL OR s.name = ?1 ORDER BY s.name, c.platform, c.client";
 static const char sql_usage[] =
     "SELECT u.day, coalesce(s.name, '#' || u.subscriber_id) AS subscriber, u.direction, "
-    " u.messages, u.bytes, u.infected, u.quarantined, u.rejected "
+    " u.messages, u.bytes, u.infected, u.quarantined, u.rejected, u.net_bytes "
     "FROM usage u LEFT JOIN subscribers s ON s.id = u.subscriber_id "
     "WHERE (?1 IS NULL OR u.day >= ?1) AND (?2 IS NULL OR u.day <= ?2) "
     " AND (?3 IS NULL OR s.name = ?3) "

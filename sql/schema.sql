@@ -1,4 +1,4 @@
--- Moat store schema, version 5.
+-- Moat store schema, version 6.
 --
 -- One SQLite file (WAL mode) shared by every Moat daemon and edited by
 -- operators, either with `moatctl` or directly with sqlite3.  This file is the
@@ -186,7 +186,20 @@ CREATE TABLE usage (
   infected      INTEGER NOT NULL DEFAULT 0,
   quarantined   INTEGER NOT NULL DEFAULT 0,
   rejected      INTEGER NOT NULL DEFAULT 0,
+  -- Network bytes the switch counted (moatctl switch collect): 'in' to the
+  -- subscriber's networks, 'out' from them.
+  net_bytes     INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (day, subscriber_id, direction)
+);
+
+-- The last value `moatctl switch collect` read of each named nftables
+-- counter of the switch ("s<SUBSCRIBER>_<NETWORK>_in|out"), so each collect
+-- adds only the delta to usage.net_bytes.
+CREATE TABLE switch_counters (
+  name    TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 128),
+  packets INTEGER NOT NULL DEFAULT 0 CHECK (packets >= 0),
+  bytes   INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+  updated INTEGER NOT NULL
 );
 
 CREATE TABLE correlation_rules (
@@ -293,7 +306,7 @@ INSERT INTO templates(name, subject, body) VALUES
 
 -- Policy generation: every edit of a table that shapes the in-memory policy
 -- snapshot bumps it; daemons reload when it changes.
-INSERT INTO meta(key, value) VALUES ('schema_version', '5'), ('policy_generation', '1');
+INSERT INTO meta(key, value) VALUES ('schema_version', '6'), ('policy_generation', '1');
 
 CREATE TRIGGER subscribers_gen_i AFTER INSERT ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
 CREATE TRIGGER subscribers_gen_u AFTER UPDATE ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;

@@ -87,9 +87,9 @@ def rows(db, sql, *params):
 
 def test_db_init_migrate_check(tmp_path):
     path = str(tmp_path / "m.db")
-    assert "schema version 5" in ok("db", "init", db=path)
-    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
-    assert ok("db", "migrate", db=path).strip() == "already at version 5"
+    assert "schema version 6" in ok("db", "init", db=path)
+    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("6",)]
+    assert ok("db", "migrate", db=path).strip() == "already at version 6"
     assert "integrity ok, foreign keys ok" in ok("db", "check", db=path)
     # A second init must refuse, not wipe or duplicate.
     before = dump(path)
@@ -99,13 +99,15 @@ def test_db_init_migrate_check(tmp_path):
 
 
 def test_db_migrate_from_version_1(db):
-    # Version 1 is version 5 without the templates table (migration 002),
+    # Version 1 is version 6 without the templates table (migration 002),
     # without policies.digest_to (migration 003), without the logins,
     # mixed_recipients and the quarantine's hold and scan settings (004) and
     # without moat-updated's indexes and downloads.requests (005; its CHECKs on av_packages stay:
-    # 005 rebuilds that table whatever it holds).
+    # 005 rebuilds that table whatever it holds), without the switch's counters and
+    # usage.net_bytes (006).
     con = sqlite3.connect(db)
     con.executescript("""
+        DROP TABLE switch_counters; ALTER TABLE usage DROP COLUMN net_bytes;
         DROP INDEX av_packages_release; DROP INDEX client_installs_client;
         DROP INDEX subscriber_credentials_cert; DROP INDEX downloads_by_subscriber;
         ALTER TABLE downloads DROP COLUMN requests;
@@ -124,7 +126,7 @@ def test_db_migrate_from_version_1(db):
     assert r.returncode == 1 and "schema version 1" in r.stderr, r.stderr
     r = run("subscriber", "list", db=db)
     assert r.returncode == 1 and "moatctl db migrate" in r.stderr, r.stderr
-    assert ok("db", "migrate", db=db).strip() == "migrated from 1 to 5"
+    assert ok("db", "migrate", db=db).strip() == "migrated from 1 to 6"
     assert rows(db, "SELECT count(*) FROM templates")[0][0] == 5
     ok("db", "check", db=db)
 
@@ -371,19 +373,21 @@ def test_usage_table_and_csv(demo):
     ok("subscriber", "add", 'Acme, "Inc"', db=demo)
     ids = dict(rows(demo, "SELECT name, id FROM subscribers"))
     con = sqlite3.connect(demo)
-    con.executemany("INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-        ("2026-11-01", ids["Alpha"], "in", 10, 20480, 1, 1, 0),
-        ("2026-11-01", ids["Alpha"], "out", 3, 300, 0, 0, 0),
-        ("2026-11-02", ids["Beta"], "in", 5, 500, 2, 0, 2),
-        ("2026-11-03", ids['Acme, "Inc"'], "in", 7, 700, 0, 0, 0),
+    con.executemany("INSERT INTO usage(day, subscriber_id, direction, messages, bytes, "
+                    "infected, quarantined, rejected, net_bytes) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        ("2026-11-01", ids["Alpha"], "in", 10, 20480, 1, 1, 0, 0),
+        ("2026-11-01", ids["Alpha"], "out", 3, 300, 0, 0, 0, 0),
+        ("2026-11-02", ids["Beta"], "in", 5, 500, 2, 0, 2, 123456),
+        ("2026-11-03", ids['Acme, "Inc"'], "in", 7, 700, 0, 0, 0, 0),
     ])
     con.commit()
     con.close()
 
     table = ok("usage", db=demo).splitlines()
     assert table[0].split() == ["day", "subscriber", "direction", "messages", "bytes",
-                                "infected", "quarantined", "rejected"]
-    assert table[1].split() == ["2026-11-01", "Alpha", "in", "10", "20480", "1", "1", "0"]
+                                "infected", "quarantined", "rejected", "net_bytes"]
+    assert table[1].split() == ["2026-11-01", "Alpha", "in", "10", "20480", "1", "1", "0", "0"]
     assert len(table) == 5
     # Columns are aligned: every line puts "direction" values at one offset.
     col = table[0].index("direction")
@@ -398,9 +402,9 @@ def test_usage_table_and_csv(demo):
     got = list(csv.reader(io.StringIO(text, newline="")))
     assert got == [
         ["day", "subscriber", "direction", "messages", "bytes", "infected",
-         "quarantined", "rejected"],
-        ["2026-11-02", "Beta", "in", "5", "500", "2", "0", "2"],
-        ["2026-11-03", 'Acme, "Inc"', "in", "7", "700", "0", "0", "0"],
+         "quarantined", "rejected", "net_bytes"],
+        ["2026-11-02", "Beta", "in", "5", "500", "2", "0", "2", "123456"],
+        ["2026-11-03", 'Acme, "Inc"', "in", "7", "700", "0", "0", "0", "0"],
     ]
     assert '"Acme, ""Inc"""' in text
 
