@@ -14,6 +14,7 @@
 #include "milter_conf.h"
 #include "quarantined_conf.h"
 #include "updated_conf.h"
+#include "decoyd_conf.h"
 
 static const char config_usage[] = "usage: moatctl config sample | check [-c FILE]\n";
 
@@ -22,6 +23,7 @@ static const struct cfg_group *const config_groups[] = {
 	&milter_cfg_group,
 	&quarantined_cfg_group,
 	&updated_cfg_group,
+	&decoyd_cfg_group,
 };
 #define CONFIG_NGROUPS (sizeof(config_groups) / sizeof(config_groups[0]))
 
