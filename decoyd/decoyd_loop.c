@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #define DD_SRC_BUCKETS 4096
 #define DD_READ_CHUNK  4096
 #define DD_FLUSH_MS    1000
+#define DD_FD_RESERVE  64           /* descriptors beside the sessions' */
 
 struct dd_listener {
 	int                          fd;
@@ -49,6 +51,8 @@ static struct dd_session **dd_heap;     /* min-heap by deadline */
 static size_t dd_heap_len;
 static struct dd_src *dd_srcs[DD_SRC_BUCKETS];
 static int dd_ep = -1, dd_recdir = -1;
+static int dd_spare = -1;
+static size_t dd_fd_cap;                /* sessions the descriptor limit allows */               /* given up to accept-and-close at EMFILE */
 static uint64_t dd_counter, dd_refused_global, dd_refused_source;
 
 int64_t
@@ -285,6 +289,23 @@ dd_accept(struct dd_listener *l)
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if ((errno == EMFILE || errno == ENFILE) && dd_spare != -1) {
+				/* Out of descriptors: take the connection with the
+				 * spare one and close it, or the listener would
+				 * stay readable and the loop spin. */
+				close(dd_spare);
+				fd = accept(l->fd, NULL, NULL);
+				if (fd != -1)
+					close(fd);
+				dd_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				if (fd == -1)   /* Linux says EMFILE on an empty queue too */
+					return;
+				if (dd_refused_global++ % 1000 == 0)
+					log_warnx("out of file descriptors: connection closed "
+					    "at accept (%llu so far)",
+					    (unsigned long long)dd_refused_global);
+				continue;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_warn("accept on port %u", l->port);
 			return;
@@ -460,6 +481,31 @@ dd_personality(const char *name)
 	return NULL;
 }
 
+/*
+ * A session holds two descriptors (its socket and its recording): as root,
+ * raise the open files limit to fit max_sessions, or note how many fit.
+ */
+static void
+dd_fd_limit(long long max_sessions)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_sessions * 2 + DD_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (rl.rlim_max < want)
+			rl.rlim_max = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("open files limit %llu", (unsigned long long)want);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		dd_fd_cap = rl.rlim_cur > 2 * DD_FD_RESERVE ?
+		    (rl.rlim_cur - DD_FD_RESERVE) / 2 : 1;
+}
+
 int
 dd_loop_bind(const struct dd_conf *c)
 {
@@ -473,6 +519,7 @@ dd_loop_bind(const struct dd_conf *c)
 		log_warn("cannot open record_dir %s", c->d.record_dir);
 		return -1;
 	}
+	dd_fd_limit(c->d.max_sessions);
 	if ((words = strdup(c->d.listen)) == NULL)
 		return -1;
 	for (w = strtok_r(words, " ,\t", &save); w != NULL && rc == 0;
@@ -518,6 +565,12 @@ dd_loop_run(void)
 
 	dd_cap = c->d.max_sessions;
 	daemon_conf_put(c);
+	if (dd_fd_cap > 0 && dd_cap > dd_fd_cap) {
+		log_warnx("decoyd.max_sessions is over what the open files limit "
+		    "allows: %zu sessions at most", dd_fd_cap);
+		dd_cap = dd_fd_cap;
+	}
+	dd_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	dd_table = calloc(dd_cap, sizeof(*dd_table));
 	dd_heap = calloc(dd_cap, sizeof(*dd_heap));
 	dd_freeslots = calloc(dd_cap, sizeof(*dd_freeslots));
@@ -592,6 +645,9 @@ dd_loop_stop(void)
 		close(dd_ep);
 	if (dd_recdir != -1)
 		close(dd_recdir);
+	if (dd_spare != -1)
+		close(dd_spare);
+	dd_spare = -1;
 	dd_ep = dd_recdir = -1;
 	free(dd_table);
 	free(dd_heap);

@@ -41,14 +41,15 @@
 #include "store.h"
 
 #define REC_BUF       16384
+#define REC_BUF_START 512           /* an idle session's recording costs little */
 #define REC_CHUNK     1024          /* raw bytes per event line */
 #define REC_ROWS      4096
 #define REC_BATCH     256
 
 struct dd_rec {
 	int      fd;
-	char    *buf;
-	size_t   len;
+	char    *buf;           /* grows from REC_BUF_START to REC_BUF */
+	size_t   len, cap;
 };
 
 struct rec_row {
@@ -147,18 +148,18 @@ sess_sendtext(struct dd_session *s, const char *buf, size_t len)
 /* ---------------------------------------------------------- the file */
 
 static void
-rec_write(struct dd_rec *r)
+rec_write_direct(struct dd_rec *r, const char *buf, size_t len)
 {
 	struct timespec a, b;
 	uint64_t ns;
 	size_t off = 0;
 	ssize_t n;
 
-	if (r->fd == -1 || r->len == 0)
+	if (r->fd == -1 || len == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	while (off < r->len) {
-		n = write(r->fd, r->buf + off, r->len - off);
+	while (off < len) {
+		n = write(r->fd, buf + off, len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -169,7 +170,6 @@ rec_write(struct dd_rec *r)
 		}
 		off += n;
 	}
-	r->len = 0;
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + b.tv_nsec - a.tv_nsec;
 	rec_write_ns += ns;
@@ -178,17 +178,34 @@ rec_write(struct dd_rec *r)
 		rec_write_max_ns = ns;
 }
 
+static void
+rec_write(struct dd_rec *r)
+{
+	rec_write_direct(r, r->buf, r->len);
+	r->len = 0;
+}
+
 /* Appends one line; writes the buffer first when it would overflow. */
 static void
 rec_append(struct dd_rec *r, const char *line, size_t n)
 {
-	if (r->len + n > REC_BUF)
-		rec_write(r);
-	if (n > REC_BUF) {              /* cannot happen: lines are bounded */
-		return;
+	size_t cap;
+	char *b;
+
+	if (r->len + n > r->cap && r->cap < REC_BUF) {
+		for (cap = r->cap; cap < r->len + n && cap < REC_BUF; cap *= 2)
+			;
+		if ((b = realloc(r->buf, cap)) != NULL)
+			r->buf = b, r->cap = cap;
 	}
-	memcpy(r->buf + r->len, line, n);
-	r->len += n;
+	if (r->len + n > r->cap)
+		rec_write(r);
+	if (n > r->cap)                 /* a line longer than the buffer: as it is */
+		rec_write_direct(r, line, n);
+	else {
+		memcpy(r->buf + r->len, line, n);
+		r->len += n;
+	}
 }
 
 static void
@@ -249,7 +266,7 @@ rec_open(struct dd_session *s, int dirfd)
 	jbuf_int(&j, "port", s->port);
 	jbuf_int(&j, "src_port", s->src_port);
 	event_emit(EV_DECOY_CONNECT, SEV_NOTICE, 0, s->src, jbuf_end(&j));
-	if ((r = calloc(1, sizeof(*r))) == NULL || (r->buf = malloc(REC_BUF)) == NULL) {
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->buf = malloc(REC_BUF_START)) == NULL) {
 		free(r);
 		log_warnx("%s: no memory to record", s->key);
 		return -1;
@@ -262,6 +279,7 @@ rec_open(struct dd_session *s, int dirfd)
 		free(r);
 		return -1;
 	}
+	r->cap = REC_BUF_START;
 	s->rec = r;
 	snprintf(title, sizeof(title), "%s %s:%u -> port %u (%s)", s->pers->name, s->src,
 	    s->src_port, s->port, s->key);
