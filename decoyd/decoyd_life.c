@@ -63,6 +63,26 @@ dd_stop(void)
 	events_stop();
 }
 
+/*
+ * After the drop, beside what daemon_main itself needs (common/daemon.c):
+ * the loop, the recordings, SQLite (events, decoy_sessions) and the two
+ * writer threads.  No execve, no fork: anything else is SIGSYS.  (The
+ * frame's base list keeps socket and connect, for syslog.)
+ */
+static const char *const dd_seccomp[] = {
+	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "accept4", "accept",
+	"recvfrom", "sendmsg", "shutdown", "fcntl", "pread64", "pwrite64", "fsync",
+	"fdatasync", "ftruncate", "fchown", "fchmod", "access", "faccessat", "stat",
+	"lstat", "statx", "readlink", "getcwd", "geteuid", "getuid", "mremap",
+	"clone", "clone3", "set_robust_list", "rseq", "sched_yield", "uname",
+#ifdef __SANITIZE_ADDRESS__
+	/* The sanitizer build: LeakSanitizer stops the world at exit. */
+	"ptrace", "wait4", "prctl", "sigaltstack", "getppid", "kill", "tgkill",
+	"sched_getaffinity", "readlinkat", "getdents64", "pipe2", "dup2",
+#endif
+	NULL
+};
+
 static const struct cfg_group *const dd_groups[] = { &decoyd_cfg_group };
 static const size_t dd_group_off[] = { offsetof(struct dd_conf, d) };
 
@@ -71,5 +91,6 @@ const struct daemon_desc dd_desc = {
 	.groups = dd_groups, .group_off = dd_group_off, .ngroups = 1,
 	.conf_size = sizeof(struct dd_conf),
 	.listen = NULL, .nlisten = 0,
+	.seccomp = dd_seccomp,
 	.bind = dd_bind, .start = dd_start, .run = dd_loop_run, .stop = dd_stop,
 };

@@ -21,8 +21,10 @@
  * decoyd.per_source are closed at accept; a client that does not read its
  * output is dropped when 64 KiB pile up; an option flood ends the session.
  * Privileges: listeners bound and the record directory opened as root
- * (decoyd_life.c's bind hook); then the daemon runs as common.user.
- * Not yet: chroot and a seccomp allow list (the frame has both).
+ * (decoyd_life.c's bind hook); then the daemon runs as common.user under a
+ * seccomp allow list (decoyd_life.c: no execve, no fork; the frame's base
+ * list still allows socket and connect, for syslog).
+ * Not yet: chroot (the store is reached by path).
  * Life cycle: daemon_main (common/daemon.h): HUP reloads moat.conf (limits
  * and host identity apply to new sessions; listeners need a restart),
  * TERM/INT end every session (recorded as "daemon stopped") and stop.

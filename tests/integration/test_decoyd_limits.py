@@ -142,6 +142,13 @@ def test_hup_applies_new_cap(decoyd):
     b.close()
 
 
+def test_runs_under_seccomp(decoyd):
+    with open("/proc/%d/status" % decoyd.proc.pid) as f:
+        status = dict(l.split(":", 1) for l in f if ":" in l)
+    assert status["Seccomp"].strip() == "2"            # a filter is loaded
+    assert status["NoNewPrivs"].strip() == "1"
+
+
 def test_term_ends_sessions_with_rows(decoyd):
     held = [opened(decoyd) for _ in range(3)]
     assert all(served(s) for s in held)
