@@ -75,13 +75,16 @@ static const char *const dd_seccomp[] = {
 	"fdatasync", "ftruncate", "fchown", "fchmod", "access", "faccessat", "stat",
 	"lstat", "statx", "readlink", "getcwd", "geteuid", "getuid", "mremap",
 	"clone", "clone3", "set_robust_list", "rseq", "sched_yield", "uname",
-#ifdef __SANITIZE_ADDRESS__
-	/* The sanitizer build: LeakSanitizer stops the world at exit. */
-	"ptrace", "wait4", "prctl", "sigaltstack", "getppid", "kill", "tgkill",
-	"sched_getaffinity", "readlinkat", "getdents64", "pipe2", "dup2",
-#endif
 	NULL
 };
+
+/* The sanitizer build runs without the filter: LeakSanitizer's exit-time
+ * check (a ptrace-ing thread) hangs under it, as in daemon_main_test. */
+#ifdef __SANITIZE_ADDRESS__
+#define DD_SECCOMP (0 ? dd_seccomp : NULL)
+#else
+#define DD_SECCOMP dd_seccomp
+#endif
 
 static const struct cfg_group *const dd_groups[] = { &decoyd_cfg_group };
 static const size_t dd_group_off[] = { offsetof(struct dd_conf, d) };
@@ -91,6 +94,6 @@ const struct daemon_desc dd_desc = {
 	.groups = dd_groups, .group_off = dd_group_off, .ngroups = 1,
 	.conf_size = sizeof(struct dd_conf),
 	.listen = NULL, .nlisten = 0,
-	.seccomp = dd_seccomp,
+	.seccomp = DD_SECCOMP,
 	.bind = dd_bind, .start = dd_start, .run = dd_loop_run, .stop = dd_stop,
 };
