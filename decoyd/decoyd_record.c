@@ -293,27 +293,31 @@ rec_open(struct dd_session *s, int dirfd)
 
 /* ---------------------------------------------------------- events */
 
-void
-rec_login(struct dd_session *s, const char *user, const char *password)
-{
-	char detail[2048];
-	struct jbuf j;
-
-	s->logins++;
-	snprintf(s->user, sizeof(s->user), "%s", user);
-	jbuf_init(&j, detail, sizeof(detail));
-	jbuf_str(&j, "session", s->key);
-	jbuf_str(&j, "personality", s->pers->name);
-	jbuf_str(&j, "user", user);
-	jbuf_str(&j, "password", password);
-	event_emit(EV_DECOY_LOGIN, SEV_WARNING, 0, s->src, jbuf_end(&j));
-}
-
 /* Event text is bounded: the transcript keeps the whole line. */
 static void
 rec_bounded(char *out, size_t cap, const char *in)
 {
 	snprintf(out, cap, "%s", in);
+}
+
+void
+rec_login(struct dd_session *s, const char *user, const char *password)
+{
+	char detail[8192], u[512], pw[512];
+	struct jbuf j;
+
+	s->logins++;
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	/* Bounded so the object always fits (6 bytes per escaped byte at
+	 * worst); the transcript keeps them whole. */
+	rec_bounded(u, sizeof(u), user);
+	rec_bounded(pw, sizeof(pw), password);
+	jbuf_init(&j, detail, sizeof(detail));
+	jbuf_str(&j, "session", s->key);
+	jbuf_str(&j, "personality", s->pers->name);
+	jbuf_str(&j, "user", u);
+	jbuf_str(&j, "password", pw);
+	event_emit(EV_DECOY_LOGIN, SEV_WARNING, 0, s->src, jbuf_end(&j));
 }
 
 void
