@@ -28,6 +28,7 @@
 #define DD_SRC_BUCKETS 4096
 #define DD_READ_CHUNK  4096
 #define DD_FLUSH_MS    1000
+#define DD_LINGER_MS   2000         /* an ending session's output may take this long */
 #define DD_FD_RESERVE  64           /* descriptors beside the sessions' */
 
 struct dd_listener {
@@ -267,6 +268,10 @@ sess_end(struct dd_session *s, const char *why)
 	if (!s->ending) {
 		s->ending = 1;
 		s->end_reason = why;
+		/* The last output gets DD_LINGER_MS to leave, then the
+		 * session is freed whatever the client does. */
+		s->pers_deadline = dd_now_ms() + DD_LINGER_MS;
+		sess_rearm(s);
 	}
 }
 
@@ -457,12 +462,9 @@ dd_timers(void)
 			sess_end(s, "idle");
 		}
 		if (s->ending) {
-			/* Give the last output a moment, then close whatever. */
+			/* Ended by a timer: flush what we can and close. */
 			sess_flush(s);
-			s->pers_deadline = now + 2000;
-			s->deadline = now + 2000;
-			heap_fix(s->heap_at);
-			if (s->outq_len == 0 || s->fd == -1)
+			if (s->outq_len == 0)
 				sess_free(s);
 			continue;
 		}
