@@ -24,6 +24,8 @@
 #define EV_DECOY_CONNECT        "decoy.connect"
 #define EV_DECOY_LOGIN          "decoy.login"
 #define EV_DECOY_COMMAND        "decoy.command"
+#define EV_DECOY_DOWNLOAD       "decoy.download"       /* a URL an intruder asked to fetch */
+#define EV_DECOY_DISCONNECT     "decoy.disconnect"
 #define EV_SECMGR_RESPONSE      "secmgr.response"
 #define EV_POLICY_RELOADED      "policy.reloaded"
 #define EV_SWITCH_APPLIED       "switch.applied"       /* moatctl switch apply loaded the table */

@@ -15,6 +15,7 @@
 #include "quarantined_conf.h"
 #include "nftswitch.h"
 #include "updated_conf.h"
+#include "decoyd_conf.h"
 
 static const char config_usage[] = "usage: moatctl config sample | check [-c FILE]\n";
 
@@ -24,6 +25,7 @@ static const struct cfg_group *const config_groups[] = {
 	&quarantined_cfg_group,
 	&updated_cfg_group,
 	&switch_cfg_group,
+	&decoyd_cfg_group,
 };
 #define CONFIG_NGROUPS (sizeof(config_groups) / sizeof(config_groups[0]))
 

@@ -1,0 +1,534 @@
+/*
+ * decoyd_record - every session as an asciicast v2 file, JSON events, and a
+ * decoy_sessions row.
+ *
+ * The file: a header line {"version": 2, "width": 80, "height": 24,
+ * "timestamp": T, "title": ...}, then one event per line, [seconds, type,
+ * text]: "o" what the client's terminal shows (our output), "i" every byte
+ * the client sent (telnet commands included), "n" protocol bytes we sent
+ * that no terminal shows (telnet negotiation; asciinema's player plays only
+ * "o" and skips the rest).
+ *
+ * Bytes into JSON text, losslessly: a well-formed UTF-8 sequence is kept as
+ * it is; '"', '\\' and the C0 controls and DEL are escaped (\n, \r, \t,
+ * \b, \f or \u00XX, which is that very byte again); every other byte B (a
+ * byte that starts no well-formed sequence) becomes the lone surrogate
+ * \uDCBB, as Python's "surrogateescape" does (PEP 383), so
+ *     json.loads(text).encode("utf-8", "surrogateescape")
+ * gives the original bytes back.  Our "o" output is valid UTF-8 by
+ * construction (echo of printable ASCII, sess_sendtext), so "o" holds no
+ * surrogate and the player prints it; "i" and "n" may.
+ *
+ * Writes are batched: each session's events gather in a buffer written when
+ * it passes REC_BUF, once a second (rec_flush_all from the loop), and at the
+ * end.  The time spent in write() is measured and logged at stop.  The
+ * decoy_sessions row goes to a writer thread with its own store connection
+ * through a bounded queue (a full queue drops the row, counted and logged:
+ * the loop never waits on SQLite).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decoyd.h"
+#include "events.h"
+#include "log.h"
+#include "store.h"
+
+#define REC_BUF       16384
+#define REC_BUF_START 512           /* an idle session's recording costs little */
+#define REC_CHUNK     1024          /* raw bytes per event line */
+#define REC_ROWS      4096
+#define REC_BATCH     256
+
+struct dd_rec {
+	int      fd;
+	char    *buf;           /* grows from REC_BUF_START to REC_BUF */
+	size_t   len, cap;
+};
+
+struct rec_row {
+	int64_t  started, ended;
+	char     src[64];
+	unsigned port;
+	char     personality[16];
+	char    *path;
+	char    *summary;
+};
+
+static uint64_t rec_write_ns, rec_write_max_ns, rec_writes, rec_rows_dropped;
+
+/* ---------------------------------------------------------- JSON bytes */
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629), or 0. */
+static size_t
+rec_utf8(const uint8_t *p, size_t len)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+size_t
+rec_json_bytes(char *out, size_t cap, const uint8_t *buf, size_t len)
+{
+	size_t i = 0, o = 0, n;
+	uint8_t c;
+
+	while (i < len) {
+		if (o + 8 >= cap)
+			break;
+		c = buf[i];
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\', out[o++] = c, i++;
+		} else if (c == '\n') {
+			out[o++] = '\\', out[o++] = 'n', i++;
+		} else if (c == '\r') {
+			out[o++] = '\\', out[o++] = 'r', i++;
+		} else if (c == '\t') {
+			out[o++] = '\\', out[o++] = 't', i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			o += snprintf(out + o, cap - o, "\\u%04x", c), i++;
+		} else if ((n = rec_utf8(buf + i, len - i)) != 0) {
+			memcpy(out + o, buf + i, n), o += n, i += n;
+		} else {
+			o += snprintf(out + o, cap - o, "\\udc%02x", c), i++;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+void
+sess_sendtext(struct dd_session *s, const char *buf, size_t len)
+{
+	char tmp[1024];
+	size_t i = 0, o = 0, n;
+
+	while (i < len) {
+		n = rec_utf8((const uint8_t *)buf + i, len - i);
+		if (o + 4 > sizeof(tmp)) {
+			sess_send(s, tmp, o, 1);
+			o = 0;
+		}
+		if (n == 0)
+			tmp[o++] = '?', i++;
+		else
+			memcpy(tmp + o, buf + i, n), o += n, i += n;
+	}
+	sess_send(s, tmp, o, 1);
+}
+
+/* ---------------------------------------------------------- the file */
+
+static void
+rec_write_direct(struct dd_rec *r, const char *buf, size_t len)
+{
+	struct timespec a, b;
+	uint64_t ns;
+	size_t off = 0;
+	ssize_t n;
+
+	if (r->fd == -1 || len == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	while (off < len) {
+		n = write(r->fd, buf + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warn("recording write");
+			close(r->fd);
+			r->fd = -1;
+			break;
+		}
+		off += n;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + b.tv_nsec - a.tv_nsec;
+	rec_write_ns += ns;
+	rec_writes++;
+	if (ns > rec_write_max_ns)
+		rec_write_max_ns = ns;
+}
+
+static void
+rec_write(struct dd_rec *r)
+{
+	rec_write_direct(r, r->buf, r->len);
+	r->len = 0;
+}
+
+/* Appends one line; writes the buffer first when it would overflow. */
+static void
+rec_append(struct dd_rec *r, const char *line, size_t n)
+{
+	size_t cap;
+	char *b;
+
+	if (r->len + n > r->cap && r->cap < REC_BUF) {
+		for (cap = r->cap; cap < r->len + n && cap < REC_BUF; cap *= 2)
+			;
+		if ((b = realloc(r->buf, cap)) != NULL)
+			r->buf = b, r->cap = cap;
+	}
+	if (r->len + n > r->cap)
+		rec_write(r);
+	if (n > r->cap)                 /* a line longer than the buffer: as it is */
+		rec_write_direct(r, line, n);
+	else {
+		memcpy(r->buf + r->len, line, n);
+		r->len += n;
+	}
+}
+
+static void
+rec_event(struct dd_session *s, char type, const uint8_t *buf, size_t len)
+{
+	char line[REC_CHUNK * 6 + 64];
+	struct timespec now;
+	double t;
+	size_t cut, n;
+
+	if (s->rec == NULL || s->rec->fd == -1)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t = (now.tv_sec - s->start.tv_sec) + (now.tv_nsec - s->start.tv_nsec) / 1e9;
+	while (len > 0) {
+		cut = len > REC_CHUNK ? REC_CHUNK : len;
+		/* Never split a UTF-8 sequence between two events. */
+		while (cut < len && cut > REC_CHUNK - 4 && (buf[cut] & 0xc0) == 0x80)
+			cut--;
+		n = snprintf(line, sizeof(line), "[%.6f, \"%c\", \"", t, type);
+		n += rec_json_bytes(line + n, sizeof(line) - n - 4, buf, cut);
+		n += snprintf(line + n, sizeof(line) - n, "\"]\n");
+		rec_append(s->rec, line, n);
+		buf += cut;
+		len -= cut;
+	}
+}
+
+void
+rec_input(struct dd_session *s, const uint8_t *buf, size_t len)
+{
+	rec_event(s, 'i', buf, len);
+}
+
+void
+rec_output(struct dd_session *s, const uint8_t *buf, size_t len)
+{
+	rec_event(s, 'o', buf, len);
+}
+
+void
+rec_net(struct dd_session *s, const uint8_t *buf, size_t len)
+{
+	rec_event(s, 'n', buf, len);
+}
+
+int
+rec_open(struct dd_session *s, int dirfd)
+{
+	struct dd_rec *r;
+	char name[64], head[512], title[256], detail[512];
+	struct jbuf j;
+	size_t n;
+
+	jbuf_init(&j, detail, sizeof(detail));
+	jbuf_str(&j, "session", s->key);
+	jbuf_str(&j, "personality", s->pers->name);
+	jbuf_int(&j, "port", s->port);
+	jbuf_int(&j, "src_port", s->src_port);
+	event_emit(EV_DECOY_CONNECT, SEV_NOTICE, 0, s->src, jbuf_end(&j));
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->buf = malloc(REC_BUF_START)) == NULL) {
+		free(r);
+		log_warnx("%s: no memory to record", s->key);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s.cast", s->key);
+	r->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (r->fd == -1) {
+		log_warn("%s: cannot create the recording %s", s->key, name);
+		free(r->buf);
+		free(r);
+		return -1;
+	}
+	r->cap = REC_BUF_START;
+	s->rec = r;
+	snprintf(title, sizeof(title), "%s %s:%u -> port %u (%s)", s->pers->name, s->src,
+	    s->src_port, s->port, s->key);
+	n = snprintf(head, sizeof(head), "{\"version\": 2, \"width\": 80, \"height\": 24, "
+	    "\"timestamp\": %lld, \"title\": \"", (long long)s->started);
+	n += rec_json_bytes(head + n, sizeof(head) - n - 64, (const uint8_t *)title, strlen(title));
+	n += snprintf(head + n, sizeof(head) - n, "\", \"env\": {\"TERM\": \"xterm\"}}\n");
+	rec_append(r, head, n);
+	return 0;
+}
+
+/* ---------------------------------------------------------- events */
+
+/* Event text is bounded: the transcript keeps the whole line. */
+static void
+rec_bounded(char *out, size_t cap, const char *in)
+{
+	snprintf(out, cap, "%s", in);
+}
+
+void
+rec_login(struct dd_session *s, const char *user, const char *password)
+{
+	char detail[8192], u[512], pw[512];
+	struct jbuf j;
+
+	s->logins++;
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	/* Bounded so the object always fits (6 bytes per escaped byte at
+	 * worst); the transcript keeps them whole. */
+	rec_bounded(u, sizeof(u), user);
+	rec_bounded(pw, sizeof(pw), password);
+	jbuf_init(&j, detail, sizeof(detail));
+	jbuf_str(&j, "session", s->key);
+	jbuf_str(&j, "personality", s->pers->name);
+	jbuf_str(&j, "user", u);
+	jbuf_str(&j, "password", pw);
+	event_emit(EV_DECOY_LOGIN, SEV_WARNING, 0, s->src, jbuf_end(&j));
+}
+
+void
+rec_command(struct dd_session *s, const char *line)
+{
+	char detail[16384], cmd[2048];
+	struct jbuf j;
+
+	s->commands++;
+	rec_bounded(cmd, sizeof(cmd), line);
+	jbuf_init(&j, detail, sizeof(detail));
+	jbuf_str(&j, "session", s->key);
+	jbuf_str(&j, "user", s->user);
+	jbuf_str(&j, "command", cmd);
+	event_emit(EV_DECOY_COMMAND, SEV_WARNING, 0, s->src, jbuf_end(&j));
+}
+
+void
+rec_download(struct dd_session *s, const char *tool, const char *url)
+{
+	char detail[16384], u[2048];
+	struct jbuf j;
+
+	s->downloads++;
+	rec_bounded(u, sizeof(u), url);
+	jbuf_init(&j, detail, sizeof(detail));
+	jbuf_str(&j, "session", s->key);
+	jbuf_str(&j, "tool", tool);
+	jbuf_str(&j, "url", u);
+	event_emit(EV_DECOY_DOWNLOAD, SEV_WARNING, 0, s->src, jbuf_end(&j));
+}
+
+/* ---------------------------------------------------------- rows */
+
+static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rec_cv = PTHREAD_COND_INITIALIZER;
+static struct rec_row rec_q[REC_ROWS];
+static size_t rec_head, rec_count;
+static int rec_quit, rec_running;
+static pthread_t rec_thr;
+static struct store *rec_st;
+
+static void
+rec_row_free(struct rec_row *r)
+{
+	free(r->path);
+	free(r->summary);
+	r->path = r->summary = NULL;
+}
+
+static const char REC_INSERT[] =
+    "INSERT INTO decoy_sessions (started, ended, src_ip, port, personality, "
+    "transcript_path, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+static void
+rec_insert(struct rec_row *rows, size_t n)
+{
+	sqlite3_stmt *st;
+	size_t i;
+
+	if (store_begin(rec_st) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((st = store_prepare(rec_st, REC_INSERT)) == NULL)
+			break;
+		sqlite3_bind_int64(st, 1, rows[i].started);
+		sqlite3_bind_int64(st, 2, rows[i].ended);
+		sqlite3_bind_text(st, 3, rows[i].src, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, rows[i].port);
+		sqlite3_bind_text(st, 5, rows[i].personality, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, rows[i].path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, rows[i].summary, -1, SQLITE_STATIC);
+		if (store_run_stmt(rec_st, st, "decoy_sessions insert") == -1)
+			break;
+	}
+	if (i < n || store_commit(rec_st) == -1) {
+		store_rollback(rec_st);
+		log_warnx("decoy_sessions: %zu row(s) lost", n);
+	}
+out:
+	for (i = 0; i < n; i++)
+		rec_row_free(&rows[i]);
+}
+
+static void *
+rec_writer(void *arg)
+{
+	static struct rec_row batch[REC_BATCH];
+	size_t n;
+
+	(void)arg;
+	pthread_mutex_lock(&rec_mu);
+	for (;;) {
+		while (rec_count == 0 && !rec_quit)
+			pthread_cond_wait(&rec_cv, &rec_mu);
+		if (rec_count == 0 && rec_quit)
+			break;
+		for (n = 0; n < REC_BATCH && rec_count > 0; n++) {
+			batch[n] = rec_q[rec_head];
+			rec_head = (rec_head + 1) % REC_ROWS;
+			rec_count--;
+		}
+		pthread_mutex_unlock(&rec_mu);
+		rec_insert(batch, n);
+		pthread_mutex_lock(&rec_mu);
+	}
+	pthread_mutex_unlock(&rec_mu);
+	return NULL;
+}
+
+int
+rec_start(const char *store, char *err, size_t errlen)
+{
+	if (store_open(store, 0, 5000, &rec_st, err, errlen) == -1)
+		return -1;
+	if (pthread_create(&rec_thr, NULL, rec_writer, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the decoy_sessions writer");
+		store_close(rec_st);
+		rec_st = NULL;
+		return -1;
+	}
+	rec_running = 1;
+	return 0;
+}
+
+void
+rec_stop(void)
+{
+	if (rec_running) {
+		pthread_mutex_lock(&rec_mu);
+		rec_quit = 1;
+		pthread_cond_signal(&rec_cv);
+		pthread_mutex_unlock(&rec_mu);
+		pthread_join(rec_thr, NULL);
+		rec_running = 0;
+	}
+	store_close(rec_st);
+	rec_st = NULL;
+	if (rec_writes > 0)
+		log_info("recordings: %llu writes, %.3f ms in all, longest %.3f ms; "
+		    "%llu session row(s) dropped", (unsigned long long)rec_writes,
+		    rec_write_ns / 1e6, rec_write_max_ns / 1e6,
+		    (unsigned long long)rec_rows_dropped);
+}
+
+static void
+rec_queue_row(struct dd_session *s, const char *summary)
+{
+	struct rec_row r = { 0 };
+	char path[4096];
+
+	r.started = s->started;
+	r.ended = time(NULL);
+	snprintf(r.src, sizeof(r.src), "%s", s->src);
+	r.port = s->port;
+	snprintf(r.personality, sizeof(r.personality), "%s", s->pers->name);
+	if (s->rec != NULL) {
+		snprintf(path, sizeof(path), "%s/%s.cast", s->conf->d.record_dir, s->key);
+		r.path = strdup(path);
+	}
+	r.summary = strdup(summary);
+	pthread_mutex_lock(&rec_mu);
+	if (!rec_running || rec_count == REC_ROWS || r.summary == NULL) {
+		if (rec_rows_dropped++ % 1000 == 0)
+			log_warnx("decoy_sessions queue full: row of %s dropped", s->key);
+		rec_row_free(&r);
+	} else {
+		rec_q[(rec_head + rec_count++) % REC_ROWS] = r;
+		pthread_cond_signal(&rec_cv);
+	}
+	pthread_mutex_unlock(&rec_mu);
+}
+
+void
+rec_close(struct dd_session *s)
+{
+	char detail[1024];
+	struct jbuf j;
+	long long secs = time(NULL) - s->started;
+
+	jbuf_init(&j, detail, sizeof(detail));
+	jbuf_str(&j, "session", s->key);
+	jbuf_str(&j, "personality", s->pers->name);
+	jbuf_str(&j, "user", s->user[0] != '\0' ? s->user : NULL);
+	jbuf_int(&j, "logins", s->logins);
+	jbuf_int(&j, "commands", s->commands);
+	jbuf_int(&j, "downloads", s->downloads);
+	jbuf_int(&j, "bytes_in", (long long)s->bytes_in);
+	jbuf_int(&j, "bytes_out", (long long)s->bytes_out);
+	jbuf_int(&j, "seconds", secs);
+	jbuf_str(&j, "end", s->end_reason != NULL ? s->end_reason : "closed");
+	jbuf_end(&j);
+	event_emit(EV_DECOY_DISCONNECT, SEV_INFO, 0, s->src, detail);
+	rec_queue_row(s, detail);
+	if (s->rec != NULL) {
+		rec_write(s->rec);
+		if (s->rec->fd != -1)
+			close(s->rec->fd);
+		free(s->rec->buf);
+		free(s->rec);
+		s->rec = NULL;
+	}
+}
+
+void
+rec_flush_all(void)
+{
+	struct dd_session *s;
+	size_t i, cap = dd_loop_cap();
+
+	for (i = 0; i < cap; i++)
+		if ((s = dd_loop_session(i)) != NULL && s->rec != NULL)
+			rec_write(s->rec);
+}
