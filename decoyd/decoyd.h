@@ -44,7 +44,12 @@ struct dd_personality {
 	void  (*timer)(struct dd_session *s);
 	void  (*close)(struct dd_session *s);
 };
-extern const struct dd_personality dd_telnet;
+extern const struct dd_personality dd_telnet;     /* decoyd_telnet.c */
+extern const struct dd_personality dd_ftp;        /* decoyd_ftp.c */
+extern const struct dd_personality dd_http;       /* decoyd_http.c */
+extern const struct dd_personality dd_smtp;       /* decoyd_smtp.c */
+extern const struct dd_personality dd_subseven;   /* decoyd_backdoor.c */
+extern const struct dd_personality dd_netbus;     /* decoyd_backdoor.c */
 
 #define DD_OUTQ_MAX   (64 * 1024)    /* unsent output before the session is dropped */
 

@@ -8,7 +8,9 @@
 #include "decoyd_conf.h"
 
 /* Personalities this build knows; the listener words name them. */
-static const char *const decoyd_personalities[] = { "telnet", NULL };
+static const char *const decoyd_personalities[] = {
+	"telnet", "ftp", "http", "smtp", "subseven", "netbus", NULL
+};
 
 int
 decoyd_conf_word(const char *word, char *pers, char *addr, unsigned *port)
@@ -53,7 +55,7 @@ decoyd_check_listen(const void *value, char *err, size_t errlen)
 	for (w = strtok_r(s, " ,\t", &save); w != NULL; w = strtok_r(NULL, " ,\t", &save)) {
 		if (decoyd_conf_word(w, pers, addr, &port) == -1 || ++n > 16) {
 			snprintf(err, errlen, "\"%.64s\": expected up to 16 words "
-			    "\"telnet:ADDRESS:PORT\"", w);
+			    "\"PERSONALITY:ADDRESS:PORT\"", w);
 			free(s);
 			return -1;
 		}
@@ -84,7 +86,7 @@ decoyd_check_text(const void *value, char *err, size_t errlen)
 static const struct cfg_opt decoyd_opts[] = {
 	{ "listen", CFG_STR, "telnet:127.0.0.1:2323", 0, -1, NULL, D(listen),
 	  "Listeners, words \"personality:ADDRESS:PORT\" separated by spaces "
-	  "(personalities: telnet).  Bound as root, so port 23 works.",
+	  "(personalities: telnet, ftp, http, smtp, subseven, netbus).  Bound as root, so port 23 works.",
 	  decoyd_check_listen, CFG_RESTART },
 	{ "record_dir", CFG_STR, "/var/lib/moat/decoy", 0, -1, NULL, D(record_dir),
 	  "Every session's asciicast v2 recording; the only place the daemon "

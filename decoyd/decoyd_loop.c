@@ -475,11 +475,19 @@ dd_timers(void)
 
 /* ---------------------------------------------------------- life */
 
+/* Every personality this build serves; decoyd_conf.c names the same. */
+static const struct dd_personality *const dd_personalities[] = {
+	&dd_telnet, &dd_ftp, &dd_http, &dd_smtp, &dd_subseven, &dd_netbus, NULL
+};
+
 static const struct dd_personality *
 dd_personality(const char *name)
 {
-	if (strcmp(name, "telnet") == 0)
-		return &dd_telnet;
+	size_t i;
+
+	for (i = 0; dd_personalities[i] != NULL; i++)
+		if (strcmp(name, dd_personalities[i]->name) == 0)
+			return dd_personalities[i];
 	return NULL;
 }
 
