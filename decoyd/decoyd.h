@@ -65,6 +65,9 @@ struct dd_session {
 	char                         src[64];     /* client address text */
 	unsigned                     src_port;
 	unsigned                     port;        /* our listening port */
+	char                         dst[48];     /* the address the client meant (decoyd_ident.c) */
+	long long                    subscriber;  /* whose network that is, 0 none */
+	char                         fqdn[256];   /* the identity worn: HOSTNAME[.DOMAIN] */
 	char                         key[48];     /* "20261202T110000-123-4": events, rows, file */
 	struct timespec              start;       /* CLOCK_MONOTONIC */
 	time_t                       started;     /* wall clock, seconds */
@@ -132,6 +135,12 @@ void rec_stop(void);
  * terminated): valid UTF-8 kept, controls as \uXXXX, every other byte B as
  * \u00B... see decoyd_record.c.  Returns the length written. */
 size_t rec_json_bytes(char *out, size_t cap, const uint8_t *buf, size_t len);
+
+/* decoyd_ident.c: subscriber identities (as root at bind, again at reload). */
+int  ident_load(const char *store);
+void ident_unload(void);
+/* Sets s->dst, s->subscriber and s->fqdn from the accepted socket. */
+void ident_pick(struct dd_session *s);
 
 /* decoyd_shell.c: a fake shell for one session. */
 struct dd_shell;

@@ -32,7 +32,20 @@ dd_bind(void *conf, const int *fds)
 		log_warn("chown %s", c->d.record_dir);
 		return -1;
 	}
+	/* Without the identities the decoys still serve, as the hostname. */
+	(void)ident_load(c->common.store);
 	return dd_loop_bind(c);
+}
+
+/* A new generation: the subscribers' identities again, when the store can
+ * still be read from here. */
+static void
+dd_reload(void *conf, const void *old)
+{
+	struct dd_conf *c = conf;
+
+	(void)old;
+	(void)ident_load(c->common.store);
 }
 
 /* As common.user. */
@@ -61,6 +74,7 @@ dd_stop(void)
 	dd_loop_stop();         /* ends the sessions: their rows and events */
 	rec_stop();
 	events_stop();
+	ident_unload();
 }
 
 /*
@@ -75,6 +89,7 @@ static const char *const dd_seccomp[] = {
 	"fdatasync", "ftruncate", "fchown", "fchmod", "access", "faccessat", "stat",
 	"lstat", "statx", "readlink", "getcwd", "geteuid", "getuid", "mremap",
 	"clone", "clone3", "set_robust_list", "rseq", "sched_yield", "uname",
+	"getsockname", "getsockopt",
 	NULL
 };
 
@@ -95,5 +110,5 @@ const struct daemon_desc dd_desc = {
 	.conf_size = sizeof(struct dd_conf),
 	.listen = NULL, .nlisten = 0,
 	.seccomp = DD_SECCOMP,
-	.bind = dd_bind, .start = dd_start, .run = dd_loop_run, .stop = dd_stop,
+	.bind = dd_bind, .start = dd_start, .reload = dd_reload, .run = dd_loop_run, .stop = dd_stop,
 };

@@ -351,6 +351,7 @@ dd_accept(struct dd_listener *l)
 		s->port = l->port;
 		s->src_port = atoi(serv);
 		snprintf(s->src, sizeof(s->src), "%s", host);
+		ident_pick(s);
 		clock_gettime(CLOCK_MONOTONIC, &s->start);
 		s->last_input = dd_now_ms();
 		now = time(NULL);

@@ -28,10 +28,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -252,11 +254,24 @@ rec_net(struct dd_session *s, const uint8_t *buf, size_t len)
 	rec_event(s, 'n', buf, len);
 }
 
+/* Our end of the connection, "ADDRESS" text, or NULL. */
+static const char *
+rec_local(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, buf, len, NULL, 0, NI_NUMERICHOST) != 0)
+		return NULL;
+	return buf;
+}
+
 int
 rec_open(struct dd_session *s, int dirfd)
 {
 	struct dd_rec *r;
-	char name[64], head[512], title[256], detail[512];
+	char name[64], head[512], title[256], detail[768], local[64];
 	struct jbuf j;
 	size_t n;
 
@@ -265,7 +280,11 @@ rec_open(struct dd_session *s, int dirfd)
 	jbuf_str(&j, "personality", s->pers->name);
 	jbuf_int(&j, "port", s->port);
 	jbuf_int(&j, "src_port", s->src_port);
-	event_emit(EV_DECOY_CONNECT, SEV_NOTICE, 0, s->src, jbuf_end(&j));
+	/* Which decoy took it (the switch balances over several) and what the
+	 * intruder meant to reach. */
+	jbuf_str(&j, "local", rec_local(s->fd, local, sizeof(local)));
+	jbuf_str(&j, "dst", s->dst[0] != '\0' ? s->dst : NULL);
+	event_emit(EV_DECOY_CONNECT, SEV_NOTICE, s->subscriber, s->src, jbuf_end(&j));
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->buf = malloc(REC_BUF_START)) == NULL) {
 		free(r);
 		log_warnx("%s: no memory to record", s->key);
@@ -317,7 +336,7 @@ rec_login(struct dd_session *s, const char *user, const char *password)
 	jbuf_str(&j, "personality", s->pers->name);
 	jbuf_str(&j, "user", u);
 	jbuf_str(&j, "password", pw);
-	event_emit(EV_DECOY_LOGIN, SEV_WARNING, 0, s->src, jbuf_end(&j));
+	event_emit(EV_DECOY_LOGIN, SEV_WARNING, s->subscriber, s->src, jbuf_end(&j));
 }
 
 void
@@ -332,7 +351,7 @@ rec_command(struct dd_session *s, const char *line)
 	jbuf_str(&j, "session", s->key);
 	jbuf_str(&j, "user", s->user);
 	jbuf_str(&j, "command", cmd);
-	event_emit(EV_DECOY_COMMAND, SEV_WARNING, 0, s->src, jbuf_end(&j));
+	event_emit(EV_DECOY_COMMAND, SEV_WARNING, s->subscriber, s->src, jbuf_end(&j));
 }
 
 void
@@ -347,7 +366,7 @@ rec_download(struct dd_session *s, const char *tool, const char *url)
 	jbuf_str(&j, "session", s->key);
 	jbuf_str(&j, "tool", tool);
 	jbuf_str(&j, "url", u);
-	event_emit(EV_DECOY_DOWNLOAD, SEV_WARNING, 0, s->src, jbuf_end(&j));
+	event_emit(EV_DECOY_DOWNLOAD, SEV_WARNING, s->subscriber, s->src, jbuf_end(&j));
 }
 
 /* ---------------------------------------------------------- rows */
@@ -510,7 +529,7 @@ rec_close(struct dd_session *s)
 	jbuf_int(&j, "seconds", secs);
 	jbuf_str(&j, "end", s->end_reason != NULL ? s->end_reason : "closed");
 	jbuf_end(&j);
-	event_emit(EV_DECOY_DISCONNECT, SEV_INFO, 0, s->src, detail);
+	event_emit(EV_DECOY_DISCONNECT, SEV_INFO, s->subscriber, s->src, detail);
 	rec_queue_row(s, detail);
 	if (s->rec != NULL) {
 		rec_write(s->rec);

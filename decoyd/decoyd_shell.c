@@ -236,8 +236,15 @@ sh_generated(struct dd_shell *sh, const char *path)
 	if (strcmp(path, "/etc/hostname") == 0)
 		sh_printf(sh, "%s\n", d->hostname);
 	else if (strcmp(path, "/etc/hosts") == 0)
-		sh_printf(sh, "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n\n::1\tlocalhost "
-		    "ip6-localhost ip6-loopback\n", d->hostname);
+	{
+		/* Debian's installer writes "FQDN SHORT" when it knows a domain. */
+		if (strcmp(sh->s->fqdn, d->hostname) != 0)
+			sh_printf(sh, "127.0.0.1\tlocalhost\n127.0.1.1\t%s\t%s\n\n::1\tlocalhost "
+			    "ip6-localhost ip6-loopback\n", sh->s->fqdn, d->hostname);
+		else
+			sh_printf(sh, "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n\n::1\tlocalhost "
+			    "ip6-localhost ip6-loopback\n", d->hostname);
+	}
 	else if (strcmp(path, "/etc/issue") == 0)
 		sh_printf(sh, "%s \\n \\l\n\n", d->issue);
 	else if (strcmp(path, "/proc/version") == 0)
@@ -366,6 +373,24 @@ cmd_echo(struct dd_shell *sh, int argc, char **argv)
 		sh_printf(sh, "%s%s", argv[i], i + 1 < argc ? " " : "");
 	if (nl)
 		sh_out(sh, "\n");
+}
+
+/* hostname(1): the short name; -f the subscriber's FQDN; -d its domain. */
+static void
+cmd_hostname(struct dd_shell *sh, int argc, char **argv)
+{
+	const char *host = sh->s->conf->d.hostname, *fqdn = sh->s->fqdn;
+	size_t hl = strlen(host);
+
+	if (argc > 1 && (strcmp(argv[1], "-f") == 0 || strcmp(argv[1], "--fqdn") == 0))
+		sh_printf(sh, "%s\n", fqdn);
+	else if (argc > 1 && (strcmp(argv[1], "-d") == 0 || strcmp(argv[1], "--domain") == 0))
+		sh_printf(sh, "%s\n", strncmp(fqdn, host, hl) == 0 && fqdn[hl] == '.' ?
+		    fqdn + hl + 1 : "");
+	else if (argc > 1)
+		sh_out(sh, "hostname: you must be root to change the host name\n");
+	else
+		sh_printf(sh, "%s\n", host);
 }
 
 static void
@@ -580,7 +605,8 @@ cmd_history(struct dd_shell *sh, int argc, char **argv)
 
 static const struct { const char *name; sh_cmd_fn *fn; } sh_cmds[] = {
 	{ "ls", cmd_ls }, { "dir", cmd_ls }, { "cd", cmd_cd }, { "pwd", cmd_pwd },
-	{ "cat", cmd_cat }, { "echo", cmd_echo }, { "uname", cmd_uname }, { "id", cmd_id },
+	{ "cat", cmd_cat }, { "echo", cmd_echo }, { "uname", cmd_uname },
+	{ "hostname", cmd_hostname }, { "id", cmd_id },
 	{ "whoami", cmd_whoami }, { "ps", cmd_ps }, { "ifconfig", cmd_ifconfig },
 	{ "ip", cmd_ip }, { "wget", cmd_wget }, { "curl", cmd_curl }, { "tftp", cmd_tftp },
 	{ "chmod", cmd_chmod }, { "history", cmd_history },
