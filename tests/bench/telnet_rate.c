@@ -7,6 +7,12 @@
  *
  * Prints "sessions N in S s: R/s (failed F)".  Bounded in time and count
  * (at most CONC sockets open at once).
+ *
+ *     telnet_rate HOST PORT idle N SECONDS
+ *
+ * holds N idle sessions instead: opens them (each reads its opening), prints
+ * "held N" once all are open (or opening stalled for 5 s), keeps them open
+ * SECONDS, closes them and exits.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,6 +53,36 @@ start(int ep, const struct sockaddr_in *sa)
 	return fd;
 }
 
+/* N idle sessions for SECONDS; returns main's exit code. */
+static int
+idle(const struct sockaddr_in *sa, int want, int secs)
+{
+	struct epoll_event evs[256];
+	unsigned char buf[256];
+	int ep = epoll_create1(0), opened = 0, held = 0, n, k;
+	double last = now();
+
+	while (held < want && now() - last < 5) {
+		while (opened - held < 256 && opened < want) {
+			if (start(ep, sa) == -1)
+				break;
+			opened++;
+		}
+		n = epoll_wait(ep, evs, 256, 100);
+		for (k = 0; k < n; k++) {
+			/* Once read, a session stays quiet: out of the set. */
+			if (read(evs[k].data.fd, buf, sizeof(buf)) > 0)
+				held++;
+			epoll_ctl(ep, EPOLL_CTL_DEL, evs[k].data.fd, NULL);
+			last = now();
+		}
+	}
+	printf("held %d\n", held);
+	fflush(stdout);
+	sleep(secs);
+	return held == want ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -63,6 +99,8 @@ main(int argc, char **argv)
 	}
 	inet_pton(AF_INET, argv[1], &sa.sin_addr);
 	sa.sin_port = htons(atoi(argv[2]));
+	if (argc > 5 && strcmp(argv[3], "idle") == 0)
+		return idle(&sa, atoi(argv[4]), atoi(argv[5]));
 	conc = argc > 3 ? atoi(argv[3]) : 16;
 	secs = argc > 4 ? atoi(argv[4]) : 5;
 	ep = epoll_create1(0);
