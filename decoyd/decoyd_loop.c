@@ -493,28 +493,32 @@ dd_personality(const char *name)
 }
 
 /*
- * A session holds two descriptors (its socket and its recording): as root,
- * raise the open files limit to fit max_sessions, or note how many fit.
+ * A session holds one descriptor, its socket (a recording is opened only
+ * to write it, decoyd_record.c): as root, raise the open files limit to fit
+ * max_sessions, or as far as the hard limit allows, and note how many fit.
  */
 static void
 dd_fd_limit(long long max_sessions)
 {
-	struct rlimit rl;
-	rlim_t want = (rlim_t)max_sessions * 2 + DD_FD_RESERVE;
+	struct rlimit rl, up;
+	rlim_t want = (rlim_t)max_sessions + DD_FD_RESERVE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
 	if (rl.rlim_cur < want) {
-		rl.rlim_cur = want;
-		if (rl.rlim_max < want)
-			rl.rlim_max = want;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			log_warn("open files limit %llu", (unsigned long long)want);
+		up.rlim_cur = want;
+		up.rlim_max = rl.rlim_max < want ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &up) == -1) {
+			/* No CAP_SYS_RESOURCE (a container): up to the hard limit. */
+			up.rlim_cur = rl.rlim_max;
+			up.rlim_max = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &up) == -1)
+				log_warn("open files limit %llu", (unsigned long long)want);
+		}
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
-		dd_fd_cap = rl.rlim_cur > 2 * DD_FD_RESERVE ?
-		    (rl.rlim_cur - DD_FD_RESERVE) / 2 : 1;
+		dd_fd_cap = rl.rlim_cur > 2 * DD_FD_RESERVE ? rl.rlim_cur - DD_FD_RESERVE : 1;
 }
 
 int

@@ -21,7 +21,10 @@
  *
  * Writes are batched: each session's events gather in a buffer written when
  * it passes REC_BUF, once a second (rec_flush_all from the loop), and at the
- * end.  The time spent in write() is measured and logged at stop.  The
+ * end.  The file is opened for each write and closed after it (created by
+ * the first), so a session holds one descriptor, its socket: ten thousand
+ * idle sessions fit in an open-files limit of twenty thousand, and a short
+ * session costs one open all the same.  The time spent in write() is measured and logged at stop.  The
  * decoy_sessions row goes to a writer thread with its own store connection
  * through a bounded queue (a full queue drops the row, counted and logged:
  * the loop never waits on SQLite).
@@ -49,7 +52,9 @@
 #define REC_BATCH     256
 
 struct dd_rec {
-	int      fd;
+	int      failed;        /* the file could not be made or written */
+	int      made;          /* the file exists: later writes append */
+	char     name[64];      /* KEY.cast in rec_dirfd */
 	char    *buf;           /* grows from REC_BUF_START to REC_BUF */
 	size_t   len, cap;
 };
@@ -63,6 +68,7 @@ struct rec_row {
 	char    *summary;
 };
 
+static int rec_dirfd = -1;            /* the record directory (the loop's) */
 static uint64_t rec_write_ns, rec_write_max_ns, rec_writes, rec_rows_dropped;
 
 /* ---------------------------------------------------------- JSON bytes */
@@ -157,21 +163,31 @@ rec_write_direct(struct dd_rec *r, const char *buf, size_t len)
 	size_t off = 0;
 	ssize_t n;
 
-	if (r->fd == -1 || len == 0)
+	int fd;
+
+	if (r->failed || len == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	fd = openat(rec_dirfd, r->name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
+	    (r->made ? 0 : O_CREAT | O_EXCL), 0640);
+	if (fd == -1) {
+		log_warn("cannot %s the recording %s", r->made ? "open" : "create", r->name);
+		r->failed = 1;
+		return;
+	}
+	r->made = 1;
 	while (off < len) {
-		n = write(r->fd, buf + off, len - off);
+		n = write(fd, buf + off, len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			log_warn("recording write");
-			close(r->fd);
-			r->fd = -1;
+			log_warn("recording write %s", r->name);
+			r->failed = 1;
 			break;
 		}
 		off += n;
 	}
+	close(fd);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + b.tv_nsec - a.tv_nsec;
 	rec_write_ns += ns;
@@ -218,7 +234,7 @@ rec_event(struct dd_session *s, char type, const uint8_t *buf, size_t len)
 	double t;
 	size_t cut, n;
 
-	if (s->rec == NULL || s->rec->fd == -1)
+	if (s->rec == NULL || s->rec->failed)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	t = (now.tv_sec - s->start.tv_sec) + (now.tv_nsec - s->start.tv_nsec) / 1e9;
@@ -271,7 +287,7 @@ int
 rec_open(struct dd_session *s, int dirfd)
 {
 	struct dd_rec *r;
-	char name[64], head[512], title[256], detail[768], local[64];
+	char head[512], title[256], detail[768], local[64];
 	struct jbuf j;
 	size_t n;
 
@@ -290,14 +306,8 @@ rec_open(struct dd_session *s, int dirfd)
 		log_warnx("%s: no memory to record", s->key);
 		return -1;
 	}
-	snprintf(name, sizeof(name), "%s.cast", s->key);
-	r->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (r->fd == -1) {
-		log_warn("%s: cannot create the recording %s", s->key, name);
-		free(r->buf);
-		free(r);
-		return -1;
-	}
+	rec_dirfd = dirfd;
+	snprintf(r->name, sizeof(r->name), "%s.cast", s->key);
 	r->cap = REC_BUF_START;
 	s->rec = r;
 	snprintf(title, sizeof(title), "%s %s:%u -> port %u (%s)", s->pers->name, s->src,
@@ -533,8 +543,6 @@ rec_close(struct dd_session *s)
 	rec_queue_row(s, detail);
 	if (s->rec != NULL) {
 		rec_write(s->rec);
-		if (s->rec->fd != -1)
-			close(s->rec->fd);
 		free(s->rec->buf);
 		free(s->rec);
 		s->rec = NULL;
