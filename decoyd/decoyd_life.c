@@ -75,6 +75,7 @@ static const char *const dd_seccomp[] = {
 	"fdatasync", "ftruncate", "fchown", "fchmod", "access", "faccessat", "stat",
 	"lstat", "statx", "readlink", "getcwd", "geteuid", "getuid", "mremap",
 	"clone", "clone3", "set_robust_list", "rseq", "sched_yield", "uname",
+	"bind", "listen", "getsockname",        /* FTP's passive data channels */
 	NULL
 };
 
