@@ -36,7 +36,7 @@ struct ftp {
 	int          have_user;         /* USER given, PASS expected */
 	int          binary;
 	int          xfer;              /* a transfer is queued on the data channel */
-	char         user[64];          /* as typed (bounded) */
+	char         user[512];         /* as typed (bounded as decoy.login bounds it) */
 	char         name[33];          /* the user's name in paths */
 	char         home[FTP_PATH];
 	char         cwd[FTP_PATH];
@@ -127,7 +127,7 @@ ftp_list(struct dd_session *s, struct ftp *f, const char *arg, int names)
 {
 	struct ftp_list l = { .names = names };
 	struct shell_entry e;
-	char path[FTP_PATH], prefix[FTP_PATH + 2];
+	char path[FTP_PATH], prefix[FTP_PATH + 2], *c;
 	char t;
 
 	if (s->data == NULL || f->xfer) {
@@ -148,8 +148,14 @@ ftp_list(struct dd_session *s, struct ftp *f, const char *arg, int names)
 	t = shell_fs_stat(f->home, f->cwd, arg[0] != '\0' ? arg : ".", path, sizeof(path), &e);
 	if (t == 'd') {
 		if (names && arg[0] != '\0') {
-			snprintf(prefix, sizeof(prefix), "%s%s", arg,
-			    arg[strlen(arg) - 1] == '/' ? "" : "/");
+			/* The client's own words come back: printable ASCII
+			 * only, so the recording's "o" stays text. */
+			cmdp_printable(prefix, sizeof(prefix) - 1, arg, strlen(arg));
+			for (c = prefix; *c != '\0'; c++)
+				if ((unsigned char)*c >= 0x7f)
+					*c = '?';
+			if (c > prefix && c[-1] != '/')
+				*c++ = '/', *c = '\0';
 			l.prefix = prefix;
 		}
 		if (l.all && !names) {
