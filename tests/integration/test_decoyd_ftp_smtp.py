@@ -278,6 +278,12 @@ def test_smtp_row_events_recording(dd, smtp_swaks):
     assert b"Subject: invoice 4711" in inp and b"pay now, decoy body" in inp
     assert b"\r\n.\r\n" in inp
     assert b"queued as " in out
+    # Debian's asciinema plays it (it needs a terminal: script gives one).
+    if shutil.which("asciinema") and shutil.which("script"):
+        rc, shown = run(["script", "-qec", "asciinema play -s 100 -i 0.05 '%s'" %
+                         row["transcript_path"], "/dev/null"])
+        assert rc == 0 and "235 2.7.0 Authentication successful" in shown, shown[-2000:]
+        assert "Ok: queued as" in shown
     # Nothing was relayed: the stack's sink never saw it.
     assert not [m for m in dd.sink_messages() if "invoice 4711" in (m.subject or "")]
 
@@ -438,3 +444,28 @@ def test_half_open_connections(dd):
     c = Client(dd, "ftp")
     assert c.reply() == "220 (vsFTPd 3.0.3)"
     c.close()
+
+
+def test_data_channel_lifetime_is_bounded(dd):
+    """A passive channel nobody connects to closes after 60 s (DD_DATA_MS):
+    the transfer waiting on it fails as vsftpd's does, its port is gone, the
+    session goes on."""
+    c = Client(dd, "ftp")
+    try:
+        c.reply()
+        c.cmd("USER slow")
+        c.cmd("PASS slow")
+        epsv = c.cmd("EPSV")
+        dport = int(epsv.split("|||")[1].split("|")[0])
+        assert c.cmd("LIST") == "150 Here comes the directory listing."
+        started = time.monotonic()
+        c.s.settimeout(75)
+        assert c.reply() == "426 Failure writing network stream."
+        assert 55 < time.monotonic() - started < 70
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", dport), timeout=5)
+        c.s.settimeout(10)
+        assert c.cmd("LIST") == "425 Use PORT or PASV first."
+        assert c.cmd("QUIT") == "221 Goodbye."
+    finally:
+        c.close()
