@@ -52,8 +52,11 @@ extern const struct dd_personality dd_subseven;   /* decoyd_backdoor.c */
 extern const struct dd_personality dd_netbus;     /* decoyd_backdoor.c */
 
 #define DD_OUTQ_MAX   (64 * 1024)    /* unsent output before the session is dropped */
+#define DD_DATA_MAX   32             /* passive data channels open at once, in all */
+#define DD_DATA_MS    60000          /* a data channel's whole life (vsftpd's accept_timeout) */
 
 struct dd_rec;
+struct dd_data;
 
 struct dd_session {
 	int                          fd;
@@ -80,6 +83,7 @@ struct dd_session {
 	int                          ending;      /* sess_end called: close once flushed */
 	int                          reading;     /* EPOLLIN armed */
 	struct dd_rec               *rec;
+	struct dd_data              *data;        /* passive data channel (FTP) or NULL */
 	/* Summary for the decoy_sessions row. */
 	char                         user[64];
 	unsigned                     logins, commands, downloads;
@@ -100,6 +104,28 @@ void sess_sendstr(struct dd_session *s, const char *str);
 void sess_end(struct dd_session *s, const char *why);
 /* Re-arms the personality's timer (ms from now, 0 = none). */
 void sess_timer(struct dd_session *s, int64_t ms);
+/*
+ * A passive data channel (FTP's PASV/EPSV), the one other socket a session
+ * may have: a listener on the session's own local address with an ephemeral
+ * port, one connection accepted from the client's address only, the bytes of
+ * one transfer sent through the loop without blocking, then closed.  One per
+ * session (a new one replaces the old), DD_DATA_MAX in all, each closed
+ * DD_DATA_MS after it opened whatever happens; the loop owns it and frees it
+ * in sess_free() on every path.  Never an outbound connection.
+ */
+/* Opens one; returns its port, with the local address's text in addr (cap
+ * bytes), or -1 (none free, or a socket error: logged). */
+int  sess_data_listen(struct dd_session *s, char *addr, size_t cap);
+/* Queues the whole transfer (recorded as output when record is set); sent
+ * once the client has connected, then the channel closes and done(s, ok)
+ * is called: ok 1 when every byte went out, 0 when the client never
+ * connected, went away or ran out of time.  0, or -1 when there is no
+ * channel, a transfer is queued already or len is over DD_OUTQ_MAX. */
+typedef void sess_data_fn(struct dd_session *s, int ok);
+int  sess_data_send(struct dd_session *s, const void *buf, size_t len, int record,
+    sess_data_fn *done);
+/* Closes the session's channel, if any (no data_done). */
+void sess_data_close(struct dd_session *s);
 /* Listeners bound as root: parses conf listen words, returns 0 or -1. */
 int  dd_loop_bind(const struct dd_conf *c);
 /* Runs until daemon_stop_requested; returns 0 or -1. */
@@ -149,5 +175,23 @@ struct dd_shell *shell_new(struct dd_session *s, const char *user);
 int  shell_line(struct dd_shell *sh, const char *line);
 void shell_prompt(struct dd_shell *sh);
 void shell_free(struct dd_shell *sh);
+/* The same read-only fake filesystem for other personalities (FTP). */
+struct shell_entry {
+	const char *name;       /* base name */
+	char        type;       /* 'd' or 'f' */
+	const char *mode;       /* "drwxr-xr-x"; 'l' first for /bin and the like */
+	const char *owner;      /* "root", "www-data", "admin"; NULL: the user (a home) */
+	const char *link;       /* a link's target, or NULL */
+	size_t      size;
+};
+typedef void shell_fs_fn(void *arg, const struct shell_entry *e);
+/* Resolves arg against cwd ("~" against home) into path (cap bytes);
+ * returns 'd', 'f' or 0 (absent), and the entry in *e (valid until the
+ * next call) when found and e is not NULL. */
+char shell_fs_stat(const char *home, const char *cwd, const char *arg, char *path,
+    size_t cap, struct shell_entry *e);
+/* Calls fn for each entry of directory path (resolved, as shell_fs_stat
+ * makes it) in name order; returns how many. */
+int  shell_fs_list(const char *home, const char *path, shell_fs_fn *fn, void *arg);
 
 #endif

@@ -90,6 +90,7 @@ static const char *const dd_seccomp[] = {
 	"lstat", "statx", "readlink", "getcwd", "geteuid", "getuid", "mremap",
 	"clone", "clone3", "set_robust_list", "rseq", "sched_yield", "uname",
 	"getsockname", "getsockopt",
+	"bind", "listen",                      /* FTP's passive data channels */
 	NULL
 };
 

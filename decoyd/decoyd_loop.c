@@ -3,7 +3,8 @@
  * non-blocking, accepts until EAGAIN, a session table sized by the global
  * cap, per-source counts, one min-heap of session deadlines (idle, duration,
  * the personality's own timer), bounded output queues with backpressure (a
- * session with unsent output is not read until it drains).
+ * session with unsent output is not read until it drains), and the passive
+ * data channels of FTP (a static table: see sess_data_listen in decoyd.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +38,18 @@ struct dd_listener {
 	const struct dd_personality *pers;
 };
 
+/* A passive data channel; slot free when s is NULL. */
+struct dd_data {
+	struct dd_session *s;
+	int                lfd;         /* listening, until the client connects */
+	int                fd;          /* the accepted connection */
+	int64_t            deadline;    /* ms: closed then, whatever happens */
+	uint8_t           *buf;         /* the queued transfer */
+	size_t             len, off;
+	int                queued;
+	sess_data_fn      *done;        /* the personality's, once queued */
+};
+
 struct dd_src {                         /* sessions open from one address */
 	struct dd_src *next;
 	unsigned       n;
@@ -45,6 +58,7 @@ struct dd_src {                         /* sessions open from one address */
 
 static struct dd_listener dd_lis[DD_MAXLISTEN];
 static size_t dd_nlis;
+static struct dd_data dd_datas[DD_DATA_MAX];
 static struct dd_session **dd_table;    /* max_sessions slots */
 static unsigned *dd_freeslots;          /* stack of free slot numbers */
 static size_t dd_nfree, dd_cap, dd_open;
@@ -124,6 +138,8 @@ sess_rearm(struct dd_session *s)
 		d = start + s->conf->d.duration * 1000;
 	if (s->pers_deadline != 0 && s->pers_deadline < d)
 		d = s->pers_deadline;
+	if (s->data != NULL && s->data->deadline < d)
+		d = s->data->deadline;
 	s->deadline = d;
 	heap_fix(s->heap_at);
 }
@@ -197,6 +213,7 @@ sess_arm(struct dd_session *s, int in, int out)
 static void
 sess_free(struct dd_session *s)
 {
+	sess_data_close(s);
 	if (s->pers != NULL && s->pers->close != NULL)
 		s->pers->close(s);
 	rec_close(s);
@@ -273,6 +290,195 @@ sess_end(struct dd_session *s, const char *why)
 		s->pers_deadline = dd_now_ms() + DD_LINGER_MS;
 		sess_rearm(s);
 	}
+}
+
+/* ---------------------------------------------------------- data channels */
+
+static void
+data_release(struct dd_data *d)
+{
+	if (d->lfd != -1)
+		close(d->lfd);          /* also leaves the epoll set */
+	if (d->fd != -1)
+		close(d->fd);
+	free(d->buf);
+	d->s->data = NULL;
+	memset(d, 0, sizeof(*d));
+}
+
+void
+sess_data_close(struct dd_session *s)
+{
+	if (s->data != NULL)
+		data_release(s->data);
+}
+
+/* The transfer is over (ok) or failed: close, tell the personality, and
+ * let the session's answer out.  Never frees the session: an event of its
+ * own may still be pending in this round (dd_settle or the timers do). */
+static void
+data_end(struct dd_data *d, int ok)
+{
+	struct dd_session *s = d->s;
+	sess_data_fn *done = d->queued ? d->done : NULL;
+
+	data_release(d);
+	if (done != NULL)
+		done(s, ok);
+	if (s->outq_len > 0)
+		sess_arm(s, 0, 1);
+	sess_rearm(s);
+}
+
+static void
+data_arm(struct dd_data *d, int out)
+{
+	struct epoll_event ev = { .events = out ? EPOLLOUT : 0 };
+
+	ev.data.ptr = d;
+	if (epoll_ctl(dd_ep, EPOLL_CTL_MOD, d->fd, &ev) == -1)
+		log_warn("epoll_ctl data %s", d->s->key);
+}
+
+int
+sess_data_listen(struct dd_session *s, char *addr, size_t cap)
+{
+	struct sockaddr_storage ss;
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct dd_data *d = NULL;
+	socklen_t sl = sizeof(ss);
+	char serv[16];
+	size_t i;
+	int fd = -1;
+
+	sess_data_close(s);
+	for (i = 0; i < DD_DATA_MAX && d == NULL; i++)
+		if (dd_datas[i].s == NULL)
+			d = &dd_datas[i];
+	if (d == NULL || getsockname(s->fd, (struct sockaddr *)&ss, &sl) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = 0;
+	else if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+	else
+		return -1;
+	ev.data.ptr = d;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) == -1 || listen(fd, 1) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, addr, cap, serv, sizeof(serv),
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0 ||
+	    epoll_ctl(dd_ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_warn("%s: data channel", s->key);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (strncmp(addr, "::ffff:", 7) == 0)
+		memmove(addr, addr + 7, strlen(addr + 7) + 1);
+	d->s = s;
+	d->lfd = fd;
+	d->fd = -1;
+	d->deadline = dd_now_ms() + DD_DATA_MS;
+	s->data = d;
+	sess_rearm(s);
+	return atoi(serv);
+}
+
+int
+sess_data_send(struct dd_session *s, const void *buf, size_t len, int record,
+    sess_data_fn *done)
+{
+	struct dd_data *d = s->data;
+
+	if (d == NULL || d->queued || len > DD_OUTQ_MAX)
+		return -1;
+	if (len > 0 && (d->buf = malloc(len)) == NULL)
+		return -1;
+	if (len > 0)
+		memcpy(d->buf, buf, len);
+	if (record)
+		rec_output(s, buf, len);
+	d->len = len;
+	d->queued = 1;
+	d->done = done;
+	if (d->fd != -1)
+		data_arm(d, 1);         /* sent from the loop, never from here */
+	return 0;
+}
+
+/* Writes what is queued; ends the channel when all went out or the client
+ * is gone. */
+static void
+data_push(struct dd_data *d)
+{
+	ssize_t n;
+
+	while (d->off < d->len) {
+		n = send(d->fd, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			data_arm(d, 1);
+			return;
+		}
+		if (n <= 0) {
+			data_end(d, 0);
+			return;
+		}
+		d->off += n;
+		d->s->bytes_out += n;
+	}
+	data_end(d, 1);
+}
+
+static void
+dd_data_event(struct dd_data *d, uint32_t events)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[64];
+	int fd;
+
+	if (d->s == NULL)               /* freed earlier in this round */
+		return;
+	if (d->lfd != -1) {
+		fd = accept4(d->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1)
+			return;
+		/* From the client's own address only (vsftpd's default,
+		 * pasv_promiscuous=NO): anyone else is closed at once. */
+		if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), NULL, 0,
+		    NI_NUMERICHOST) != 0)
+			snprintf(host, sizeof(host), "?");
+		if (strncmp(host, "::ffff:", 7) == 0)
+			memmove(host, host + 7, strlen(host + 7) + 1);
+		if (strcmp(host, d->s->src) != 0) {
+			close(fd);
+			return;
+		}
+		close(d->lfd);
+		d->lfd = -1;
+		d->fd = fd;
+		{
+			struct epoll_event ev = { .events = 0 };
+
+			ev.data.ptr = d;
+			if (epoll_ctl(dd_ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+				log_warn("epoll_ctl data %s", d->s->key);
+				data_end(d, 0);
+				return;
+			}
+		}
+		if (!d->queued)
+			return;         /* LIST comes next; the connection waits */
+	} else if (!d->queued && (events & (EPOLLHUP | EPOLLERR))) {
+		data_end(d, 0);         /* reset before any transfer: reported at once, again and again */
+		return;
+	}
+	if (d->fd != -1 && d->queued)
+		data_push(d);
 }
 
 static void
@@ -453,6 +659,11 @@ dd_timers(void)
 			sess_free(s);
 			continue;
 		}
+		if (s->data != NULL && s->data->deadline <= now) {
+			data_end(s->data, 0);   /* its life is over */
+			dd_settle(s);
+			continue;
+		}
 		if (s->pers_deadline != 0 && s->pers_deadline <= now) {
 			s->pers_deadline = 0;
 			if (s->pers->timer != NULL)
@@ -495,13 +706,14 @@ dd_personality(const char *name)
 /*
  * A session holds one descriptor, its socket (a recording is opened only
  * to write it, decoyd_record.c): as root, raise the open files limit to fit
- * max_sessions, or as far as the hard limit allows, and note how many fit.
+ * max_sessions and the FTP data channels, or as far as the hard limit
+ * allows, and note how many fit.
  */
 static void
 dd_fd_limit(long long max_sessions)
 {
 	struct rlimit rl, up;
-	rlim_t want = (rlim_t)max_sessions + DD_FD_RESERVE;
+	rlim_t want = (rlim_t)max_sessions + DD_FD_RESERVE + DD_DATA_MAX;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
@@ -518,7 +730,8 @@ dd_fd_limit(long long max_sessions)
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
-		dd_fd_cap = rl.rlim_cur > 2 * DD_FD_RESERVE ? rl.rlim_cur - DD_FD_RESERVE : 1;
+		dd_fd_cap = rl.rlim_cur > 2 * DD_FD_RESERVE + DD_DATA_MAX ?
+		    rl.rlim_cur - DD_FD_RESERVE - DD_DATA_MAX : 1;
 }
 
 int
@@ -625,6 +838,11 @@ dd_loop_run(void)
 			if (evs[k].data.ptr >= (void *)&dd_lis[0] &&
 			    evs[k].data.ptr < (void *)&dd_lis[DD_MAXLISTEN]) {
 				dd_accept(evs[k].data.ptr);
+				continue;
+			}
+			if (evs[k].data.ptr >= (void *)&dd_datas[0] &&
+			    evs[k].data.ptr < (void *)&dd_datas[DD_DATA_MAX]) {
+				dd_data_event(evs[k].data.ptr, evs[k].events);
 				continue;
 			}
 			struct dd_session *s = evs[k].data.ptr;

@@ -178,17 +178,17 @@ shell_prompt(struct dd_shell *sh)
 
 /* arg resolved against cwd into out ("/a/b", no "." or ".."). */
 static void
-sh_resolve(struct dd_shell *sh, const char *arg, char *out, size_t cap)
+fs_resolve(const char *home, const char *cwd, const char *arg, char *out, size_t cap)
 {
 	char tmp[SH_PATH * 2], *seg, *save = NULL;
 	size_t o = 0;
 
 	if (arg[0] == '~')
-		snprintf(tmp, sizeof(tmp), "%s/%s", sh->home, arg + 1);
+		snprintf(tmp, sizeof(tmp), "%s/%s", home, arg + 1);
 	else if (arg[0] == '/')
 		snprintf(tmp, sizeof(tmp), "%s", arg);
 	else
-		snprintf(tmp, sizeof(tmp), "%s/%s", sh->cwd, arg);
+		snprintf(tmp, sizeof(tmp), "%s/%s", cwd, arg);
 	out[0] = '\0';
 	for (seg = strtok_r(tmp, "/", &save); seg != NULL; seg = strtok_r(NULL, "/", &save)) {
 		if (strcmp(seg, ".") == 0)
@@ -211,9 +211,15 @@ sh_resolve(struct dd_shell *sh, const char *arg, char *out, size_t cap)
 		snprintf(out, cap, "/");
 }
 
+static void
+sh_resolve(struct dd_shell *sh, const char *arg, char *out, size_t cap)
+{
+	fs_resolve(sh->home, sh->cwd, arg, out, cap);
+}
+
 /* 'd', 'f' or 0 (absent); *node when it is in the template. */
 static char
-sh_lookup(struct dd_shell *sh, const char *path, const struct sh_node **node)
+fs_lookup(const char *home, const char *path, const struct sh_node **node)
 {
 	size_t i;
 
@@ -223,9 +229,15 @@ sh_lookup(struct dd_shell *sh, const char *path, const struct sh_node **node)
 			*node = &sh_tree[i];
 			return sh_tree[i].type;
 		}
-	if (strcmp(path, sh->home) == 0)
+	if (strcmp(path, home) == 0)
 		return 'd';
 	return 0;
+}
+
+static char
+sh_lookup(struct dd_shell *sh, const char *path, const struct sh_node **node)
+{
+	return fs_lookup(sh->home, path, node);
 }
 
 static void
@@ -718,4 +730,66 @@ shell_line(struct dd_shell *sh, const char *line)
 	}
 	free(copy);
 	return rc;
+}
+
+/* ---------------------------------------------------------- other personalities */
+
+/* One entry as others see it: n NULL is the user's (virtual) home. */
+static void
+fs_entry(const struct sh_node *n, const char *path, struct shell_entry *e, char *link,
+    size_t linkcap)
+{
+	const char *base = strrchr(path, '/');
+
+	memset(e, 0, sizeof(*e));
+	e->name = base != NULL && base[1] != '\0' ? base + 1 : path;
+	e->type = n != NULL ? n->type : 'd';
+	e->mode = n != NULL ? n->mode : "drwxr-xr-x";
+	e->owner = n != NULL ? n->owner : NULL;
+	if (n != NULL && n->mode[0] == 'l') {
+		/* Debian 12's merged /usr: /bin -> usr/bin. */
+		snprintf(link, linkcap, "usr/%s", e->name);
+		e->link = link;
+		e->size = strlen(link);
+	} else if (e->type == 'd') {
+		e->size = 4096;
+	} else {
+		e->size = n->content != NULL ? strlen(n->content) : 64;
+	}
+}
+
+char
+shell_fs_stat(const char *home, const char *cwd, const char *arg, char *path, size_t cap,
+    struct shell_entry *e)
+{
+	static char link[SH_PATH];
+	const struct sh_node *n;
+	char t;
+
+	fs_resolve(home, cwd, arg, path, cap);
+	t = fs_lookup(home, path, &n);
+	if (t != 0 && e != NULL)
+		fs_entry(n, path, e, link, sizeof(link));
+	return t;
+}
+
+int
+shell_fs_list(const char *home, const char *path, shell_fs_fn *fn, void *arg)
+{
+	struct shell_entry e;
+	char link[SH_PATH];
+	size_t i, pl = strcmp(path, "/") == 0 ? 0 : strlen(path);
+	int count = 0;
+
+	for (i = 1; i < SH_NTREE; i++) {
+		const struct sh_node *n = &sh_tree[i];
+
+		if (strncmp(n->path, path, pl) != 0 || n->path[pl] != '/' ||
+		    strchr(n->path + pl + 1, '/') != NULL)
+			continue;
+		fs_entry(n, n->path, &e, link, sizeof(link));
+		fn(arg, &e);
+		count++;
+	}
+	return count;
 }

@@ -17,7 +17,12 @@
  * recording's name is made by the daemon (time, pid, counter), created with
  * openat(O_EXCL | O_NOFOLLOW) in the record directory opened as root.  No
  * exec, no outbound connection (the daemon never calls connect, apart from
- * the store's SQLite file).  Sessions over decoyd.max_sessions or
+ * the store's SQLite file): the FTP decoy refuses active mode (PORT, EPRT)
+ * and serves listings over passive data channels only, a listener on the
+ * session's own local address that accepts one connection from the
+ * client's address (at most 32 at once, each closed within 60 s; bind and
+ * listen are in the seccomp list for them).  The SMTP decoy answers a
+ * message "queued" and relays nothing.  Sessions over decoyd.max_sessions or
  * decoyd.per_source are closed at accept; a client that does not read its
  * output is dropped when 64 KiB pile up; an option flood ends the session.
  * Privileges: listeners bound and the record directory opened as root
