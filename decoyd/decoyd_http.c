@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "decoyd.h"
@@ -45,6 +47,8 @@
 #define HT_OUT_HIGH   (DD_OUTQ_MAX / 2)
 #define HT_PEND_MAX   (DD_OUTQ_MAX)
 #define HT_RESUME_MS  5
+#define HT_RESUME_MAX_MS 500
+#define HT_LINGER_MS  2000          /* Apache's lingering close */
 #define HT_DL_MAX     8             /* download events per request */
 #define HT_ISO        "text/html; charset=iso-8859-1"
 
@@ -56,6 +60,10 @@ struct ht {
 	unsigned   requests;        /* answered on this connection */
 	int        in_request;      /* bytes of a request seen: request timeout runs */
 	int        paused;          /* output backlog: resume by timer */
+	int64_t    backoff;         /* ms of the resume timer */
+	const char *closing;        /* the last answer is queued: why we close */
+	int        shut;            /* lingering: our side shut down */
+	int64_t    linger_end;      /* ms: lingering stops */
 };
 
 /* The pages, rendered once per host name, shared by every session. */
@@ -239,7 +247,7 @@ ht_send(struct dd_session *s, struct ht *t, const struct hp_req *q, const struct
 	}
 	t->requests++;
 	if (!keep)
-		sess_end(s, "http: connection closed");
+		t->closing = "http: connection closed";
 	return keep;
 }
 
@@ -328,8 +336,7 @@ ht_refuse(struct dd_session *s, struct ht *t, int status, const char *why)
 		ht_error(s, t, q, "400 Bad Request", text, "", 1, 0);
 		break;
 	}
-	/* Once the response is out (ht_send ended the session): the reason. */
-	s->end_reason = why;
+	t->closing = why;
 }
 
 /* ---------------------------------------------------------- requests */
@@ -457,13 +464,14 @@ ht_request(struct dd_session *s, struct ht *t)
 	return ht_error(s, t, q, "501 Not Implemented", text, "", 1, 0);
 }
 
-/* Keeps buf[0..len) for later (the output backlog); buf may lie in pend. */
+/* Keeps buf[0..len) for later (the output backlog); from_pend: buf is the
+ * tail of t->pend itself.  0, or -1 when the session ends (bound, memory). */
 static int
-ht_keep(struct dd_session *s, struct ht *t, const uint8_t *buf, size_t len)
+ht_keep(struct dd_session *s, struct ht *t, const uint8_t *buf, size_t len, int from_pend)
 {
 	uint8_t *n;
 
-	if (t->pend != NULL && buf >= t->pend && buf < t->pend + t->pend_cap) {
+	if (from_pend) {
 		memmove(t->pend, buf, len);
 		t->pend_len = len;
 		return 0;
@@ -485,20 +493,65 @@ ht_keep(struct dd_session *s, struct ht *t, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The last answer is queued.  Closing a socket with unread input makes the
+ * kernel send a RST, which can destroy answers the client has not read yet
+ * (pipelined requests, a refusal in the middle of garbage): as Apache's
+ * lingering close does, shut our side down once the output is out and read
+ * (recorded, ignored) until the client closes or HT_LINGER_MS pass.  With
+ * nothing left to read the session simply ends (the common case).  The
+ * loop has no shutdown of its own: the personality calls it on s->fd.
+ */
+static void
+ht_linger_step(struct dd_session *s, struct ht *t)
+{
+	int64_t now = dd_now_ms();
+
+	if (now >= t->linger_end) {
+		sess_end(s, t->closing);
+		return;
+	}
+	if (!t->shut && s->outq_len == 0) {
+		shutdown(s->fd, SHUT_WR);
+		t->shut = 1;
+	}
+	sess_timer(s, t->shut ? t->linger_end - now : HT_RESUME_MS);
+}
+
+static void
+ht_linger_start(struct dd_session *s, struct ht *t, size_t left)
+{
+	int unread = 0;
+
+	if (left == 0 && t->pend_len == 0 &&
+	    (ioctl(s->fd, FIONREAD, &unread) == -1 || unread == 0)) {
+		sess_end(s, t->closing);
+		return;
+	}
+	t->paused = 0;
+	t->linger_end = dd_now_ms() + HT_LINGER_MS;
+	ht_linger_step(s, t);
+}
+
 /* Parses and answers what buf holds, pausing on an output backlog. */
 static void
-ht_run(struct dd_session *s, struct ht *t, const uint8_t *buf, size_t len)
+ht_run(struct dd_session *s, struct ht *t, const uint8_t *buf, size_t len, int from_pend)
 {
 	const struct dd_conf *c = s->conf;
 	enum hp_result r;
 	size_t used;
 
 	t->paused = 0;
-	while (len > 0 && !s->ending) {
+	while (len > 0 && !s->ending && t->closing == NULL) {
 		if (s->outq_len >= HT_OUT_HIGH) {
-			if (ht_keep(s, t, buf, len) == 0) {
+			if (ht_keep(s, t, buf, len, from_pend) == 0) {
 				t->paused = 1;
-				sess_timer(s, HT_RESUME_MS);
+				/* Backing off: a client that never reads costs
+				 * few wake-ups (idle ends it). */
+				t->backoff = t->backoff == 0 ? HT_RESUME_MS :
+				    t->backoff * 2 > HT_RESUME_MAX_MS ? HT_RESUME_MAX_MS :
+				    t->backoff * 2;
+				sess_timer(s, t->backoff);
 			}
 			return;
 		}
@@ -522,15 +575,18 @@ ht_run(struct dd_session *s, struct ht *t, const uint8_t *buf, size_t len)
 				rec_command(s, t->hp.req.target);
 			}
 			ht_refuse(s, t, t->hp.status, t->hp.why);
-			return;
+			break;
 		}
 		t->in_request = 0;
 		if (ht_request(s, t) == 1 && !s->ending)
 			sess_timer(s, c->d.http_keepalive * 1000);
 		hp_reset(&t->hp);
 	}
-	if (buf >= t->pend && t->pend != NULL && buf <= t->pend + t->pend_cap)
+	t->backoff = 0;
+	if (from_pend)
 		t->pend_len = 0;
+	if (t->closing != NULL && !s->ending)
+		ht_linger_start(s, t, len);
 }
 
 static int
@@ -555,6 +611,10 @@ ht_input(struct dd_session *s, const uint8_t *buf, size_t len)
 	const struct dd_conf *c = s->conf;
 	size_t line = (size_t)c->d.max_line;
 
+	if (t->closing != NULL) {       /* lingering: recorded, not read */
+		ht_linger_step(s, t);
+		return;
+	}
 	if (t->mem == NULL) {
 		if ((t->mem = malloc(hp_mem_size(line, line))) == NULL) {
 			sess_end(s, "out of memory");
@@ -563,11 +623,11 @@ ht_input(struct dd_session *s, const uint8_t *buf, size_t len)
 		hp_init(&t->hp, t->mem, line, line, (unsigned)c->d.http_max_fields);
 	}
 	if (t->paused) {                /* behind what waits: queue, then try */
-		if (ht_keep(s, t, buf, len) == 0 && s->outq_len < HT_OUT_HIGH)
-			ht_run(s, t, t->pend, t->pend_len);
+		if (ht_keep(s, t, buf, len, 0) == 0 && s->outq_len < HT_OUT_HIGH)
+			ht_run(s, t, t->pend, t->pend_len, 1);
 		return;
 	}
-	ht_run(s, t, buf, len);
+	ht_run(s, t, buf, len, 0);
 }
 
 static void
@@ -575,11 +635,16 @@ ht_timer(struct dd_session *s)
 {
 	struct ht *t = s->pers_state;
 
-	if (t->paused) {
+	if (t->closing != NULL) {
+		ht_linger_step(s, t);
+	} else if (t->paused) {
 		if (s->outq_len < HT_OUT_HIGH)
-			ht_run(s, t, t->pend, t->pend_len);
-		else
-			sess_timer(s, HT_RESUME_MS);
+			ht_run(s, t, t->pend, t->pend_len, 1);
+		else {
+			t->backoff = t->backoff * 2 > HT_RESUME_MAX_MS ? HT_RESUME_MAX_MS :
+			    t->backoff * 2;
+			sess_timer(s, t->backoff);
+		}
 	} else if (t->in_request) {
 		if (t->mem != NULL && t->hp.req.method[0] != '\0') {
 			char cmd[2100];
@@ -587,9 +652,10 @@ ht_timer(struct dd_session *s)
 			snprintf(cmd, sizeof(cmd), "%s %s", t->hp.req.method, t->hp.req.target);
 			rec_command(s, cmd);
 		}
-		if (t->mem != NULL)
+		if (t->mem != NULL) {
 			ht_refuse(s, t, 408, "http: request timeout");
-		else
+			ht_linger_start(s, t, 0);
+		} else
 			sess_end(s, "http: request timeout");  /* not a byte: Apache says nothing */
 	} else {
 		sess_end(s, "http: keep-alive timeout");
@@ -603,6 +669,8 @@ ht_close(struct dd_session *s)
 
 	if (t == NULL)
 		return;
+	if (t->closing != NULL)         /* lingering ended by the client's close */
+		s->end_reason = t->closing;
 	free(t->mem);
 	free(t->pend);
 	free(t);
