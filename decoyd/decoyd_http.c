@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -521,10 +520,11 @@ ht_linger_step(struct dd_session *s, struct ht *t)
 static void
 ht_linger_start(struct dd_session *s, struct ht *t, size_t left)
 {
-	int unread = 0;
+	uint8_t c;
 
+	/* (recv with MSG_PEEK: ioctl is not in decoyd's seccomp list.) */
 	if (left == 0 && t->pend_len == 0 &&
-	    (ioctl(s->fd, FIONREAD, &unread) == -1 || unread == 0)) {
+	    recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
 		sess_end(s, t->closing);
 		return;
 	}
