@@ -179,7 +179,8 @@ ROWS0=$(sqlite3 "$DB" "SELECT count(*) FROM decoy_sessions")
 FILES0=$(find "$DECOY_DIR" -name '*.cast' | wc -l)
 read -r DREQS DUSEC DTICKS <<<"$(run moat-decoyd "$DURL" "$DPID")"
 sleep 3          # the last sessions' rows and events reach the store
-read -r NREQS NUSEC NTICKS <<<"$(run nginx "$NGX_URL" $(pgrep -P "$NPID" | tr '\n' ' '))"
+mapfile -t NWORKERS < <(pgrep -P "$NPID")
+read -r NREQS NUSEC NTICKS <<<"$(run nginx "$NGX_URL" "${NWORKERS[@]}")"
 ROWS=$(( $(sqlite3 "$DB" "SELECT count(*) FROM decoy_sessions") - ROWS0 ))
 FILES=$(( $(find "$DECOY_DIR" -name '*.cast' | wc -l) - FILES0 ))
 NLOG=$(wc -l <"$DIR/nginx/access.log")
