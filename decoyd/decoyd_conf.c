@@ -114,6 +114,21 @@ static const struct cfg_opt decoyd_opts[] = {
 	  "Longest input line; the rest of a longer one is dropped (and recorded).", NULL, 0 },
 	{ "max_bytes", CFG_SIZE, "1M", 1024, 1024LL * 1024 * 1024, NULL, D(max_bytes),
 	  "Bytes a session may send before it is closed.", NULL, 0 },
+	/* http personality (decoyd_http.c): Apache 2.4's own limits by default. */
+	{ "http_max_fields", CFG_INT, "100", 1, 10000, NULL, D(http_max_fields),
+	  "http: most header fields in one request (Apache's LimitRequestFields); "
+	  "more are refused with 400.  Each field line is bounded by max_line.", NULL, 0 },
+	{ "http_max_requests", CFG_INT, "100", 1, 1000000, NULL, D(http_max_requests),
+	  "http: requests kept alive on one connection (Apache's "
+	  "MaxKeepAliveRequests); the next one is answered with Connection: close.",
+	  NULL, 0 },
+	{ "http_keepalive", CFG_DURATION, "5s", 1, 3600, NULL, D(http_keepalive),
+	  "http: how long a kept-alive connection waits for its next request "
+	  "(Apache's KeepAliveTimeout).", NULL, 0 },
+	{ "http_request_timeout", CFG_DURATION, "20s", 1, 3600, NULL,
+	  D(http_request_timeout),
+	  "http: a request (line, fields, body) must arrive within this once it "
+	  "started, or it is answered 408 and closed (Apache's mod_reqtimeout).", NULL, 0 },
 	{ NULL, 0, NULL, 0, 0, NULL, 0, NULL, NULL, 0 }
 };
 

@@ -18,6 +18,11 @@ struct decoyd_conf {
 	long long  duration;        /* seconds a session may last */
 	long long  max_line;        /* bytes of one input line */
 	long long  max_bytes;       /* bytes a session may send us */
+	/* http personality (decoyd_http.c) */
+	long long  http_max_fields;     /* header fields of one request */
+	long long  http_max_requests;   /* requests on one connection */
+	long long  http_keepalive;      /* seconds between kept-alive requests */
+	long long  http_request_timeout; /* seconds for a whole request */
 };
 
 extern const struct cfg_group decoyd_cfg_group;
