@@ -260,7 +260,7 @@ ht_server_at(struct dd_session *s, const struct hp_req *q, char *host, size_t ca
 	size_t n;
 
 	*port = 80;
-	snprintf(host, cap, "%s", s->conf->d.hostname);
+	snprintf(host, cap, "%s", s->fqdn);
 	if (h[0] == '\0')
 		return;
 	n = strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
