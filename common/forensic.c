@@ -1,0 +1,383 @@
+/*
+ * forensic - the writer of moat-secmgr's forensic log (forensic.h; the
+ * format is forensic_rec.h and docs/FORENSIC.md).
+ *
+ * Durability: each record is one write(2) of a whole line on an O_APPEND
+ * descriptor, then fdatasync; forensic_append returns 0 only after both.
+ * Failure (ENOSPC, EIO, a short write): the bytes of that line are cut off
+ * again (ftruncate back to the size before it: only our own partial line,
+ * never a record already written), the error is kept for forensic_error and
+ * -1 returned; the next append tries again.  When even the cut fails, or
+ * fdatasync fails (the kernel may have dropped the dirty pages: the file's
+ * state is unknown), the handle refuses every further append.
+ *
+ * Resuming: forensic_open walks the whole existing file with the public
+ * half of its key (forensic_walk) before it appends anything, so it never
+ * signs a chain it has not checked; a bad or torn file is refused (the
+ * operator moves it aside: `moatctl forensic verify` says what is wrong).
+ * The cost is one read of the file per start (about 1 s per 300 MB here).
+ *
+ * One writer: an exclusive flock on the file keeps a second one out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "fdio.h"
+#include "forensic.h"
+#include "forensic_rec.h"
+#include "jsonstr.h"
+#include "log.h"
+
+struct forensic {
+	int               fd;
+	char             *path;
+	off_t             size;         /* bytes of whole records on disk */
+	uint64_t          seq;          /* last record written */
+	char              hash[FORENSIC_HEX_LEN + 1];
+	gnutls_privkey_t  key;          /* NULL: no checkpoints */
+	char              keyid[FORENSIC_HEX_LEN + 1];
+	unsigned          every;
+	unsigned          since_cp;     /* records since the last checkpoint */
+	int               broken;       /* state on disk unknown: no more appends */
+	char             *line;         /* FORENSIC_LINE_MAX + 2 bytes */
+	char              err[512];
+};
+
+static void
+forensic_now(char out[FORENSIC_TIME_LEN + 1])
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	/* Years past 9999 would not fit the format: the verifier refuses them. */
+	snprintf(out, FORENSIC_TIME_LEN + 1, "%04u-%02u-%02uT%02u:%02u:%02u.%06uZ",
+	    (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+	    (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+	    (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u,
+	    (unsigned)(ts.tv_nsec / 1000) % 1000000u);
+}
+
+/* fsync of the directory, so a new log's name survives a crash too. */
+static int
+forensic_sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, rc = -1;
+
+	if (copy == NULL)
+		return -1;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return rc;
+}
+
+static int
+forensic_fail(struct forensic *f, const char *what, int err)
+{
+	snprintf(f->err, sizeof(f->err), "%s: %s: %s", f->path, what, strerror(err));
+	log_warnx("forensic log %s", f->err);
+	return -1;
+}
+
+/* Writes one whole line (len bytes) and syncs it.  0, or -1 (see top). */
+static int
+forensic_write(struct forensic *f, const char *line, size_t len)
+{
+	int e;
+
+	if (f->broken) {
+		log_warnx("forensic log %s: refusing a record after an earlier failure: %s",
+		    f->path, f->err);
+		return -1;
+	}
+	if (fdio_write_all(f->fd, line, len) == -1) {
+		e = errno;
+		/* Our partial line only: f->size is where it started. */
+		if (ftruncate(f->fd, f->size) == -1) {
+			f->broken = 1;
+			return forensic_fail(f, "write failed and the partial record could "
+			    "not be cut off", e);
+		}
+		return forensic_fail(f, "write", e);
+	}
+	if (fdatasync(f->fd) == -1) {
+		f->broken = 1;
+		return forensic_fail(f, "fdatasync", errno);
+	}
+	f->size += (off_t)len;
+	f->err[0] = '\0';
+	return 0;
+}
+
+/* Formats and writes a record; on success seq and hash move on. */
+static int
+forensic_put(struct forensic *f, const char *type, int64_t event_id, const char *payload)
+{
+	char now[FORENSIC_TIME_LEN + 1], hash[FORENSIC_HEX_LEN + 1];
+	size_t len;
+
+	forensic_now(now);
+	len = forensic_rec_format(f->line, FORENSIC_LINE_MAX + 2, f->seq + 1, now, type,
+	    event_id, f->hash, payload, hash);
+	if (len == 0) {
+		snprintf(f->err, sizeof(f->err), "%s: record not formatted (type '%.40s')",
+		    f->path, type);
+		log_warnx("forensic log %s", f->err);
+		return -1;
+	}
+	if (forensic_write(f, f->line, len) == -1)
+		return -1;
+	f->seq++;
+	memcpy(f->hash, hash, sizeof(f->hash));
+	return 0;
+}
+
+static int
+forensic_checkpoint(struct forensic *f)
+{
+	char msg[160], sig[FORENSIC_SIG_HEX_LEN + 1], payload[400];
+	size_t n;
+
+	n = forensic_rec_cp_message(msg, sizeof(msg), f->seq, f->hash);
+	if (forensic_key_sign(f->key, msg, n, sig, f->err, sizeof(f->err)) == -1) {
+		log_warnx("forensic log %s: %s", f->path, f->err);
+		return -1;
+	}
+	snprintf(payload, sizeof(payload), "{\"covers\":%" PRIu64 ",\"chain\":\"%s\","
+	    "\"key\":\"%s\",\"sig\":\"%s\"}", f->seq, f->hash, f->keyid, sig);
+	if (forensic_put(f, FORENSIC_CHECKPOINT, 0, payload) == -1)
+		return -1;
+	f->since_cp = 0;
+	return 0;
+}
+
+static void
+forensic_free(struct forensic *f)
+{
+	if (f == NULL)
+		return;
+	if (f->fd != -1)
+		close(f->fd);
+	gnutls_privkey_deinit(f->key);
+	free(f->line);
+	free(f->path);
+	free(f);
+}
+
+/* Loads the key, its id, and checks the existing file with its public half. */
+static int
+forensic_resume(struct forensic *f, const char *key_path, char *err, size_t errlen)
+{
+	struct forensic_report rep;
+	gnutls_pubkey_t pub = NULL;
+	struct stat sb;
+	int rc;
+
+	if (key_path != NULL) {
+		if (forensic_key_load_priv(key_path, &f->key, err, errlen) == -1 ||
+		    forensic_key_pub_of(f->key, &pub, err, errlen) == -1)
+			return -1;
+		if (forensic_key_id(pub, f->keyid) == -1) {
+			gnutls_pubkey_deinit(pub);
+			snprintf(err, errlen, "%s: no key id", key_path);
+			return -1;
+		}
+	}
+	rc = forensic_walk(f->fd, pub, 0, &rep);
+	gnutls_pubkey_deinit(pub);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s%s", f->path, rep.reason, rep.status == FORENSIC_ERROR ?
+		    "" : "; not resuming it: move it aside and start a new log");
+		return -1;
+	}
+	if (fstat(f->fd, &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
+		return -1;
+	}
+	f->size = sb.st_size;
+	f->seq = rep.last_seq;
+	memcpy(f->hash, rep.last_hash, sizeof(f->hash));
+	/* An unsigned tail (a crash) is signed before the next record. */
+	f->since_cp = rep.signed_seq < rep.last_seq ? f->every : 0;
+	return 0;
+}
+
+struct forensic *
+forensic_open(const char *path, const char *key_path, unsigned every,
+    char *err, size_t errlen)
+{
+	struct forensic *f;
+	struct stat sb;
+	int created;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL || (f->path = strdup(path)) == NULL ||
+	    (f->line = malloc(FORENSIC_LINE_MAX + 2)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		forensic_free(f);
+		return NULL;
+	}
+	f->every = every > 0 ? every : 1;
+	created = lstat(path, &sb) == -1 && errno == ENOENT;
+	f->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (f->fd == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(f->fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (flock(f->fd, LOCK_EX | LOCK_NB) == -1) {
+		snprintf(err, errlen, "%s: %s", path, errno == EWOULDBLOCK ?
+		    "another process writes this log" : strerror(errno));
+		goto fail;
+	}
+	if (forensic_resume(f, key_path, err, errlen) == -1)
+		goto fail;
+	if (created && forensic_sync_dir(path) == -1) {
+		snprintf(err, errlen, "%s: syncing its directory: %s", path, strerror(errno));
+		goto fail;
+	}
+	return f;
+fail:
+	forensic_free(f);
+	return NULL;
+}
+
+/* Text that is not a JSON object, kept as {"invalid_json":"..."} (jsonstr
+ * escapes every control byte and every byte of bad UTF-8). */
+static const char *
+forensic_payload_raw(const char *text, char **owned)
+{
+	static const char head[] = "{\"invalid_json\":\"";
+	size_t need = jsonstr_escape(NULL, 0, text), n = strlen(head);
+
+	if ((*owned = malloc(n + need + 3)) == NULL)
+		return NULL;
+	memcpy(*owned, head, n);
+	jsonstr_escape(*owned + n, need + 1, text);
+	memcpy(*owned + n + need, "\"}", 3);
+	return *owned;
+}
+
+/* {"oversize":N,"sha256":HEX} in place of a payload too big for a line. */
+static const char *
+forensic_payload_big(const char *json, size_t len, char **owned)
+{
+	char hex[FORENSIC_HEX_LEN + 1];
+
+	free(*owned);
+	if (forensic_rec_sha256(json, len, hex) == -1 || (*owned = malloc(128)) == NULL)
+		return *owned = NULL;
+	snprintf(*owned, 128, "{\"oversize\":%zu,\"sha256\":\"%s\"}", len, hex);
+	return *owned;
+}
+
+/*
+ * The payload as one line of JSON: the caller's text when it is a JSON
+ * object with no control bytes (the usual case: copied as is), else
+ * re-encoded compactly (a valid object with tabs or newlines between its
+ * tokens), else kept as a string inside {"invalid_json":...}; one too big
+ * for a line is replaced by its size and SHA-256.  A record is never
+ * refused for its payload.  Returns the text to write (NULL: out of
+ * memory); *owned, when set, is freed by the caller.
+ */
+static const char *
+forensic_payload(const char *json, char **owned)
+{
+	size_t len = strlen(json);
+	const char *out;
+	json_t *o;
+	int clean = 1;
+
+	*owned = NULL;
+	if (len > FORENSIC_PAYLOAD_MAX)
+		return forensic_payload_big(json, len, owned);
+	for (size_t i = 0; i < len && clean; i++)
+		if ((unsigned char)json[i] < 0x20 || json[i] == 0x7f)
+			clean = 0;
+	if ((o = json_loadb(json, len, 0, NULL)) != NULL && json_is_object(o)) {
+		if (clean && json[0] == '{' && json[len - 1] == '}') {
+			json_decref(o);
+			return json;
+		}
+		*owned = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+		out = *owned;
+	} else {
+		out = forensic_payload_raw(json, owned);
+	}
+	json_decref(o);
+	if (out != NULL && strlen(out) > FORENSIC_PAYLOAD_MAX)
+		return forensic_payload_big(json, len, owned);
+	return out;
+}
+
+int
+forensic_append(struct forensic *f, const char *type, int64_t event_id, const char *json)
+{
+	const char *payload;
+	char *owned;
+	int rc;
+
+	if (f->key != NULL && f->since_cp >= f->every && forensic_checkpoint(f) == -1)
+		return -1;
+	if (!forensic_rec_type_ok(type) || event_id < 0) {
+		snprintf(f->err, sizeof(f->err), "%s: bad record type or event id", f->path);
+		log_warnx("forensic log %s", f->err);
+		return -1;
+	}
+	if ((payload = forensic_payload(json != NULL ? json : "{}", &owned)) == NULL) {
+		snprintf(f->err, sizeof(f->err), "%s: out of memory for a payload", f->path);
+		log_warnx("forensic log %s", f->err);
+		return -1;
+	}
+	rc = forensic_put(f, type, event_id, payload);
+	free(owned);
+	if (rc == -1)
+		return -1;
+	f->since_cp++;
+	/* The record is durable: a failed checkpoint is retried before the
+	 * next record (and logged), not reported as this record's failure. */
+	if (f->key != NULL && f->since_cp >= f->every)
+		(void)forensic_checkpoint(f);
+	return 0;
+}
+
+const char *
+forensic_error(const struct forensic *f)
+{
+	return f->err;
+}
+
+uint64_t
+forensic_seq(const struct forensic *f)
+{
+	return f->seq;
+}
+
+void
+forensic_close(struct forensic *f)
+{
+	if (f == NULL)
+		return;
+	if (f->key != NULL && f->since_cp > 0 && forensic_checkpoint(f) == -1)
+		log_warnx("forensic log %s: no checkpoint at close: records after %" PRIu64
+		    " stay unsigned until the log is resumed", f->path, f->seq);
+	forensic_free(f);
+}
