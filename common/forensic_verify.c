@@ -120,7 +120,8 @@ walk_checkpoint(struct walk *w, const struct forensic_rec *r)
 			    "signature does not verify with key %.16s%s: records %" PRIu64
 			    "..%" PRIu64 " are not proven", r->seq, w->line_no, w->keyid,
 			    strcmp(cp.key, w->keyid) != 0 ? " (it names another key)" : "",
-			    w->rep->signed_seq + 1, r->seq);
+			    w->rep->signed_seq + 1 > w->rep->from ? w->rep->signed_seq + 1 :
+			    w->rep->from, r->seq);
 		w->rep->checkpoints++;
 	}
 	w->rep->signed_seq = r->seq;
