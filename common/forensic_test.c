@@ -571,9 +571,12 @@ driver(int argc, char **argv)
 		fprintf(stderr, "usage: forensic_test write LOG KEY|- EVERY N [--no-close]\n");
 		return 2;
 	}
-	return write_log(argv[2], strcmp(argv[3], "-") == 0 ? NULL : argv[3],
-	    (unsigned)atoi(argv[4]), atoi(argv[5]),
-	    argc > 6 && strcmp(argv[6], "--no-close") == 0 ? -1 : 1) == 0 ? 0 : 1;
+	int crash = argc > 6 && strcmp(argv[6], "--no-close") == 0;
+	int rc = write_log(argv[2], strcmp(argv[3], "-") == 0 ? NULL : argv[3],
+	    (unsigned)atoi(argv[4]), atoi(argv[5]), crash ? -1 : 1) == 0 ? 0 : 1;
+	if (crash)
+		_exit(rc);      /* as a crash: no exit handlers (nor leak reports) */
+	return rc;
 }
 
 static const struct test_case cases[] = {
