@@ -23,8 +23,10 @@ struct forensic;
 
 /* Opens (creating) the log at path, checks its last record's chain and
  * resumes it; key_path is a PEM private key (Ed25519) for the checkpoints
- * (NULL: no checkpoints).  every = records between checkpoints.  Returns a
- * handle, or NULL with the reason in err. */
+ * (NULL: no checkpoints).  every = records between checkpoints (0 counts
+ * as 1).  The whole existing file is verified first (with the key's public
+ * half): a bad or torn log is not resumed.  Returns a handle, or NULL with
+ * the reason in err. */
 struct forensic *forensic_open(const char *path, const char *key_path, unsigned every,
     char *err, size_t errlen);
 /* Appends one record: type ("event", "response", ...), the event id it is

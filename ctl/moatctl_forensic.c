@@ -135,10 +135,13 @@ forensic_verify_cmd(struct ctl *ctl, struct fopts *o)
 		ctl_say(ctl, "%s: ok: records %" PRIu64 "..%" PRIu64 " proven by checkpoint %"
 		    PRIu64 " (%" PRIu64 " records in the export)", o->file, rep.from, rep.to,
 		    rep.signed_seq, rep.records);
+	else if (rep.keyed)
+		ctl_say(ctl, "%s: ok: %" PRIu64 " records, %" PRIu64 " checkpoints verified, "
+		    "signed up to record %" PRIu64, o->file, rep.records, rep.checkpoints,
+		    rep.signed_seq);
 	else
-		ctl_say(ctl, "%s: ok: %" PRIu64 " records, %" PRIu64 " checkpoints %s, signed "
-		    "up to record %" PRIu64 "", o->file, rep.records, rep.checkpoints,
-		    rep.keyed ? "verified" : "(signatures NOT checked: no key)", rep.signed_seq);
+		ctl_say(ctl, "%s: ok: %" PRIu64 " records chain (checkpoint signatures NOT "
+		    "checked: no key)", o->file, rep.records);
 	if (!rep.keyed)
 		fprintf(stderr, "moatctl: warning: no key: only the chain was checked; "
 		    "anyone can rewrite a whole chain (give --key)\n");
