@@ -273,3 +273,24 @@ def test_not_a_log(tmp_path, keys):
     r = run("forensic", "verify", "--key", keys["a"][1], str(tmp_path / "absent"))
     assert r.returncode == 1 and "No such file" in r.stderr
     assert re.search(r"forensic verify", run("forensic").stderr)
+
+
+def test_full_disk(tmp_path, keys):
+    """A real ENOSPC: the writer on an 8 KB tmpfs (in a mount namespace of
+    its own) fails with the error, and what it leaves verifies: no partial
+    record, only an unsigned tail (its closing checkpoint did not fit)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    script = ('mount -t tmpfs -o size=8k none "$1" || exit 77\n'
+              '"$2" write "$1/log" "$3" 4 100; echo "writer=$?"\n'
+              'tail -c 1 "$1/log" | od -An -c\n'
+              '"$4" forensic verify --key "$3" "$1/log"; echo "verify=$?"\n')
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(mnt), WRITER,
+                        keys["a"][0], MOATCTL], capture_output=True, text=True, timeout=60)
+    if r.returncode == 77 or "unshare failed" in r.stderr:
+        pytest.skip("no mount namespace here: %s" % r.stderr.strip())
+    assert "writer=1" in r.stdout, r.stdout + r.stderr
+    assert "forensic_append: %s/log: write: No space left on device" % mnt in r.stderr, r.stderr
+    assert "\\n" in r.stdout, r.stdout                 # the file ends in a whole line
+    assert "verify=0" in r.stdout and ": ok: " in r.stdout, r.stdout + r.stderr
+    assert "follow the last checkpoint" in r.stderr, r.stderr
