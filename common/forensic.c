@@ -13,8 +13,10 @@
  *
  * Resuming: forensic_open walks the whole existing file with the public
  * half of its key (forensic_walk) before it appends anything, so it never
- * signs a chain it has not checked; a bad or torn file is refused (the
- * operator moves it aside: `moatctl forensic verify` says what is wrong).
+ * signs a chain it has not checked; a bad file is refused (the operator
+ * moves it aside: `moatctl forensic verify` says what is wrong).  A torn
+ * tail is no record (its append never returned 0): its bytes are saved to
+ * path.torn.OFFSET, cut off, and a "torn" record says so in the chain.
  * The cost is one read of the file per start (about 1 s per 300 MB here).
  *
  * One writer: an exclusive flock on the file keeps a second one out.
@@ -23,6 +25,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,12 +183,57 @@ forensic_free(struct forensic *f)
 	free(f);
 }
 
+/*
+ * A torn tail at off: its bytes go to a new file path.torn.OFF (fsync'd,
+ * never over an existing one), then the log is cut back to off.  The
+ * caller records it in the chain.  0 with the saved name in saved, or -1.
+ */
+static int
+forensic_untear(struct forensic *f, off_t off, off_t size, char *saved, size_t savedlen,
+    char *err, size_t errlen)
+{
+	size_t n = (size_t)(size - off);
+	int fd = -1;
+	ssize_t got;
+
+	if (size <= off || n > FORENSIC_LINE_MAX ||
+	    (got = pread(f->fd, f->line, n, off)) != (ssize_t)n) {
+		snprintf(err, errlen, "%s: reading its torn tail: %s", f->path,
+		    strerror(errno != 0 ? errno : EIO));
+		return -1;
+	}
+	for (int i = 0; i < 100 && fd == -1; i++) {
+		snprintf(saved, savedlen, i == 0 ? "%s.torn.%lld" : "%s.torn.%lld.%d", f->path,
+		    (long long)off, i);
+		fd = open(saved, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+		if (fd == -1 && errno != EEXIST)
+			break;
+	}
+	if (fd == -1 || fdio_write_all(fd, f->line, n) == -1 || fsync(fd) == -1 ||
+	    forensic_sync_dir(saved) == -1) {
+		snprintf(err, errlen, "%s: saving its torn tail: %s", saved, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	if (ftruncate(f->fd, off) == -1 || fsync(f->fd) == -1) {
+		snprintf(err, errlen, "%s: cutting its torn tail: %s", f->path, strerror(errno));
+		return -1;
+	}
+	log_warnx("forensic log %s: a torn tail (%zu bytes at offset %lld: a write a crash "
+	    "interrupted) moved to %s", f->path, n, (long long)off, saved);
+	return 0;
+}
+
 /* Loads the key, its id, and checks the existing file with its public half. */
 static int
 forensic_resume(struct forensic *f, const char *key_path, char *err, size_t errlen)
 {
 	struct forensic_report rep;
 	gnutls_pubkey_t pub = NULL;
+	char saved[PATH_MAX + 32];
+	off_t st_size_before;
 	struct stat sb;
 	int rc;
 
@@ -201,7 +249,7 @@ forensic_resume(struct forensic *f, const char *key_path, char *err, size_t errl
 	}
 	rc = forensic_walk(f->fd, pub, 0, &rep);
 	gnutls_pubkey_deinit(pub);
-	if (rc != 0) {
+	if (rc != 0 && rep.status != FORENSIC_TORN) {
 		snprintf(err, errlen, "%s: %s%s", f->path, rep.reason, rep.status == FORENSIC_ERROR ?
 		    "" : "; not resuming it: move it aside and start a new log");
 		return -1;
@@ -210,11 +258,35 @@ forensic_resume(struct forensic *f, const char *key_path, char *err, size_t errl
 		snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
 		return -1;
 	}
+	st_size_before = sb.st_size;
+	if (rep.status == FORENSIC_TORN) {
+		if (forensic_untear(f, (off_t)rep.torn_off, sb.st_size, saved, sizeof(saved),
+		    err, errlen) == -1)
+			return -1;
+		sb.st_size = (off_t)rep.torn_off;
+	}
 	f->size = sb.st_size;
 	f->seq = rep.last_seq;
 	memcpy(f->hash, rep.last_hash, sizeof(f->hash));
 	/* An unsigned tail (a crash) is signed before the next record. */
 	f->since_cp = rep.signed_seq < rep.last_seq ? f->every : 0;
+	if (rep.status == FORENSIC_TORN) {
+		char *base = strrchr(saved, '/'), hex[FORENSIC_HEX_LEN + 1], payload[2048];
+		size_t n = (size_t)(st_size_before - rep.torn_off);
+		/* The bytes are in f->line still (forensic_untear read them). */
+		if (forensic_rec_sha256(f->line, n, hex) == -1)
+			return -1;
+		snprintf(payload, sizeof(payload), "{\"offset\":%lld,\"bytes\":%zu,\"sha256\":\"%s\","
+		    "\"saved\":\"", (long long)rep.torn_off, n, hex);
+		jsonstr_escape(payload + strlen(payload), sizeof(payload) - strlen(payload) - 3,
+		    base != NULL ? base + 1 : saved);
+		strcat(payload, "\"}");
+		if (forensic_put(f, "torn", 0, payload) == -1) {
+			snprintf(err, errlen, "%s", f->err);
+			return -1;
+		}
+		f->since_cp++;
+	}
 	return 0;
 }
 

@@ -25,8 +25,11 @@ struct forensic;
  * resumes it; key_path is a PEM private key (Ed25519) for the checkpoints
  * (NULL: no checkpoints).  every = records between checkpoints (0 counts
  * as 1).  The whole existing file is verified first (with the key's public
- * half): a bad or torn log is not resumed.  Returns a handle, or NULL with
- * the reason in err. */
+ * half): a bad log is not resumed.  A torn tail (a partial line: a record
+ * whose append never returned 0, cut by a crash) is moved to path.torn.OFFSET
+ * and recorded in the chain as a "torn" record, so the writer restarts
+ * after a crash without losing the evidence.  Returns a handle, or NULL
+ * with the reason in err. */
 struct forensic *forensic_open(const char *path, const char *key_path, unsigned every,
     char *err, size_t errlen);
 /* Appends one record: type ("event", "response", ...), the event id it is
@@ -66,6 +69,7 @@ struct forensic_report {
 	uint64_t bad_line;       /* BAD/TORN: its line number (1-based) */
 	int      keyed;          /* a key was given: signatures were checked */
 	uint64_t from, to;       /* FORENSIC_VERIFY_RANGE: the export's range */
+	int64_t  torn_off;       /* TORN: the partial line's offset in the file */
 	char     reason[512];    /* BAD/TORN/ERROR: why, one line */
 };
 

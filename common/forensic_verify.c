@@ -232,6 +232,7 @@ walk_run(struct walk *w)
 			rep->status = FORENSIC_TORN;
 			rep->bad_seq = w->expect;
 			rep->bad_line = w->line_no;
+			rep->torn_off = (int64_t)w->line_off;
 			snprintf(rep->reason, sizeof(rep->reason), "torn tail: line %" PRIu64
 			    " (record %" PRIu64 ") is a partial record of %zu bytes at offset %lld "
 			    "with no newline (an interrupted write, not an edit); records up "

@@ -203,6 +203,20 @@ def test_torn_tail(log, keys):
     assert r.returncode == 3, (r.returncode, r.stderr)
     assert "torn tail: line 13 (record 13)" in r.stderr, r.stderr
     assert "not an edit" in r.stderr and "bad at" not in r.stderr
+    # The writer resumes: the partial bytes saved aside, then records
+    # torn 13, checkpoint 14 (11-12 were unsigned), event 15, checkpoint 16.
+    size = os.path.getsize(log)
+    partial = open(log, "rb").read()[-(size - sum(map(len, read_lines(log)[:12]))):]
+    write_log(log, keys["a"][0], n=1)
+    r = ok("forensic", "verify", "--closed", "--key", keys["a"][1], log)
+    assert "ok: 16 records" in r.stdout, r.stdout
+    torn = read_lines(log)[12].split(b"\t")
+    assert torn[0] == b"13" and torn[2] == b"torn", torn
+    info = json.loads(torn[5])
+    assert info["bytes"] == len(partial) and info["offset"] == size - len(partial), info
+    saved = os.path.join(os.path.dirname(log), info["saved"])
+    assert open(saved, "rb").read() == partial
+    assert hashlib.sha256(partial).hexdigest() == info["sha256"]
 
 
 def test_crashed_writer_resumes(tmp_path, keys):
