@@ -37,6 +37,15 @@ struct forensic *forensic_open(const char *path, const char *key_path, unsigned 
  * 0 when it is durable, -1 (logged, and forensic_error tells why) when not. */
 int  forensic_append(struct forensic *f, const char *type, int64_t event_id,
     const char *json);
+/* forensic_append without the fdatasync: the record (and a checkpoint it
+ * brings) is written but durable only once forensic_sync returns 0 - for a
+ * writer that logs many records per transaction of its own (write them,
+ * forensic_sync, then commit).  0 or -1, as forensic_append. */
+int  forensic_append_batch(struct forensic *f, const char *type, int64_t event_id,
+    const char *json);
+/* Makes every record written so far durable (fdatasync).  0, or -1: the
+ * state on disk is unknown; the handle refuses every further record. */
+int  forensic_sync(struct forensic *f);
 /* The last failure's text, "" when none. */
 const char *forensic_error(const struct forensic *f);
 /* Writes a checkpoint when records followed the last one, syncs, closes. */

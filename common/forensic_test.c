@@ -7,9 +7,10 @@
  * behind; exports verify alone; hostile lines are refused by the parser.
  *
  * Also the test driver of tests/integration/test_moatctl_forensic.py:
- *   forensic_test write LOG KEY|- EVERY N [--no-close]
+ *   forensic_test write LOG KEY|- EVERY N [--no-close | --batch]
  * appends N "event" records (KEY "-": no checkpoints); --no-close exits
- * without forensic_close, as a crashed writer would.  close_it of
+ * without forensic_close, as a crashed writer would; --batch appends with
+ * forensic_append_batch (one fdatasync, at close).  close_it of
  * write_log: 1 close, 0 crash in a child, -1 return without closing.
  */
 #include <errno.h>
@@ -32,6 +33,7 @@
 #define MAXLINES 64
 
 static char dir[256], key_a[300], pub_a[300], key_b[300], pub_b[300];
+static int driver_batch;        /* write_log: forensic_append_batch, one sync */
 
 /* A log of n events with a checkpoint every `every`: with 4 and 10 its
  * lines are events 1-4, cp 5, events 6-9, cp 10, events 11-12, cp 13. */
@@ -57,7 +59,8 @@ write_log(const char *path, const char *key, unsigned every, int n, int close_it
 	}
 	for (int i = 1; i <= n; i++) {
 		snprintf(payload, sizeof(payload), "{\"n\":%d,\"src\":\"192.0.2.%d\"}", i, i);
-		if (forensic_append(f, "event", 1000 + i, payload) == -1) {
+		if ((driver_batch ? forensic_append_batch(f, "event", 1000 + i, payload) :
+		    forensic_append(f, "event", 1000 + i, payload)) == -1) {
 			fprintf(stderr, "forensic_append: %s\n", forensic_error(f));
 			forensic_close(f);
 			return -1;
@@ -465,6 +468,31 @@ case_full(void)
 	forensic_close(f);
 }
 
+/* Batches: records written with forensic_append_batch verify once synced;
+ * a sync on a healthy log is 0, twice too. */
+static void
+case_batch(void)
+{
+	struct forensic_report rep;
+	struct forensic *f;
+	char log[400], err[512];
+	int bad = 0;
+
+	snprintf(log, sizeof(log), "%s/batch.log", dir);
+	if ((f = forensic_open(log, key_a, 100, err, sizeof(err))) == NULL)
+		TEST_FATAL("open: %s", err);
+	for (int i = 1; i <= 1000; i++)
+		bad += forensic_append_batch(f, "event", i, "{\"batch\":true}") != 0;
+	TEST_INT_EQ("batch appends failed", bad, 0);
+	TEST_INT_EQ("sync", forensic_sync(f), 0);
+	TEST_INT_EQ("sync again", forensic_sync(f), 0);
+	TEST_INT_EQ("seq", forensic_seq(f), 1010);      /* 10 checkpoints among them */
+	TEST_INT_EQ("unbatched", forensic_append(f, "response", 0, "{}"), 0);
+	forensic_close(f);
+	TEST_INT_EQ("verify", forensic_verify(log, pub_a, FORENSIC_VERIFY_CLOSED, &rep), 0);
+	TEST_INT_EQ("checkpoints", rep.checkpoints, 11);
+}
+
 /* Payloads that are not one clean line of JSON are kept, made safe. */
 static void
 case_payloads(void)
@@ -602,10 +630,13 @@ static int
 driver(int argc, char **argv)
 {
 	if (argc < 6 || strcmp(argv[1], "write") != 0) {
-		fprintf(stderr, "usage: forensic_test write LOG KEY|- EVERY N [--no-close]\n");
+		fprintf(stderr, "usage: forensic_test write LOG KEY|- EVERY N "
+		    "[--no-close | --batch]\n");
 		return 2;
 	}
 	int crash = argc > 6 && strcmp(argv[6], "--no-close") == 0;
+
+	driver_batch = argc > 6 && strcmp(argv[6], "--batch") == 0;
 	int rc = write_log(argv[2], strcmp(argv[3], "-") == 0 ? NULL : argv[3],
 	    (unsigned)atoi(argv[4]), atoi(argv[5]), crash ? -1 : 1) == 0 ? 0 : 1;
 	if (crash)
@@ -618,6 +649,7 @@ static const struct test_case cases[] = {
 	{ "resume", case_resume },
 	{ "tamper", case_tamper },
 	{ "full", case_full },
+	{ "batch", case_batch },
 	{ "payloads", case_payloads },
 	{ "export", case_export },
 	{ "parse", case_parse },
