@@ -51,6 +51,9 @@ static const char usage_text[] =
     "  installs [SUBSCRIBER] [--csv]\n"
     "  downloads [SUBSCRIBER] [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--csv]\n"
     "  switch render | apply | diff | collect\n"
+    "  events tail [-f] [--kind K] [--daemon D] [--source ADDR] [--subscriber S] [--since T] [-n N]\n"
+    "  forensic verify [--key KEY] [--closed] [--range] [FILE] | export --from SEQ --to SEQ\n"
+    "    [-o OUT] [FILE] | keygen OUT.pem\n"
     "  config sample | check [-c FILE]\n"
     "  quarantine ...\n";
 
@@ -530,6 +533,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "installs",   moatctl_installs,   1 },
 	{ "downloads",  moatctl_downloads,  1 },
 	{ "switch",     moatctl_switch,     0 },   /* runs nft as root, then opens */
+	{ "events",     moatctl_events,     1 },
+	{ "forensic",   moatctl_forensic,   0 },   /* files only, no store */
 	{ NULL, NULL, 0 }
 };
 
