@@ -51,6 +51,8 @@ static const char usage_text[] =
     "  installs [SUBSCRIBER] [--csv]\n"
     "  downloads [SUBSCRIBER] [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--csv]\n"
     "  switch render | apply | diff | collect\n"
+    "  decoy sessions [--source ADDR] [--personality P] [--since TIME] [--limit N]\n"
+    "  decoy show KEY | replay KEY [--speed X] [--raw] [--print]\n"
     "  config sample | check [-c FILE]\n"
     "  quarantine ...\n";
 
@@ -530,6 +532,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "installs",   moatctl_installs,   1 },
 	{ "downloads",  moatctl_downloads,  1 },
 	{ "switch",     moatctl_switch,     0 },   /* runs nft as root, then opens */
+	{ "decoy",      moatctl_decoy,      0 },   /* replay reads the config first */
 	{ NULL, NULL, 0 }
 };
 

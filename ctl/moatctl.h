@@ -113,5 +113,8 @@ int moatctl_downloads(struct ctl *ctl, int argc, char **argv);
 /* The front-end switch's nftables table (issue 11, moatctl_switch.c); runs
  * nft before it opens the store itself. */
 int moatctl_switch(struct ctl *ctl, int argc, char **argv);
+/* moat-decoyd's recorded sessions (issue 11, moatctl_decoy.c): list, show,
+ * replay; attacker text escaped for the terminal. */
+int moatctl_decoy(struct ctl *ctl, int argc, char **argv);
 
 #endif
