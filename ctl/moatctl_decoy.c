@@ -110,16 +110,17 @@ decoy_utf8(const unsigned char *p, size_t len)
 }
 
 /* Writes len bytes for a terminal: printable ASCII and well-formed UTF-8 as
- * they are, every other byte as \xNN (and '\\' as \\, so the escapes are
- * unambiguous).  layout: CR, LF, TAB and BS pass too (replay); else they
- * are escaped as well (one field, one line). */
+ * they are, every other byte as \xNN.  layout (replay): CR, LF, TAB and BS
+ * pass too, and '\\' as it is (a player shows what the client saw); else
+ * (one field, one line) they are escaped as well, '\\' as \\ so that the
+ * escapes are unambiguous. */
 static void
 decoy_safe(FILE *fp, const unsigned char *p, size_t len, int layout)
 {
 	size_t i = 0, n;
 
 	while (i < len) {
-		if (p[i] == '\\') {
+		if (p[i] == '\\' && !layout) {
 			fputs("\\\\", fp), i++;
 		} else if (p[i] >= 0x20 && p[i] < 0x7f) {
 			fputc(p[i++], fp);
