@@ -142,6 +142,20 @@ def test_nmap_names_netbus(dd):
     assert "NetBuster" not in out, out          # netbus-version got its answer
 
 
+def test_nmap_netbus_info_reads_our_answers(dd):
+    # nmap's own NetBus client (netbus-info.nse: Password, GetInfo, GetSetup,
+    # GetACL, GetApps, GetVolume) parses every answer (-sV: its portrule wants
+    # port 12345 or the service named netbus).
+    p = port(dd, "netbus")
+    r = subprocess.run(["nmap", "-sV", "-Pn", "-n", "--script", "netbus-info", "-p", str(p),
+                        "127.0.0.1"], capture_output=True, timeout=150)
+    out = r.stdout.decode()
+    assert "netbus-info:" in out, out
+    for want in ("Login ID: Administrator", "TCP-port: %d" % p, "Wave: 128",
+                 "Program Manager"):
+        assert want in out, out
+
+
 def test_banners_are_the_bytes_the_probe_file_matches(dd):
     s = connect(dd, "subseven")
     assert read_some(s) == b"PWD"               # m|^PWD$|: no line end
