@@ -19,7 +19,7 @@
  * in the recording.  Answers are fixed ASCII text (nothing of the client's
  * is echoed), so they cost a bounded amount per message; input is bounded
  * by the loop (max_bytes, idle, duration), a message by max_line (at most
- * BP_LINE_MAX).  Messages are parsed by decoyd_backdoor_parse.c.
+ * BP_LINE_MAX), the messages of a session by BD_MAX_MESSAGES.  Messages are parsed by decoyd_backdoor_parse.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +30,12 @@
 #include "decoyd_backdoor_parse.h"
 
 #define BD_QUIET_MS 300         /* SubSeven: a message with no end is whole after this */
+#define BD_MAX_MESSAGES 4096    /* then the session ends: each one is an event */
 
 struct bd {
 	struct bp  bp;
 	int        authed;
+	unsigned   messages;
 };
 
 /* The message as a C string (a message holds no NUL: NUL ends one). */
@@ -42,6 +44,19 @@ bd_text(char *out, const uint8_t *msg, size_t len)
 {
 	memcpy(out, msg, len);
 	out[len] = '\0';
+}
+
+/* Counts a message; 0, or -1 when the session ended over BD_MAX_MESSAGES
+ * (a flood of tiny messages would be a flood of events in the store; the
+ * recording keeps the bytes). */
+static int
+bd_count(struct dd_session *s, struct bd *b)
+{
+	if (++b->messages > BD_MAX_MESSAGES) {
+		sess_end(s, "message flood");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -62,7 +77,7 @@ nb_message(void *arg, const uint8_t *msg, size_t len, int cut)
 	size_t n;
 
 	(void)cut;              /* the recording has the whole of it */
-	if (s->ending)
+	if (s->ending || bd_count(s, b) == -1)
 		return;
 	bd_text(text, msg, len);
 	n = bp_fields(msg, len, f);
@@ -167,7 +182,7 @@ ss_message(void *arg, const uint8_t *msg, size_t len, int cut)
 	enum bp_subseven kind;
 
 	(void)cut;
-	if (s->ending)
+	if (s->ending || bd_count(s, b) == -1)
 		return;
 	bd_text(text, msg, len);
 	kind = bp_subseven_kind(msg, len, &a, &alen);

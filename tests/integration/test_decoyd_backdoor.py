@@ -280,6 +280,14 @@ def test_bad_input_keeps_it_up_and_bounded(dd):
     except (BrokenPipeError, ConnectionResetError):
         pass
     s.close()
+    # A flood of tiny messages (each would be an event): ended past its bound.
+    s = connect(dd, "subseven")
+    try:
+        s.sendall(b"XYZ\0" * 20000)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    drain(s)
+    s.close()
     # An endless message: cut at max_line, closed at max_bytes.
     s = connect(dd, "subseven")
     try:
@@ -289,10 +297,13 @@ def test_bad_input_keeps_it_up_and_bounded(dd):
         pass
     drain(s)
     s.close()
-    rows = wait_for(lambda: sessions(dd)[before:] if len(sessions(dd)) >= before + 4 else None,
-                    timeout=20, what="four session rows")
+    rows = wait_for(lambda: sessions(dd)[before:] if len(sessions(dd)) >= before + 5 else None,
+                    timeout=20, what="five session rows")
     ends = {r["personality"] + ":" + json.loads(r["summary"])["end"] for r in rows}
-    assert "subseven:max_bytes" in ends, ends
+    assert "subseven:max_bytes" in ends and "subseven:message flood" in ends, ends
+    flood = [json.loads(r["summary"]) for r in rows
+             if json.loads(r["summary"])["end"] == "message flood"][0]
+    assert flood["commands"] == 4096, flood
     for r in rows:
         assert os.path.getsize(r["transcript_path"]) > 100
     # Half-open connections (connected, then silent; or never reading).
