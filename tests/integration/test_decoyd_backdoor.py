@@ -46,6 +46,17 @@ def rss_kb(pid):
     return 0
 
 
+def rss_bound_kb(st):
+    """64 MB, the issue's bound; ASan's shadow and quarantine take more in the
+    sanitizer build (measured there: 70 MB), which gets 256 MB."""
+    try:
+        with open(os.path.join(st.bin, "CMakeCache.txt")) as f:
+            sanitize = "MOAT_SANITIZE:BOOL=ON" in f.read()
+    except OSError:
+        sanitize = False
+    return (256 if sanitize else 64) * 1024
+
+
 def sessions(st):
     return st.sql("SELECT * FROM decoy_sessions ORDER BY id")
 
@@ -102,10 +113,23 @@ def drain(s):
     return got
 
 
-def new_row(st, before, pers):
-    return wait_for(lambda: [r for r in sessions(st) if r["id"] not in before and
-                             r["personality"] == pers] or None,
-                    timeout=15, what="the %s session's row" % pers)[0]
+def row_of(st, sock):
+    """The decoy_sessions row of the session sock is (or was) the client of:
+    its decoy.connect event names the session by our port.  (Rows of earlier
+    tests' sessions may be written late: "the next new row" is not ours.)"""
+    src_port = sock.getsockname()[1]
+
+    def key():
+        for r in st.sql("SELECT detail_json FROM events WHERE kind = 'decoy.connect' "
+                        "ORDER BY id DESC LIMIT 200"):
+            d = json.loads(r["detail_json"])
+            if d.get("src_port") == src_port:
+                return d["session"]
+        return None
+    k = wait_for(key, timeout=15, what="the session's connect event")
+    return wait_for(lambda: [r for r in sessions(st)
+                             if json.loads(r["summary"] or "{}").get("session") == k] or None,
+                    timeout=15, what="the session's row")[0]
 
 
 def cast_bytes(path, kind):
@@ -169,7 +193,6 @@ def test_banners_are_the_bytes_the_probe_file_matches(dd):
 
 @pytest.fixture(scope="module")
 def netbus_session(dd):
-    before = {r["id"] for r in sessions(dd)}
     s = connect(dd, "netbus")
     assert read_until(s, b"\r") == b"NetBus 1.70 \r"
     s.sendall(("Password;0;%s\r" % NETBUS_PASSWORD).encode())
@@ -181,13 +204,13 @@ def netbus_session(dd):
             replies[c] = read_until(s, b"\r")
     s.sendall(b"CloseServer\r")
     rest = drain(s)
+    row = row_of(dd, s)
     s.close()
-    return replies, rest, new_row(dd, before, "netbus")
+    return replies, rest, row
 
 
 @pytest.fixture(scope="module")
 def subseven_session(dd):
-    before = {r["id"] for r in sessions(dd)}
     s = connect(dd, "subseven")
     assert read_some(s) == b"PWD"
     s.sendall(b"PWD" + SUBSEVEN_PASSWORD.encode())      # no terminator, as the client does
@@ -198,8 +221,9 @@ def subseven_session(dd):
         replies[c] = read_some(s, 1.0)
     s.sendall(b"CLS")
     drain(s)
+    row = row_of(dd, s)
     s.close()
-    return hello, replies, new_row(dd, before, "subseven")
+    return hello, replies, row
 
 
 def test_netbus_answers_as_netbus(netbus_session):
@@ -297,10 +321,14 @@ def test_bad_input_keeps_it_up_and_bounded(dd):
         pass
     drain(s)
     s.close()
-    rows = wait_for(lambda: sessions(dd)[before:] if len(sessions(dd)) >= before + 5 else None,
-                    timeout=20, what="five session rows")
-    ends = {r["personality"] + ":" + json.loads(r["summary"])["end"] for r in rows}
-    assert "subseven:max_bytes" in ends and "subseven:message flood" in ends, ends
+    def ends_of(rows):
+        return {r["personality"] + ":" + json.loads(r["summary"])["end"] for r in rows}
+
+    def ours():
+        rows = sessions(dd)[before:]
+        return rows if len(rows) >= 5 and {"subseven:max_bytes", "subseven:message flood"} <= \
+            ends_of(rows) else None
+    rows = wait_for(ours, timeout=20, what="five session rows, the two floods' among them")
     flood = [json.loads(r["summary"]) for r in rows
              if json.loads(r["summary"])["end"] == "message flood"][0]
     assert flood["commands"] == 4096, flood
@@ -309,7 +337,7 @@ def test_bad_input_keeps_it_up_and_bounded(dd):
     # Half-open connections (connected, then silent; or never reading).
     held = [connect(dd, n, "127.0.0.17") for n in ("subseven", "netbus") for _ in range(10)]
     time.sleep(0.5)
-    assert dd.pid("moat-decoyd") == pid and rss_kb(pid) < 64 * 1024
+    assert dd.pid("moat-decoyd") == pid and rss_kb(pid) < rss_bound_kb(dd)
     # Still serving both while they hang on.
     s = connect(dd, "subseven")
     assert read_some(s) == b"PWD"

@@ -64,15 +64,27 @@ def read_until(s, pattern, limit=65536):
     return got
 
 
-def new_row(st, before, pers):
-    return wait_for(lambda: [r for r in sessions(st) if r["id"] not in before and
-                             r["personality"] == pers] or None,
-                    timeout=15, what="the %s session's row" % pers)[0]
+def row_of(st, sock):
+    """The decoy_sessions row of the session sock is (or was) the client of:
+    its decoy.connect event names the session by our port.  (Rows of earlier
+    tests' sessions may be written late: "the next new row" is not ours.)"""
+    src_port = sock.getsockname()[1]
+
+    def key():
+        for r in st.sql("SELECT detail_json FROM events WHERE kind = 'decoy.connect' "
+                        "ORDER BY id DESC LIMIT 200"):
+            d = json.loads(r["detail_json"])
+            if d.get("src_port") == src_port:
+                return d["session"]
+        return None
+    k = wait_for(key, timeout=15, what="the session's connect event")
+    return wait_for(lambda: [r for r in sessions(st)
+                             if json.loads(r["summary"] or "{}").get("session") == k] or None,
+                    timeout=15, what="the session's row")[0]
 
 
 @pytest.fixture(scope="module")
 def telnet_row(dd):
-    before = {r["id"] for r in sessions(dd)}
     s = socket.create_connection(("127.0.0.1", port(dd, "telnet")), timeout=10)
     s.sendall(b"\xff\xfb\x18\xff\xfb\x20\xff\xfb\x23\xff\xfb\x27")
     read_until(s, rb"login: $")
@@ -86,13 +98,13 @@ def telnet_row(dd):
         read_until(s, rb"[$#] $")
     s.sendall(b"exit\r\n")
     read_until(s, rb"logout")
+    row = row_of(dd, s)
     s.close()
-    return new_row(dd, before, "telnet")
+    return row
 
 
 @pytest.fixture(scope="module")
 def subseven_row(dd):
-    before = {r["id"] for r in sessions(dd)}
     s = socket.create_connection(("127.0.0.1", port(dd, "subseven")), timeout=10)
     assert s.recv(3) == b"PWD"
     s.sendall(b"PWD" + S7_PASSWORD + b"\r")
@@ -105,8 +117,9 @@ def subseven_row(dd):
             pass
     except OSError:
         pass
+    row = row_of(dd, s)
     s.close()
-    return new_row(dd, before, "subseven")
+    return row
 
 
 def key_of(row):
