@@ -54,6 +54,8 @@ static const char usage_text[] =
     "  events tail [-f] [--kind K] [--daemon D] [--source ADDR] [--subscriber S] [--since T] [-n N]\n"
     "  forensic verify [--key KEY] [--closed] [--range] [FILE] | export --from SEQ --to SEQ\n"
     "    [-o OUT] [FILE] | keygen OUT.pem\n"
+    "  decoy sessions [--source ADDR] [--personality P] [--since TIME] [--limit N]\n"
+    "  decoy show KEY | replay KEY [--speed X] [--raw] [--print]\n"
     "  config sample | check [-c FILE]\n"
     "  quarantine ...\n";
 
@@ -535,6 +537,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "switch",     moatctl_switch,     0 },   /* runs nft as root, then opens */
 	{ "events",     moatctl_events,     1 },
 	{ "forensic",   moatctl_forensic,   0 },   /* files only, no store */
+	{ "decoy",      moatctl_decoy,      0 },   /* replay reads the config first */
 	{ NULL, NULL, 0 }
 };
 

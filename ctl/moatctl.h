@@ -118,5 +118,8 @@ int moatctl_switch(struct ctl *ctl, int argc, char **argv);
  * (moatctl_forensic.c, files only). */
 int moatctl_events(struct ctl *ctl, int argc, char **argv);
 int moatctl_forensic(struct ctl *ctl, int argc, char **argv);
+/* moat-decoyd's recorded sessions (issue 11, moatctl_decoy.c): list, show,
+ * replay; attacker text escaped for the terminal. */
+int moatctl_decoy(struct ctl *ctl, int argc, char **argv);
 
 #endif
