@@ -109,6 +109,15 @@ struct nftswitch_ctx {
 int  nftswitch_render(struct store *st, const struct nftswitch_ctx *cx, FILE *out,
     struct nftswitch_stats *stats);
 
+/*
+ * Renders the ruleset from st and loads it with `sc->nft -f -` (needs
+ * CAP_NET_ADMIN); nftswitch_apply.c.  No billing of the old table's
+ * counters (moatctl switch apply does that).  0, or -1 with the reason in
+ * err.  stats may be NULL.
+ */
+int  nftswitch_apply(struct store *st, const struct switch_conf *sc,
+    struct nftswitch_stats *stats, char *err, size_t errlen);
+
 /* Checks the config's lists (decoys, decoy_ports, personalities, default,
  * interfaces, table).  0, or -1 with the reason in err. */
 int  nftswitch_conf_check(const struct switch_conf *cf, char *err, size_t errlen);
