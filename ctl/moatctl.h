@@ -113,5 +113,8 @@ int moatctl_downloads(struct ctl *ctl, int argc, char **argv);
 /* The front-end switch's nftables table (issue 11, moatctl_switch.c); runs
  * nft before it opens the store itself. */
 int moatctl_switch(struct ctl *ctl, int argc, char **argv);
+/* moat-secmgr's incidents and correlation rules (issue 12). */
+int moatctl_incidents(struct ctl *ctl, int argc, char **argv);
+int moatctl_rules(struct ctl *ctl, int argc, char **argv);
 
 #endif
