@@ -1,7 +1,10 @@
 /* The "secmgr" option group (see secmgr_conf.h). */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "net.h"
 
 #include "config.h"
 #include "secmgr_conf.h"
@@ -28,6 +31,28 @@ secmgr_check_addr(const void *value, char *err, size_t errlen)
 		snprintf(err, errlen, "expected a mail address user@domain");
 		return -1;
 	}
+	return 0;
+}
+
+/* Words of CIDRs or addresses, as cidrset_add takes them. */
+static int
+secmgr_check_exempt(const void *value, char *err, size_t errlen)
+{
+	char *s, *w, *save = NULL, canon[64], why[128];
+	int n = 0;
+
+	if ((s = strdup(*(char *const *)value)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (w = strtok_r(s, " ,\t", &save); w != NULL; w = strtok_r(NULL, " ,\t", &save))
+		if (cidr_canon(w, canon, sizeof(canon), why, sizeof(why)) == -1 || ++n > 256) {
+			snprintf(err, errlen, "\"%.64s\": expected up to 256 addresses or "
+			    "networks%s", w, why);
+			free(s);
+			return -1;
+		}
+	free(s);
 	return 0;
 }
 
@@ -66,6 +91,11 @@ static const struct cfg_opt secmgr_opts[] = {
 	{ "ready_file", CFG_STR, NULL, 0, -1, NULL, S(ready_file),
 	  "A file created once the daemon follows the events (for supervisors "
 	  "and moat-stack); unset: none.", cfg_check_abspath, 0 },
+	{ "exempt", CFG_STR, NULL, 0, -1, NULL, S(exempt),
+	  "Addresses and networks (\"192.0.2.0/24 2001:db8::/32\") never keyed by "
+	  "address: the provider's own relays and monitors, never made threat "
+	  "sources.  Their events still count for subscriber and sender_domain "
+	  "keys.", secmgr_check_exempt, 0 },
 	{ NULL, 0, NULL, 0, 0, NULL, 0, NULL, NULL, 0 }
 };
 

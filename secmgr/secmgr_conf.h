@@ -19,7 +19,8 @@ struct secmgr_conf {
 	char      *mail_from;
 	char      *mail_to;          /* the operator */
 	long long  mail_timeout;
-	char      *ready_file;       /* touched once following (moat-stack waits on it) */
+	char      *ready_file;
+	char      *exempt;           /* "CIDR ..." never keyed by address */       /* touched once following (moat-stack waits on it) */
 };
 
 extern const struct cfg_group secmgr_cfg_group;

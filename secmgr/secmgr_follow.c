@@ -66,6 +66,8 @@ static struct {
 	int                   nsaid_bad;
 	int                   said_long;
 	char                 *ready_file;
+	struct cidrset       *exempt;       /* of exempt_conf */
+	const void           *exempt_conf;  /* the generation it was built from */
 } fw;
 
 static const char sql_cursor[] = "SELECT last_event_id FROM secmgr_state WHERE id = 1";
@@ -150,7 +152,8 @@ follow_row(sqlite3_stmt *q, struct frow *r)
 	}
 	snprintf(r->kind, sizeof(r->kind), "%s", kind);
 	snprintf(r->daemon, sizeof(r->daemon), "%s", daemon ? daemon : "");
-	if (ip != NULL && strlen(ip) < sizeof(r->src_ip)) {
+	if (ip != NULL && strlen(ip) < sizeof(r->src_ip) &&
+	    (fw.exempt == NULL || cidrset_match(fw.exempt, ip, NULL) != 1)) {
 		snprintf(r->src_ip, sizeof(r->src_ip), "%s", ip);
 		r->has_ip = 1;
 	}
@@ -408,6 +411,26 @@ follow_ready(void)
 	fw.ready = 1;
 }
 
+/* The exempt set of generation c (rebuilt when HUP brought a new one; the
+ * option's validator checked every word). */
+static void
+follow_exempt(const struct secmgr_conf_gen *c)
+{
+	char *s, *w, *save = NULL;
+
+	if (fw.exempt_conf == c)
+		return;
+	fw.exempt_conf = c;
+	cidrset_free(fw.exempt);
+	fw.exempt = NULL;
+	if (c->s.exempt == NULL || (s = strdup(c->s.exempt)) == NULL ||
+	    (fw.exempt = cidrset_new()) == NULL)
+		return;
+	for (w = strtok_r(s, " ,\t", &save); w != NULL; w = strtok_r(NULL, " ,\t", &save))
+		cidrset_add(fw.exempt, w, NULL);
+	free(s);
+}
+
 void
 secmgr_follow_tick(void)
 {
@@ -415,6 +438,7 @@ secmgr_follow_tick(void)
 	time_t now = time(NULL);
 	int b, got;
 
+	follow_exempt(c);
 	follow_rules();
 	if (fw.rules == NULL || (!fw.primed && follow_prime(c) == -1))
 		goto done;
@@ -439,6 +463,7 @@ void
 secmgr_follow_reload(void)
 {
 	fw.reload = 1;
+	fw.exempt_conf = NULL;          /* rebuilt from the new generation */
 }
 
 int
@@ -466,6 +491,7 @@ secmgr_follow_stop(void)
 	forensic_close(fw.fx);
 	secmgr_engine_free(fw.eng);
 	secmgr_rules_put(fw.rules);
+	cidrset_free(fw.exempt);
 	store_close(fw.st);
 	free(fw.rows);
 	free(fw.resp);
