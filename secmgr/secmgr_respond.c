@@ -110,7 +110,7 @@ secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp, ti
 {
 	const struct secmgr_rule *r = rp->r;
 	const char *tkind = respond_threat_kind(r->key);
-	char summary[512], response[512], ids[2048], detail[4096], until[32];
+	char summary[1024], response[1024], ids[2048], detail[4096], until[32];
 	char *evids = NULL;
 	const char *old;
 	sqlite3_stmt *q;
@@ -134,7 +134,7 @@ secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp, ti
 		sqlite3_reset(q);
 	}
 	respond_idlist(rp, ids, sizeof(ids));
-	snprintf(summary, sizeof(summary), "%s rule %s: %d events about %s (ids %s)",
+	snprintf(summary, sizeof(summary), "%s rule %s: %d events about %s (ids %.400s)",
 	    secmgr_rule_kind_name(r->kind), r->name, rp->nids, rp->key, ids);
 	response[0] = '\0';
 	if (r->nexpiry > 0 && tkind != NULL) {
