@@ -184,3 +184,24 @@ def test_moatctl_incidents_ack_close_and_escalation(sm):
                     incidents(sm, "infected-burst", key), 15, 0.2, "second incident")
     assert both[1]["status"] == "open"
     assert 6 * 3600 - 100 <= both[1]["expires"] - time.time() <= 6 * 3600 + 1
+
+
+def test_forensic_failure_fails_closed(sm):
+    # /dev/full: every append fails (ENOSPC), as on a full disk.
+    good = [l for l in open(sm.env["CONF"]) if "forensic_log" in l][0].split('"')[1]
+    sm.reconfigure("secmgr", "forensic_log", "/dev/full")
+    try:
+        before = cursor(sm)
+        mark = len(sm.log("moat-secmgr"))
+        ids = insert_events(sm, [("milter", "mail.infected", "10.33.0.1", "{}")] * 3)
+        # Said at every retry, and nothing answered: the cursor stays.
+        wait_for(lambda: sm.log("moat-secmgr")[mark:].count("the cursor stays (fail closed)") >= 3,
+                 15, 0.2, "fail-closed said at each retry")
+        assert incidents(sm, "infected-burst", "10.33.0.1") == []
+        assert not sm.sql("SELECT 1 FROM threat_sources WHERE value = '10.33.0.1'")
+        assert cursor(sm) < ids[0] and cursor(sm) == before
+    finally:
+        sm.reconfigure("secmgr", "forensic_log", good)
+    inc = wait_for(lambda: incidents(sm, "infected-burst", "10.33.0.1"), 15, 0.2, "answered")
+    assert len(inc) == 1 and inc[0]["responses"] == 1
+    assert "10.33.0.1" in open(good).read()
