@@ -2,8 +2,10 @@
  * nftswitch_apply - loads the switch's ruleset, rendered from the store,
  * with `nft -f -` (one nft transaction that replaces the table).  Library
  * code for daemons (moat-secmgr re-applies after its threat sources change);
- * the caller needs CAP_NET_ADMIN.  `moatctl switch apply` adds billing of
- * the old table's counters around the same steps (ctl/moatctl_switch.c).
+ * the caller needs CAP_NET_ADMIN.  `moatctl switch apply` runs the same two
+ * load steps, with billing of the old table's counters around them, and
+ * starts nft before it opens the store (it drops to the store's owner
+ * then): hence the split into start and finish.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -37,16 +39,76 @@ nftswitch_write_all(int fd, const char *buf, size_t len)
 }
 
 int
+nftswitch_load_start(const char *nft, struct nftswitch_load *ld, char *err, size_t errlen)
+{
+	char *argv[] = { (char *)nft, "-f", "-", NULL };
+	int p[2];
+
+	ld->pid = -1;
+	ld->fd = -1;
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "cannot run %s: %s", nft, strerror(errno));
+		return -1;
+	}
+	if ((ld->pid = fork()) == -1) {
+		snprintf(err, errlen, "cannot run %s: %s", nft, strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (ld->pid == 0) {
+		if (dup2(p[0], 0) == -1)
+			_exit(127);
+		execv(argv[0], argv);
+		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[0]);
+	ld->fd = p[1];
+	return 0;
+}
+
+int
+nftswitch_load_finish(struct nftswitch_load *ld, const char *nft, const char *rules,
+    size_t len, char *err, size_t errlen)
+{
+	void (*opipe)(int);
+	int w = 0, ws;
+
+	if (ld->pid <= 0)
+		return -1;
+	if (len > 0) {
+		opipe = signal(SIGPIPE, SIG_IGN);
+		w = nftswitch_write_all(ld->fd, rules, len);
+		signal(SIGPIPE, opipe);
+	}
+	close(ld->fd);
+	ld->fd = -1;
+	while (waitpid(ld->pid, &ws, 0) == -1)
+		if (errno != EINTR) {
+			snprintf(err, errlen, "waitpid: %s", strerror(errno));
+			ld->pid = -1;
+			return -1;
+		}
+	ld->pid = -1;
+	if (w == -1 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+		snprintf(err, errlen, "%s -f - refused the ruleset (exit %d); the loaded "
+		    "table is unchanged", nft, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+		return -1;
+	}
+	return 0;
+}
+
+int
 nftswitch_apply(struct store *st, const struct switch_conf *sc,
     struct nftswitch_stats *sx, char *err, size_t errlen)
 {
 	struct nftswitch_ctx cx = { .conf = sc, .now = time(NULL) };
-	char *rules = NULL, *argv[] = { sc->nft, "-f", "-", NULL };
+	struct nftswitch_load ld;
+	char *rules = NULL;
 	size_t len = 0;
 	FILE *fp;
-	pid_t pid;
-	int p[2], ws, r, w;
-	void (*opipe)(int);
+	int r;
 
 	if ((fp = open_memstream(&rules, &len)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -58,32 +120,11 @@ nftswitch_apply(struct store *st, const struct switch_conf *sc,
 		snprintf(err, errlen, "cannot render the switch's ruleset");
 		return -1;
 	}
-	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
-		snprintf(err, errlen, "cannot run %s: %s", sc->nft, strerror(errno));
+	if (nftswitch_load_start(sc->nft, &ld, err, errlen) == -1) {
 		free(rules);
 		return -1;
 	}
-	if (pid == 0) {
-		if (dup2(p[0], 0) == -1)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[0]);
-	opipe = signal(SIGPIPE, SIG_IGN);
-	w = nftswitch_write_all(p[1], rules, len);
-	signal(SIGPIPE, opipe);
-	close(p[1]);
+	r = nftswitch_load_finish(&ld, sc->nft, rules, len, err, errlen);
 	free(rules);
-	while (waitpid(pid, &ws, 0) == -1)
-		if (errno != EINTR) {
-			snprintf(err, errlen, "waitpid: %s", strerror(errno));
-			return -1;
-		}
-	if (w == -1 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-		snprintf(err, errlen, "%s -f - refused the ruleset (exit %d); the loaded "
-		    "table is unchanged", sc->nft, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
-		return -1;
-	}
-	return 0;
+	return r;
 }
