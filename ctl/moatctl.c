@@ -54,6 +54,9 @@ static const char usage_text[] =
     "  incidents list [--all] | show ID | ack ID [--by NAME] | close ID\n"
     "  rules list | add NAME KIND PARAMS_JSON RESPONSE_JSON [--disabled]\n"
     "  rules enable|disable|remove NAME|ID\n"
+    "  events tail [-f] [--kind K] [--daemon D] [--source ADDR] [--subscriber S] [--since T] [-n N]\n"
+    "  forensic verify [--key KEY] [--closed] [--range] [FILE] | export --from SEQ --to SEQ\n"
+    "    [-o OUT] [FILE] | keygen OUT.pem\n"
     "  config sample | check [-c FILE]\n"
     "  quarantine ...\n";
 
@@ -535,6 +538,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "switch",     moatctl_switch,     0 },   /* runs nft as root, then opens */
 	{ "incidents",  moatctl_incidents,  1 },
 	{ "rules",      moatctl_rules,      1 },
+	{ "events",     moatctl_events,     1 },
+	{ "forensic",   moatctl_forensic,   0 },   /* files only, no store */
 	{ NULL, NULL, 0 }
 };
 

@@ -363,6 +363,12 @@ follow_batch(const struct secmgr_conf_gen *c)
 		    "batch rolled back");
 		goto fail;
 	}
+	/* The batch's forensic records on disk before the responses commit. */
+	if (fw.nresp > 0 && forensic_sync(fw.fx) == -1) {
+		log_warnx("forensic log: %s: responses stop, the cursor stays (fail closed)",
+		    forensic_error(fw.fx));
+		goto fail;
+	}
 	if (store_commit(fw.st) == -1)
 		goto fail;
 	fw.cursor = last;

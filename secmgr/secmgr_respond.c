@@ -4,9 +4,10 @@
  * the rule's escalation schedule by how many times the rule already
  * responded to the key), the incident of (rule, key) opened or, when one is
  * open, updated with the new events, a secmgr.response event, and the
- * forensic record.  The forensic record is written last and before the
- * commit: if it cannot be made durable the caller rolls everything back and
- * keeps its cursor (fail closed).
+ * forensic record.  The forensic record is written last (forensic_append_batch)
+ * and made durable by the follower (forensic_sync) before its commit: if it
+ * cannot be, the caller rolls everything back and keeps its cursor (fail
+ * closed).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -229,7 +230,8 @@ secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp, ti
 		goto fail;
 	free(evids);
 	evids = NULL;
-	if (forensic_append(fx, "response", last, jbuf_end(&j)) == -1) {
+	/* Durable with the batch: the follower syncs before its commit. */
+	if (forensic_append_batch(fx, "response", last, jbuf_end(&j)) == -1) {
 		log_warnx("forensic log: %s: responses stop, the cursor stays (fail closed)",
 		    forensic_error(fx));
 		return -1;

@@ -17,7 +17,9 @@ rules: infected-burst, decoy-then-mail, many-fronts; the stack's own clients
 """
 import json
 import os
+import shutil
 import signal
+import subprocess
 import time
 
 import pytest
@@ -187,10 +189,18 @@ def test_moatctl_incidents_ack_close_and_escalation(sm):
 
 
 def test_forensic_failure_fails_closed(sm):
-    # /dev/full: every append fails (ENOSPC), as on a full disk.
+    # A full disk: the forensic log on a 64 KB tmpfs, filled once secmgr
+    # has opened it.
     good = [l for l in open(sm.env["CONF"]) if "forensic_log" in l][0].split('"')[1]
-    sm.reconfigure("secmgr", "forensic_log", "/dev/full")
+    small = sm.path("secmgr-small")
+    os.makedirs(small, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", small],
+                   check=True)
     try:
+        shutil.chown(small, "moat")
+        sm.reconfigure("secmgr", "forensic_log", os.path.join(small, "forensic.log"))
+        subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(small, "filler"), "bs=4k"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         before = cursor(sm)
         mark = len(sm.log("moat-secmgr"))
         ids = insert_events(sm, [("milter", "mail.infected", "10.33.0.1", "{}")] * 3)
@@ -202,6 +212,9 @@ def test_forensic_failure_fails_closed(sm):
         assert cursor(sm) < ids[0] and cursor(sm) == before
     finally:
         sm.reconfigure("secmgr", "forensic_log", good)
+        subprocess.run(["umount", small], check=False)
     inc = wait_for(lambda: incidents(sm, "infected-burst", "10.33.0.1"), 15, 0.2, "answered")
     assert len(inc) == 1 and inc[0]["responses"] == 1
     assert "10.33.0.1" in open(good).read()
+    r = sm.moatctl("forensic", "verify", good)
+    assert r.returncode == 0, r.stdout + r.stderr
