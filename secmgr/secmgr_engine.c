@@ -470,6 +470,10 @@ secmgr_engine_feed(struct secmgr_engine *e, const struct secmgr_event *ev,
 	if (k->kind != NULL)
 		for (i = 0; i < k->nrefs; i++)
 			eng_rule(e, k->refs[i].rule, k->refs[i].pos, ev, keys, have, emit, arg);
+	/* Rules of any kind do not count secmgr's own events (its responses
+	 * would feed back into them); a rule that names a secmgr kind does. */
+	if (ev->daemon != NULL && strcmp(ev->daemon, "secmgr") == 0)
+		return;
 	for (i = 0; i < e->nany; i++)
 		eng_rule(e, e->anyrules[i], 0, ev, keys, have, emit, arg);
 }
