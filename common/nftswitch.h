@@ -35,6 +35,7 @@
 #define MOAT_NFTSWITCH_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -108,6 +109,25 @@ struct nftswitch_ctx {
  */
 int  nftswitch_render(struct store *st, const struct nftswitch_ctx *cx, FILE *out,
     struct nftswitch_stats *stats);
+
+/*
+ * Renders the ruleset from st and loads it with `sc->nft -f -` (needs
+ * CAP_NET_ADMIN); nftswitch_apply.c.  No billing of the old table's
+ * counters (moatctl switch apply does that).  0, or -1 with the reason in
+ * err.  stats may be NULL.
+ */
+int  nftswitch_apply(struct store *st, const struct switch_conf *sc,
+    struct nftswitch_stats *stats, char *err, size_t errlen);
+/* Its two load steps, for callers that must start nft early (moatctl runs
+ * it as root before it opens the store): start runs `nft -f -` with a pipe
+ * to its input; finish writes rules (len 0: nothing, nft loads nothing),
+ * closes the pipe and reaps nft.  0, or -1 with the reason in err.  After a
+ * successful start, finish must be called once. */
+struct nftswitch_load { pid_t pid; int fd; };
+int  nftswitch_load_start(const char *nft, struct nftswitch_load *ld, char *err,
+    size_t errlen);
+int  nftswitch_load_finish(struct nftswitch_load *ld, const char *nft, const char *rules,
+    size_t len, char *err, size_t errlen);
 
 /* Checks the config's lists (decoys, decoy_ports, personalities, default,
  * interfaces, table).  0, or -1 with the reason in err. */

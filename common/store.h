@@ -18,7 +18,7 @@
 #include <sqlite3.h>
 
 /* The schema version this build writes and needs. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_MIGRATE_HINT "run `moatctl db migrate` to upgrade it"
 
 enum store_flags {

@@ -19,7 +19,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 /* Keep in step with STORE_SCHEMA_VERSION: a version this build does not know. */
-#define STORE_SCHEMA_VERSION_NEXT 7
+#define STORE_SCHEMA_VERSION_NEXT 8
 _Static_assert(STORE_SCHEMA_VERSION_NEXT == STORE_SCHEMA_VERSION + 1, "bump _NEXT");
 
 static const char *src_dir;

@@ -51,6 +51,9 @@ static const char usage_text[] =
     "  installs [SUBSCRIBER] [--csv]\n"
     "  downloads [SUBSCRIBER] [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--csv]\n"
     "  switch render | apply | diff | collect\n"
+    "  incidents list [--all] | show ID | ack ID [--by NAME] | close ID\n"
+    "  rules list | add NAME KIND PARAMS_JSON RESPONSE_JSON [--disabled]\n"
+    "  rules enable|disable|remove NAME|ID\n"
     "  events tail [-f] [--kind K] [--daemon D] [--source ADDR] [--subscriber S] [--since T] [-n N]\n"
     "  forensic verify [--key KEY] [--closed] [--range] [FILE] | export --from SEQ --to SEQ\n"
     "    [-o OUT] [FILE] | keygen OUT.pem\n"
@@ -535,6 +538,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "installs",   moatctl_installs,   1 },
 	{ "downloads",  moatctl_downloads,  1 },
 	{ "switch",     moatctl_switch,     0 },   /* runs nft as root, then opens */
+	{ "incidents",  moatctl_incidents,  1 },
+	{ "rules",      moatctl_rules,      1 },
 	{ "events",     moatctl_events,     1 },
 	{ "forensic",   moatctl_forensic,   0 },   /* files only, no store */
 	{ "decoy",      moatctl_decoy,      0 },   /* replay reads the config first */

@@ -113,6 +113,9 @@ int moatctl_downloads(struct ctl *ctl, int argc, char **argv);
 /* The front-end switch's nftables table (issue 11, moatctl_switch.c); runs
  * nft before it opens the store itself. */
 int moatctl_switch(struct ctl *ctl, int argc, char **argv);
+/* moat-secmgr's incidents and correlation rules (issue 12). */
+int moatctl_incidents(struct ctl *ctl, int argc, char **argv);
+int moatctl_rules(struct ctl *ctl, int argc, char **argv);
 /* moat-secmgr's side (issue 12): the events table, followed with filters
  * (moatctl_events.c); the forensic log's verify, export and keygen
  * (moatctl_forensic.c, files only). */

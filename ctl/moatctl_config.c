@@ -16,6 +16,7 @@
 #include "nftswitch.h"
 #include "updated_conf.h"
 #include "decoyd_conf.h"
+#include "secmgr_conf.h"
 
 static const char config_usage[] = "usage: moatctl config sample | check [-c FILE]\n";
 
@@ -26,6 +27,7 @@ static const struct cfg_group *const config_groups[] = {
 	&updated_cfg_group,
 	&switch_cfg_group,
 	&decoyd_cfg_group,
+	&secmgr_cfg_group,
 };
 #define CONFIG_NGROUPS (sizeof(config_groups) / sizeof(config_groups[0]))
 

@@ -376,34 +376,31 @@ static int
 switch_apply(struct ctl *ctl, const struct switch_conf *sc)
 {
 	char *cargv[] = { sc->nft, "-j", "list", "counters", "table", "inet", sc->table, NULL };
-	char *fargv[] = { sc->nft, "-f", "-", NULL };
 	struct nftswitch_stats sx;
-	struct switch_proc nft;
+	struct nftswitch_load ld;
 	struct jbuf j;
-	char *counters, *rules = NULL, detail[512];
-	size_t len;
+	char *counters, *rules = NULL, detail[512], err[512];
+	size_t len = 0;
 	sqlite3_stmt *q;
 	long long bytes;
 	int st, n, status = 1;
-	void (*opipe)(int);
 
 	/* The old table's counters, billed once the new one is loaded (its
-	 * counters start at zero).  No table yet: nothing to bill. */
+	 * counters start at zero).  No table yet: nothing to bill.  nft runs
+	 * before the store is opened (common/nftswitch_apply.c's two steps,
+	 * which moat-secmgr runs too). */
 	counters = switch_capture(cargv, &st);
-	if (switch_spawn(fargv, &nft, 1, 0) != 0) {
+	if (nftswitch_load_start(sc->nft, &ld, err, sizeof(err)) == -1) {
 		free(counters);
-		return 1;
+		return ctl_err("%s", err);
 	}
-	if (ctl_open(ctl, 0) != 0 || switch_render_buf(ctl, sc, &rules, &len, &sx) != 0)
+	if (ctl_open(ctl, 0) != 0 || switch_render_buf(ctl, sc, &rules, &len, &sx) != 0) {
+		/* an empty ruleset: nft loads nothing */
+		nftswitch_load_finish(&ld, sc->nft, NULL, 0, err, sizeof(err));
 		goto done;
-	opipe = signal(SIGPIPE, SIG_IGN);
-	n = switch_write_all(nft.in, rules, len);
-	signal(SIGPIPE, opipe);
-	close(nft.in);
-	nft.in = -1;
-	if ((st = switch_wait(&nft)) != 0 || n == -1) {
-		ctl_err("%s -f - refused the ruleset (exit %d); the loaded table is "
-		    "unchanged (see moatctl switch render)", sc->nft, st);
+	}
+	if (nftswitch_load_finish(&ld, sc->nft, rules, len, err, sizeof(err)) == -1) {
+		ctl_err("%s (see moatctl switch render)", err);
 		goto done;
 	}
 	jbuf_init(&j, detail, sizeof(detail));
@@ -437,12 +434,6 @@ switch_apply(struct ctl *ctl, const struct switch_conf *sc)
 		    "%d networks, %d rows skipped", sc->table, sx.threats4, sx.threats6,
 		    sx.services, sx.networks, sx.skipped);
 done:
-	if (nft.pid > 0) {
-		if (nft.in != -1)
-			close(nft.in);   /* an empty ruleset: nft loads nothing */
-		nft.in = -1;
-		switch_wait(&nft);
-	}
 	free(counters);
 	free(rules);
 	return status;

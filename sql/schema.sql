@@ -1,4 +1,4 @@
--- Moat store schema, version 6.
+-- Moat store schema, version 7.
 --
 -- One SQLite file (WAL mode) shared by every Moat daemon and edited by
 -- operators, either with `moatctl` or directly with sqlite3.  This file is the
@@ -211,6 +211,11 @@ CREATE TABLE correlation_rules (
   enabled       INTEGER NOT NULL DEFAULT 1
 );
 
+-- moat-secmgr's responses (docs/SECMGR.md).  Since 007: acked/acked_by/acked_at
+-- (a human took it: moatctl incidents ack), event_ids (JSON array of the ids
+-- of the events that caused it, the newest 200), expires (when its threat
+-- source lapses), responses (how many responses this row records; their sum
+-- over a rule and key picks the escalation step).
 CREATE TABLE incidents (
   id       INTEGER PRIMARY KEY,
   rule_id  INTEGER REFERENCES correlation_rules(id) ON DELETE SET NULL,
@@ -219,8 +224,25 @@ CREATE TABLE incidents (
   key      TEXT NOT NULL,
   summary  TEXT,
   response TEXT,
-  status   TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed'))
+  status   TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+  acked     INTEGER NOT NULL DEFAULT 0,
+  acked_by  TEXT,
+  acked_at  INTEGER,
+  event_ids TEXT NOT NULL DEFAULT '[]',
+  expires   INTEGER,
+  responses INTEGER NOT NULL DEFAULT 1
 );
+CREATE INDEX incidents_by_rule_key ON incidents(rule_id, key, status);
+CREATE INDEX events_by_ts ON events(ts);
+
+-- moat-secmgr's cursor: the last event whose responses are committed (in
+-- the same transaction as them: a restart repeats and skips nothing).
+CREATE TABLE secmgr_state (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  last_event_id INTEGER NOT NULL DEFAULT 0 CHECK (last_event_id >= 0),
+  updated       INTEGER
+);
+INSERT INTO secmgr_state(id, last_event_id) VALUES (1, 0);
 
 -- Client anti-virus packages operators publish for moat-updated (`moatctl
 -- packages add`): one row per release of a package for a platform a bundle
@@ -306,7 +328,12 @@ INSERT INTO templates(name, subject, body) VALUES
 
 -- Policy generation: every edit of a table that shapes the in-memory policy
 -- snapshot bumps it; daemons reload when it changes.
-INSERT INTO meta(key, value) VALUES ('schema_version', '6'), ('policy_generation', '1');
+INSERT INTO meta(key, value) VALUES ('schema_version', '7'), ('policy_generation', '1');
+-- Rule generation: moat-secmgr reloads its rule snapshot when it changes.
+INSERT INTO meta(key, value) VALUES ('rule_generation', '1');
+CREATE TRIGGER rules_gen_i AFTER INSERT ON correlation_rules BEGIN UPDATE meta SET value = value + 1 WHERE key = 'rule_generation'; END;
+CREATE TRIGGER rules_gen_u AFTER UPDATE ON correlation_rules BEGIN UPDATE meta SET value = value + 1 WHERE key = 'rule_generation'; END;
+CREATE TRIGGER rules_gen_d AFTER DELETE ON correlation_rules BEGIN UPDATE meta SET value = value + 1 WHERE key = 'rule_generation'; END;
 
 CREATE TRIGGER subscribers_gen_i AFTER INSERT ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;
 CREATE TRIGGER subscribers_gen_u AFTER UPDATE ON subscribers BEGIN UPDATE meta SET value = value + 1 WHERE key = 'policy_generation'; END;

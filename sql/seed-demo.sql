@@ -68,3 +68,25 @@ INSERT INTO subscriber_policies (subscriber_id, policy_id)
 INSERT INTO threat_sources (kind, value, reason, origin) VALUES
   ('ip',     '192.0.2.66',   'demo: known spam relay',     'operator'),
   ('domain', 'evil.example', 'demo: malware distribution', 'operator');
+
+-- moat-secmgr's demo rules (docs/SECMGR.md):
+--   infected-burst   three infected messages from one client address within
+--                    ten minutes: the address is a threat source for an
+--                    hour (6 h the second time, a day after that), the
+--                    operator is mailed and an incident opened;
+--   decoy-then-mail  a decoy login, then infected mail from the same
+--                    address within an hour (a multi-phase attack): a threat
+--                    source for a day;
+--   many-fronts      one address seen by two daemons or more within an hour
+--                    (mail, decoys, downloads, the quarantine): an incident
+--                    for a human, nothing more.
+INSERT INTO correlation_rules (name, kind, params_json, response_json) VALUES
+  ('infected-burst', 'threshold',
+   '{"kinds":["mail.infected"],"key":"src_ip","count":3,"window":"10m"}',
+   '{"threat":{"expiry":["1h","6h","1d"]},"switch":true,"mail":true,"incident":true}'),
+  ('decoy-then-mail', 'sequence',
+   '{"steps":["decoy.login","mail.infected"],"key":"src_ip","window":"1h"}',
+   '{"threat":{"expiry":["1d","1w"]},"switch":true,"mail":true,"incident":true}'),
+  ('many-fronts', 'multi',
+   '{"kinds":["mail.infected","mail.threat_source","decoy.login","decoy.command","decoy.download","update.denied","quarantine.release_denied"],"key":"src_ip","min_daemons":2,"window":"1h"}',
+   '{"incident":true}');

@@ -49,10 +49,11 @@ _LOG_NAMES = {
     "sink": "moat-sink", "moat-sink": "moat-sink",
     "dovecot": "dovecot",
     "updated": "moat-updated", "moat-updated": "moat-updated",
+    "secmgr": "moat-secmgr", "moat-secmgr": "moat-secmgr",
 }
 _GROUP_DAEMONS = {
     "milter": ["moat-milter"], "quarantined": ["moat-quarantined"],
-    "updated": ["moat-updated"],
+    "updated": ["moat-updated"], "secmgr": ["moat-secmgr"],
     "common": ["moat-quarantined", "moat-milter", "moat-updated"],
 }
 

@@ -87,9 +87,9 @@ def rows(db, sql, *params):
 
 def test_db_init_migrate_check(tmp_path):
     path = str(tmp_path / "m.db")
-    assert "schema version 6" in ok("db", "init", db=path)
-    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("6",)]
-    assert ok("db", "migrate", db=path).strip() == "already at version 6"
+    assert "schema version 7" in ok("db", "init", db=path)
+    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("7",)]
+    assert ok("db", "migrate", db=path).strip() == "already at version 7"
     assert "integrity ok, foreign keys ok" in ok("db", "check", db=path)
     # A second init must refuse, not wipe or duplicate.
     before = dump(path)
@@ -99,14 +99,21 @@ def test_db_init_migrate_check(tmp_path):
 
 
 def test_db_migrate_from_version_1(db):
-    # Version 1 is version 6 without the templates table (migration 002),
+    # Version 1 is version 7 without the templates table (migration 002),
     # without policies.digest_to (migration 003), without the logins,
     # mixed_recipients and the quarantine's hold and scan settings (004) and
     # without moat-updated's indexes and downloads.requests (005; its CHECKs on av_packages stay:
     # 005 rebuilds that table whatever it holds), without the switch's counters and
-    # usage.net_bytes (006).
+    # usage.net_bytes (006), without moat-secmgr's cursor, incident columns and rule
+    # generation (007).
     con = sqlite3.connect(db)
     con.executescript("""
+        DROP TRIGGER rules_gen_i; DROP TRIGGER rules_gen_u; DROP TRIGGER rules_gen_d;
+        DELETE FROM meta WHERE key = 'rule_generation'; DROP TABLE secmgr_state;
+        DROP INDEX incidents_by_rule_key; DROP INDEX events_by_ts;
+        ALTER TABLE incidents DROP COLUMN acked; ALTER TABLE incidents DROP COLUMN acked_by;
+        ALTER TABLE incidents DROP COLUMN acked_at; ALTER TABLE incidents DROP COLUMN event_ids;
+        ALTER TABLE incidents DROP COLUMN expires; ALTER TABLE incidents DROP COLUMN responses;
         DROP TABLE switch_counters; ALTER TABLE usage DROP COLUMN net_bytes;
         DROP INDEX av_packages_release; DROP INDEX client_installs_client;
         DROP INDEX subscriber_credentials_cert; DROP INDEX downloads_by_subscriber;
@@ -126,7 +133,7 @@ def test_db_migrate_from_version_1(db):
     assert r.returncode == 1 and "schema version 1" in r.stderr, r.stderr
     r = run("subscriber", "list", db=db)
     assert r.returncode == 1 and "moatctl db migrate" in r.stderr, r.stderr
-    assert ok("db", "migrate", db=db).strip() == "migrated from 1 to 6"
+    assert ok("db", "migrate", db=db).strip() == "migrated from 1 to 7"
     assert rows(db, "SELECT count(*) FROM templates")[0][0] == 5
     ok("db", "check", db=db)
 

@@ -426,6 +426,12 @@ V4_AV_PACKAGES = """
 def downgrade_to_4(db):
     con = sqlite3.connect(db)
     con.executescript("""
+        DROP TRIGGER rules_gen_i; DROP TRIGGER rules_gen_u; DROP TRIGGER rules_gen_d;
+        DELETE FROM meta WHERE key = 'rule_generation'; DROP TABLE secmgr_state;
+        DROP INDEX incidents_by_rule_key; DROP INDEX events_by_ts;
+        ALTER TABLE incidents DROP COLUMN acked; ALTER TABLE incidents DROP COLUMN acked_by;
+        ALTER TABLE incidents DROP COLUMN acked_at; ALTER TABLE incidents DROP COLUMN event_ids;
+        ALTER TABLE incidents DROP COLUMN expires; ALTER TABLE incidents DROP COLUMN responses;
         DROP TABLE switch_counters; ALTER TABLE usage DROP COLUMN net_bytes;
         DROP INDEX client_installs_client; DROP INDEX subscriber_credentials_cert;
         DROP INDEX downloads_by_subscriber; ALTER TABLE downloads DROP COLUMN requests;
@@ -475,7 +481,7 @@ def test_migrate_4_to_5_keeps_data(env, tmp_path):
 
     r = env.run("subscriber", "list")
     assert r.returncode == 1 and "schema version 4" in r.stderr, r.stderr
-    assert env.ok("db", "migrate").strip() == "migrated from 4 to 6"
+    assert env.ok("db", "migrate").strip() == "migrated from 4 to 7"
     # A repeated (platform, name, version) keeps its newest row, a repeated
     # client its first draw; everything else is kept as it was.
     assert rows(env.db, "SELECT id, size, published FROM av_packages ORDER BY id") == [
