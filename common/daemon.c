@@ -462,21 +462,34 @@ static const char *const dm_seccomp_base[] = {
 	NULL
 };
 
+/* Refused with EPERM under no_outbound, whatever the lists say. */
+static const char *const dm_seccomp_outbound[] = {
+	"connect", "sendmsg", "sendmmsg", NULL
+};
+
 static int
-dm_seccomp(const char *const *allow)
+dm_seccomp_listed(const char *const *list, const char *name)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(*list, name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+daemon_seccomp(const char *const *allow, int no_outbound)
 {
 	const char *const *lists[2] = { dm_seccomp_base, allow };
 	scmp_filter_ctx ctx;
-	int rc;
+	int rc, nr;
 
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
 		log_warnx("seccomp_init failed");
 		return -1;
 	}
 	for (int k = 0; k < 2; k++)
-		for (const char *const *n = lists[k]; *n != NULL; n++) {
-			int nr = seccomp_syscall_resolve_name(*n);
-
+		for (const char *const *n = lists[k]; n != NULL && *n != NULL; n++) {
+			nr = seccomp_syscall_resolve_name(*n);
 			if (nr == __NR_SCMP_ERROR) {
 				if (k == 1)
 					log_warnx("seccomp: unknown system call %s", *n);
@@ -484,11 +497,34 @@ dm_seccomp(const char *const *allow)
 					goto fail;
 				continue;       /* a base name this architecture lacks */
 			}
+			if (no_outbound && (dm_seccomp_listed(dm_seccomp_outbound, *n) ||
+			    strcmp(*n, "sendto") == 0))
+				continue;       /* below */
 			if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) < 0) {
 				log_warnx("seccomp: %s: %s", *n, strerror(-rc));
 				goto fail;
 			}
 		}
+	if (no_outbound) {
+		for (const char *const *n = dm_seccomp_outbound; *n != NULL; n++) {
+			if ((nr = seccomp_syscall_resolve_name(*n)) == __NR_SCMP_ERROR)
+				continue;
+			if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0)) < 0) {
+				log_warnx("seccomp: %s: %s", *n, strerror(-rc));
+				goto fail;
+			}
+		}
+		/* send() is sendto() with no address: allowed; an address
+		 * (a datagram out, TCP fast open) is refused. */
+		nr = seccomp_syscall_resolve_name("sendto");
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+		    SCMP_A4(SCMP_CMP_EQ, 0))) < 0 ||
+		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+		    SCMP_A4(SCMP_CMP_NE, 0))) < 0) {
+			log_warnx("seccomp: sendto: %s", strerror(-rc));
+			goto fail;
+		}
+	}
 	if ((rc = seccomp_load(ctx)) < 0) {
 		log_warnx("seccomp_load: %s", strerror(-rc));
 		goto fail;
@@ -606,7 +642,7 @@ daemon_main(const struct daemon_desc *d, int argc, char **argv)
 		root = d->chroot(c);
 	if (daemon_drop(c->common.user, root) == -1)
 		goto out;
-	if (d->seccomp != NULL && dm_seccomp(d->seccomp) == -1)
+	if (d->seccomp != NULL && daemon_seccomp(d->seccomp, d->no_outbound) == -1)
 		goto out;
 	if (d->start != NULL && d->start(c) == -1)
 		goto out;

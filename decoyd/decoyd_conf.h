@@ -18,6 +18,12 @@ struct decoyd_conf {
 	long long  duration;        /* seconds a session may last */
 	long long  max_line;        /* bytes of one input line */
 	long long  max_bytes;       /* bytes a session may send us */
+	/* alerts (decoyd_alert.c, sent by the keeper: decoyd_keeper.c) */
+	char      *alert_to;        /* operator's address; "" = no alerts */
+	char      *alert_from;      /* envelope and From: of the alerts */
+	char      *alert_url;       /* smtp://HOST:PORT (libcurl) */
+	long long  alert_window;    /* seconds: at most one mail per source */
+	long long  alert_queue;     /* mails waiting to be sent, at most */
 };
 
 extern const struct cfg_group decoyd_cfg_group;

@@ -302,7 +302,7 @@ dd_accept(struct dd_listener *l)
 				fd = accept(l->fd, NULL, NULL);
 				if (fd != -1)
 					close(fd);
-				dd_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				dd_spare = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 				if (fd == -1)   /* Linux says EMFILE on an empty queue too */
 					return;
 				if (dd_refused_global++ % 1000 == 0)
@@ -580,7 +580,8 @@ dd_loop_run(void)
 		    "allows: %zu sessions at most", dd_fd_cap);
 		dd_cap = dd_fd_cap;
 	}
-	dd_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* The spare descriptor: "/" is there even inside the chroot. */
+	dd_spare = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	dd_table = calloc(dd_cap, sizeof(*dd_table));
 	dd_heap = calloc(dd_cap, sizeof(*dd_heap));
 	dd_freeslots = calloc(dd_cap, sizeof(*dd_freeslots));
