@@ -4,7 +4,7 @@
  * loaded in a forked child refuses connect() and a datagram sent to an
  * address (EPERM) while send() on a connected socket works, and kills the
  * process at execve and fork; the keeper's list has no exec either.  And
- * the keeper's check of the loop's records (decoyd_relay_unpack).
+ * the keeper's check of the loop's records (relay_parse).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -156,24 +156,24 @@ case_unpack(void)
 	size_t n;
 
 	n = record(buf, RELAY_EVENT, f, 3);
-	TEST_CHECK(decoyd_relay_unpack(buf, n, scratch, &r) == 0, "a good record refused");
+	TEST_CHECK(relay_parse(buf, n, scratch, &r) == 0, "a good record refused");
 	TEST_STR_EQ("kind", r.f[0], "decoy.login");
 	TEST_STR_EQ("detail", r.f[2], "{\"a\":1}");
 	TEST_STR_EQ("empty field", r.f[4], "");
-	TEST_CHECK(decoyd_relay_unpack(buf, n - 1, scratch, &r) == -1, "short record taken");
+	TEST_CHECK(relay_parse(buf, n - 1, scratch, &r) == -1, "short record taken");
 	buf[n] = 'x';
-	TEST_CHECK(decoyd_relay_unpack(buf, n + 1, scratch, &r) == -1, "trailing byte taken");
-	TEST_CHECK(decoyd_relay_unpack(buf, 3, scratch, &r) == -1, "a torn head taken");
+	TEST_CHECK(relay_parse(buf, n + 1, scratch, &r) == -1, "trailing byte taken");
+	TEST_CHECK(relay_parse(buf, 3, scratch, &r) == -1, "a torn head taken");
 	buf[sizeof(h) + 2] = '\0';
-	TEST_CHECK(decoyd_relay_unpack(buf, n, scratch, &r) == -1, "a NUL in a field taken");
+	TEST_CHECK(relay_parse(buf, n, scratch, &r) == -1, "a NUL in a field taken");
 	n = record(buf, 9, f, 3);
-	TEST_CHECK(decoyd_relay_unpack(buf, n, scratch, &r) == -1, "unknown type taken");
+	TEST_CHECK(relay_parse(buf, n, scratch, &r) == -1, "unknown type taken");
 	n = record(buf, RELAY_FACT, f, 3);
 	memcpy(&h, buf, sizeof(h));
 	h.len[0] = 0xffffffffu;
 	memcpy(buf, &h, sizeof(h));
-	TEST_CHECK(decoyd_relay_unpack(buf, n, scratch, &r) == -1, "a huge length taken");
-	TEST_CHECK(decoyd_relay_unpack(buf, RELAY_MAX + 1, scratch, &r) == -1,
+	TEST_CHECK(relay_parse(buf, n, scratch, &r) == -1, "a huge length taken");
+	TEST_CHECK(relay_parse(buf, RELAY_MAX + 1, scratch, &r) == -1,
 	    "an oversized record taken");
 }
 

@@ -8,7 +8,7 @@
  * It reads the channel until end of file (the loop process is gone, or
  * shut its end at stop) or TERM, then writes what it holds: summaries of
  * open windows get one last attempt, rows and events are written, and it
- * exits.  It trusts no record: decoyd_relay_unpack() checks the shape,
+ * exits.  It trusts no record: relay_parse() checks the shape,
  * event kinds must be decoyd's own (decoy.*, not decoy.alert, which only
  * the keeper writes) and detail must be a JSON object.
  */
@@ -108,7 +108,7 @@ keeper_dispatch(const void *msg, size_t n, char *scratch, long long window)
 {
 	struct relay_rec r;
 
-	if (decoyd_relay_unpack(msg, n, scratch, &r) == -1) {
+	if (relay_parse(msg, n, scratch, &r) == -1) {
 		log_warnx("keeper: malformed record of %zu bytes refused", n);
 		return;
 	}

@@ -15,7 +15,7 @@
  * The loop sends without waiting (decoyd_relay.c): a full socket drops the
  * record (counted, logged once per burst); a dead keeper is logged and the
  * loop goes on recording to files.  The keeper trusts nothing in a record
- * (a loop that an intruder took over writes them): decoyd_relay_unpack()
+ * (a loop that an intruder took over writes them): relay_parse()
  * checks the sizes, kinds are checked against the catalog, text is bound
  * into SQL as parameters and sanitised for mail.  The keeper exits at the
  * channel's end of file (the loop process is gone).
@@ -60,7 +60,7 @@ struct relay_rec {
 /* Checks msg (n bytes, as received) and fills r.  Returns 0, or -1 when the
  * record is malformed (short, unknown type, lengths that do not add up, a
  * NUL inside a field). */
-int  decoyd_relay_unpack(const void *msg, size_t n, char *scratch, struct relay_rec *r);
+int  relay_parse(const void *msg, size_t n, char *scratch, struct relay_rec *r);
 
 /* ---------------------------------------------------------- loop side
  * decoyd_relay.c; called from the loop's one thread. */

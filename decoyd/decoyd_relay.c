@@ -1,6 +1,6 @@
 /*
  * decoyd_relay - the loop process's end of the channel to the keeper (see
- * decoyd_keeper.h), and the record check both ends share.
+ * decoyd_keeper.h).
  *
  * Ownership: the loop's one thread owns the channel descriptor and the
  * counters.  Every send is non-blocking (MSG_DONTWAIT): a full socket costs
@@ -31,31 +31,6 @@ static int relay_fd = -1;
 static pid_t relay_pid = -1;
 static uint64_t relay_drops, relay_sent;
 static int relay_drop_logged, relay_dead;
-
-int
-decoyd_relay_unpack(const void *msg, size_t n, char *scratch, struct relay_rec *r)
-{
-	const char *p = (const char *)msg + sizeof(struct relay_head);
-	size_t left, i;
-
-	if (n < sizeof(struct relay_head) || n > RELAY_MAX)
-		return -1;
-	memcpy(&r->h, msg, sizeof(r->h));
-	if (r->h.type < RELAY_EVENT || r->h.type > RELAY_FACT)
-		return -1;
-	left = n - sizeof(struct relay_head);
-	for (i = 0; i < RELAY_FIELDS; i++) {
-		if (r->h.len[i] > left || memchr(p, '\0', r->h.len[i]) != NULL)
-			return -1;
-		memcpy(scratch, p, r->h.len[i]);
-		scratch[r->h.len[i]] = '\0';
-		r->f[i] = scratch;
-		scratch += r->h.len[i] + 1;
-		p += r->h.len[i];
-		left -= r->h.len[i];
-	}
-	return left == 0 ? 0 : -1;
-}
 
 static void
 relay_gone(const char *why)
