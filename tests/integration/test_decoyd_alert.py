@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from moatstack import wait_for
+from moatstack import BIN, wait_for
 
 WINDOW = 6          # seconds: alert_window of this module's stack
 
@@ -177,7 +177,7 @@ def test_loop_process_is_contained(dd):
     with open("/proc/%d/status" % pid) as f:
         status = dict(l.split(":", 1) for l in f if ":" in l)
     try:
-        with open(os.path.join(os.environ.get("MOAT_BIN", ""), "CMakeCache.txt")) as f:
+        with open(os.path.join(BIN, "CMakeCache.txt")) as f:
             sanitize = "MOAT_SANITIZE:BOOL=ON" in f.read()
     except OSError:
         sanitize = False
@@ -194,6 +194,20 @@ def test_loop_process_is_contained(dd):
     assert kst["Uid"].split() == [str(moat.pw_uid)] * 4
     if not sanitize:
         assert kst["Seccomp"].strip() == "2"
+
+
+def test_hup_inside_the_chroot_keeps_serving(dd):
+    """moat.conf is outside the chroot: the reload is refused and logged,
+    the running settings stay (README: restart to change them)."""
+    pid = dd.pid("moat-decoyd")
+    os.kill(pid, signal.SIGHUP)
+    wait_for(lambda: "keeping the running configuration" in dd.log("moat-decoyd"),
+             timeout=10, what="the refused reload")
+    s = socket.socket()
+    s.connect(("127.0.0.1", port(dd)))
+    assert _read(s, [b"\xff\xfd\x27"]).endswith(b"\xff\xfd\x27")
+    s.close()
+    assert dd.pid("moat-decoyd") == pid and dd.running("moat-decoyd")
 
 
 def keeper(st):
