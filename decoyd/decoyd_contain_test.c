@@ -115,6 +115,12 @@ case_filter(void)
 	int sv[2], st;
 	char buf[4];
 
+#ifdef __SANITIZE_ADDRESS__
+	/* The sanitizer build runs moat-decoyd without its filter (decoyd_life.c),
+	 * and ASan's own calls are not in the list. */
+	printf("skip %s: sanitizer build\n", test_name);
+	return;
+#endif
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == -1)
 		TEST_FATAL("socketpair: %s", strerror(errno));
 	st = filtered(try_net, sv[0]);
