@@ -155,20 +155,24 @@ record(char *buf, uint32_t type, const char *const *f, size_t nf)
 static void
 case_unpack(void)
 {
-	static char buf[RELAY_MAX + 16], scratch[RELAY_MAX + RELAY_FIELDS];
+	static char buf[2 * RELAY_MAX + 16], scratch[RELAY_MAX + RELAY_FIELDS];
 	const char *f[] = { "decoy.login", "192.0.2.1", "{\"a\":1}" };
 	struct relay_rec r;
 	struct relay_head h;
-	size_t n;
+	size_t n, n2;
 
 	n = record(buf, RELAY_EVENT, f, 3);
-	TEST_CHECK(relay_parse(buf, n, scratch, &r) == 0, "a good record refused");
+	TEST_INT_EQ("a good record's length", relay_parse(buf, n, scratch, &r), n);
 	TEST_STR_EQ("kind", r.f[0], "decoy.login");
 	TEST_STR_EQ("detail", r.f[2], "{\"a\":1}");
 	TEST_STR_EQ("empty field", r.f[4], "");
 	TEST_CHECK(relay_parse(buf, n - 1, scratch, &r) == -1, "short record taken");
-	buf[n] = 'x';
-	TEST_CHECK(relay_parse(buf, n + 1, scratch, &r) == -1, "trailing byte taken");
+	/* Back to back in one message: each parse takes one record. */
+	n2 = record(buf + n, RELAY_ROW, f, 2);
+	TEST_INT_EQ("first of two", relay_parse(buf, n + n2, scratch, &r), n);
+	TEST_INT_EQ("second of two", relay_parse(buf + n, n2, scratch, &r), n2);
+	TEST_CHECK(r.h.type == RELAY_ROW, "second of two: type %u", r.h.type);
+	TEST_CHECK(relay_parse(buf + n, n2 - 1, scratch, &r) == -1, "a cut second record taken");
 	TEST_CHECK(relay_parse(buf, 3, scratch, &r) == -1, "a torn head taken");
 	buf[sizeof(h) + 2] = '\0';
 	TEST_CHECK(relay_parse(buf, n, scratch, &r) == -1, "a NUL in a field taken");
@@ -179,8 +183,16 @@ case_unpack(void)
 	h.len[0] = 0xffffffffu;
 	memcpy(buf, &h, sizeof(h));
 	TEST_CHECK(relay_parse(buf, n, scratch, &r) == -1, "a huge length taken");
-	TEST_CHECK(relay_parse(buf, RELAY_MAX + 1, scratch, &r) == -1,
-	    "an oversized record taken");
+	memset(buf + sizeof(h), 'a', RELAY_MAX);
+	h.len[1] = h.len[2] = 0;
+	h.len[0] = RELAY_MAX - sizeof(h) + 1;       /* one byte over the bound */
+	memcpy(buf, &h, sizeof(h));
+	TEST_CHECK(relay_parse(buf, RELAY_MAX + 8, scratch, &r) == -1,
+	    "a record over RELAY_MAX taken");
+	h.len[0] = RELAY_MAX - sizeof(h);
+	memcpy(buf, &h, sizeof(h));
+	TEST_INT_EQ("a record of RELAY_MAX", relay_parse(buf, RELAY_MAX + 8, scratch, &r),
+	    RELAY_MAX);
 }
 
 static const struct test_case cases[] = {

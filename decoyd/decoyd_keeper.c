@@ -104,14 +104,10 @@ keeper_fact(const struct relay_rec *r, long long window)
 }
 
 static void
-keeper_dispatch(const void *msg, size_t n, char *scratch, long long window)
+keeper_dispatch(const struct relay_rec *rr, long long window)
 {
-	struct relay_rec r;
+	const struct relay_rec r = *rr;
 
-	if (relay_parse(msg, n, scratch, &r) == -1) {
-		log_warnx("keeper: malformed record of %zu bytes refused", n);
-		return;
-	}
 	switch (r.h.type) {
 	case RELAY_EVENT:
 		keeper_event(&r);
@@ -127,11 +123,28 @@ keeper_dispatch(const void *msg, size_t n, char *scratch, long long window)
 	}
 }
 
-/* Reads records until end of file or TERM. */
+/* The records of one message, in order. */
+static void
+keeper_records(const char *msg, size_t n, char *scratch, long long window)
+{
+	struct relay_rec r;
+	ssize_t k;
+
+	for (size_t off = 0; off < n; off += (size_t)k) {
+		if ((k = relay_parse(msg + off, n - off, scratch, &r)) <= 0) {
+			log_warnx("keeper: malformed record refused (%zu bytes of the "
+			    "message dropped)", n - off);
+			return;
+		}
+		keeper_dispatch(&r, window);
+	}
+}
+
+/* Reads messages until end of file or TERM. */
 static void
 keeper_serve(int fd, long long window)
 {
-	static char msg[RELAY_MAX + 1], scratch[RELAY_MAX + RELAY_FIELDS];
+	static char msg[RELAY_BATCH + 1], scratch[RELAY_MAX + RELAY_FIELDS];
 	struct alert_mail *m;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	time_t now, next;
@@ -169,11 +182,11 @@ keeper_serve(int fd, long long window)
 				break;
 			if (n <= 0)
 				return;         /* the loop process is gone or stopping */
-			if ((size_t)n > RELAY_MAX) {
-				log_warnx("keeper: record of %zd bytes refused", n);
+			if ((size_t)n > RELAY_BATCH) {
+				log_warnx("keeper: message of %zd bytes refused", n);
 				continue;
 			}
-			keeper_dispatch(msg, (size_t)n, scratch, window);
+			keeper_records(msg, (size_t)n, scratch, window);
 		}
 	}
 }

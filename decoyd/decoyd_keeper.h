@@ -10,11 +10,14 @@
  * and the SMTP server), installs its own seccomp list and owns the store
  * connections (events, decoy_sessions) and libcurl (alerts).
  *
- * Between them, one SOCK_SEQPACKET socketpair, loop -> keeper only: one
- * record per message, struct relay_head then its fields' bytes in order.
- * The loop sends without waiting (decoyd_relay.c): a full socket drops the
- * record (counted, logged once per burst); a dead keeper is logged and the
- * loop goes on recording to files.  The keeper trusts nothing in a record
+ * Between them, one SOCK_SEQPACKET socketpair, loop -> keeper only: each
+ * message holds records back to back, each struct relay_head then its
+ * fields' bytes in order.  The loop gathers records and sends a message
+ * when the next one would not fit and once a second (decoyd_relay.c), never
+ * waiting: a full socket drops the message's records (counted, logged once
+ * per burst); a dead keeper is logged and the loop goes on recording to
+ * files.  (A message per record cost a wake-up of the keeper per record:
+ * 0.6 of the sessions per second of one process.)  The keeper trusts nothing in a record
  * (a loop that an intruder took over writes them): relay_parse()
  * checks the sizes, kinds are checked against the catalog, text is bound
  * into SQL as parameters and sanitised for mail.  The keeper exits at the
@@ -34,6 +37,7 @@
 /* ---------------------------------------------------------- the records */
 
 #define RELAY_MAX     (48 * 1024)   /* one record, head included */
+#define RELAY_BATCH   (64 * 1024)   /* one message: records back to back */
 #define RELAY_FIELDS  5
 
 enum relay_type {
@@ -57,10 +61,11 @@ struct relay_rec {
 	struct relay_head h;
 	const char       *f[RELAY_FIELDS];
 };
-/* Checks msg (n bytes, as received) and fills r.  Returns 0, or -1 when the
- * record is malformed (short, unknown type, lengths that do not add up, a
- * NUL inside a field). */
-int  relay_parse(const void *msg, size_t n, char *scratch, struct relay_rec *r);
+/* Checks the record at the start of msg (n bytes left in the message) and
+ * fills r.  Returns the record's length, or -1 when it is malformed (short,
+ * unknown type, lengths past the message or RELAY_MAX, a NUL inside a
+ * field): the rest of that message cannot be framed and is dropped. */
+ssize_t relay_parse(const void *msg, size_t n, char *scratch, struct relay_rec *r);
 
 /* ---------------------------------------------------------- loop side
  * decoyd_relay.c; called from the loop's one thread. */
@@ -75,7 +80,8 @@ void relay_fact(const struct dd_session *s, enum alert_kind kind, const char *a,
 /* The decoy_sessions row of an ended session. */
 void relay_row(int64_t started, int64_t ended, const char *src, unsigned port,
     const char *personality, const char *path, const char *summary);
-/* Notices a dead keeper (logs it once); called every second. */
+/* Sends what is gathered and notices a dead keeper (logs it once); called
+ * every second. */
 void relay_check(void);
 /* Ends the channel and waits (bounded) for the keeper to write what it
  * holds and exit. */

@@ -2,9 +2,12 @@
  * decoyd_relay - the loop process's end of the channel to the keeper (see
  * decoyd_keeper.h).
  *
- * Ownership: the loop's one thread owns the channel descriptor and the
- * counters.  Every send is non-blocking (MSG_DONTWAIT): a full socket costs
- * the record (counted, logged once per burst), never a wait; EPIPE or a
+ * Ownership: the loop's one thread owns the channel descriptor, the batch
+ * buffer and the counters.  Records gather in the buffer; it goes out as
+ * one message when the next record would not fit, and once a second
+ * (relay_check, from the loop's flush).  Every send is non-blocking
+ * (MSG_DONTWAIT): a full socket costs the message's records (counted,
+ * logged once per burst), never a wait; EPIPE or a
  * readable/hung-up channel (the keeper never writes) means the keeper is
  * gone: logged once, the descriptor closed, every later record counted as
  * dropped.  Recordings go on (they are files of the loop process).
@@ -57,44 +60,68 @@ relay_gone(const char *why)
 	}
 }
 
-/* Sends one record made of head and fields, or counts it dropped. */
+static char relay_buf[RELAY_BATCH];     /* records gathered, not sent yet */
+static size_t relay_len;
+static unsigned relay_nrec;
+
+/* Sends the gathered records as one message, or counts them dropped. */
+static void
+relay_flush(void)
+{
+	ssize_t w;
+
+	if (relay_len == 0)
+		return;
+	if (relay_fd == -1) {
+		relay_drops += relay_nrec;
+		relay_len = relay_nrec = 0;
+		return;
+	}
+	do
+		w = send(relay_fd, relay_buf, relay_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (w == -1 && errno == EINTR);
+	if (w == (ssize_t)relay_len) {
+		relay_sent += relay_nrec;
+		relay_drop_logged = 0;
+	} else {
+		relay_drops += relay_nrec;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			if (!relay_drop_logged)
+				log_warnx("keeper: channel full, dropping records (%llu so far)",
+				    (unsigned long long)relay_drops);
+			relay_drop_logged = 1;
+		} else {
+			relay_gone(w == -1 ? strerror(errno) : "short send");
+		}
+	}
+	relay_len = relay_nrec = 0;
+}
+
+/* Gathers one record made of head and fields (sent by relay_flush). */
 static void
 relay_send(struct relay_head *h, const char *const *f)
 {
-	static char buf[RELAY_MAX];
-	size_t n = sizeof(*h), i, len;
-	ssize_t w;
+	size_t n = sizeof(*h), i, len[RELAY_FIELDS];
+	char *p;
 
-	if (relay_fd == -1) {
-		relay_drops++;
-		return;
-	}
 	for (i = 0; i < RELAY_FIELDS; i++) {
-		len = f[i] != NULL ? strlen(f[i]) : 0;
-		if (len > RELAY_MAX - n)
-			len = RELAY_MAX - n;    /* callers bound their fields well below */
-		memcpy(buf + n, f[i] != NULL ? f[i] : "", len);
-		h->len[i] = (uint32_t)len;
-		n += len;
+		len[i] = f[i] != NULL ? strlen(f[i]) : 0;
+		if (len[i] > RELAY_MAX - n)
+			len[i] = RELAY_MAX - n; /* callers bound their fields well below */
+		h->len[i] = (uint32_t)len[i];
+		n += len[i];
 	}
-	memcpy(buf, h, sizeof(*h));
-	do
-		w = send(relay_fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (w == -1 && errno == EINTR);
-	if (w == (ssize_t)n) {
-		relay_sent++;
-		relay_drop_logged = 0;
-		return;
+	if (relay_len + n > sizeof(relay_buf))
+		relay_flush();
+	p = relay_buf + relay_len;
+	memcpy(p, h, sizeof(*h));
+	p += sizeof(*h);
+	for (i = 0; i < RELAY_FIELDS; i++) {
+		memcpy(p, f[i] != NULL ? f[i] : "", len[i]);
+		p += len[i];
 	}
-	relay_drops++;
-	if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-		if (!relay_drop_logged)
-			log_warnx("keeper: channel full, dropping records (%llu so far)",
-			    (unsigned long long)relay_drops);
-		relay_drop_logged = 1;
-		return;
-	}
-	relay_gone(w == -1 ? strerror(errno) : "short send");
+	relay_len += n;
+	relay_nrec++;
 }
 
 /* events_divert target: event_emit() in the loop process. */
@@ -177,6 +204,7 @@ relay_check(void)
 {
 	struct pollfd p;
 
+	relay_flush();
 	if (relay_fd == -1)
 		return;
 	p.fd = relay_fd;
@@ -192,6 +220,7 @@ relay_close(void)
 	struct pollfd p;
 	int st;
 
+	relay_flush();
 	if (relay_fd == -1) {
 		if (relay_dead && relay_pid > 0)
 			(void)waitpid(relay_pid, &st, WNOHANG);

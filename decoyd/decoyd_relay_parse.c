@@ -7,14 +7,16 @@
 
 #include "decoyd_keeper.h"
 
-int
+ssize_t
 relay_parse(const void *msg, size_t n, char *scratch, struct relay_rec *r)
 {
 	const char *p = (const char *)msg + sizeof(struct relay_head);
 	size_t left, i;
 
-	if (n < sizeof(struct relay_head) || n > RELAY_MAX)
+	if (n < sizeof(struct relay_head))
 		return -1;
+	if (n > RELAY_MAX)
+		n = RELAY_MAX;          /* one record is never longer */
 	memcpy(&r->h, msg, sizeof(r->h));
 	if (r->h.type < RELAY_EVENT || r->h.type > RELAY_FACT)
 		return -1;
@@ -29,5 +31,5 @@ relay_parse(const void *msg, size_t n, char *scratch, struct relay_rec *r)
 		p += r->h.len[i];
 		left -= r->h.len[i];
 	}
-	return left == 0 ? 0 : -1;
+	return (ssize_t)(n - left);
 }

@@ -1,4 +1,4 @@
-/* libFuzzer target: any bytes as a record from the loop process; a fact
+/* libFuzzer target: any bytes as a message from the loop process; a fact
  * goes into an alert book, and every mail it makes must be 7-bit CRLF text
  * whose header block holds only our eleven headers. */
 #include <stddef.h>
@@ -37,8 +37,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct relay_rec r;
 	struct alert_fact f;
 	struct alert_book *b;
+	ssize_t k;
 
-	if (relay_parse(data, size, fz_scratch, &r) == -1 || r.h.type != RELAY_FACT)
+	/* A message: records back to back; the last one is the fact. */
+	while ((k = relay_parse(data, size, fz_scratch, &r)) > 0 && (size_t)k < size) {
+		if ((size_t)k > size || k > RELAY_MAX)
+			__builtin_trap();
+		data += k;
+		size -= (size_t)k;
+	}
+	if (k <= 0 || r.h.type != RELAY_FACT)
 		return 0;
 	if ((b = alert_new("decoy@example.org", "soc@example.org", 4)) == NULL)
 		return 0;
