@@ -13,8 +13,8 @@
  * Between them, one SOCK_SEQPACKET socketpair, loop -> keeper only: each
  * message holds records back to back, each struct relay_head then its
  * fields' bytes in order.  The loop gathers records and sends a message
- * when the next one would not fit and once a second (decoyd_relay.c), never
- * waiting: a full socket drops the message's records (counted, logged once
+ * when the next one would not fit and after each round of its events
+ * (decoyd_relay.c), never waiting: a full socket drops the message's records (counted, logged once
  * per burst); a dead keeper is logged and the loop goes on recording to
  * files.  (A message per record cost a wake-up of the keeper per record:
  * 0.6 of the sessions per second of one process.)  The keeper trusts nothing in a record
@@ -80,6 +80,9 @@ void relay_fact(const struct dd_session *s, enum alert_kind kind, const char *a,
 /* The decoy_sessions row of an ended session. */
 void relay_row(int64_t started, int64_t ended, const char *src, unsigned port,
     const char *personality, const char *path, const char *summary);
+/* Sends the gathered records as one message, or counts them dropped; the
+ * loop calls it after each round of events. */
+void relay_flush(void);
 /* Sends what is gathered and notices a dead keeper (logs it once); called
  * every second. */
 void relay_check(void);

@@ -22,6 +22,7 @@
 
 #include "daemon.h"
 #include "decoyd.h"
+#include "decoyd_keeper.h"
 #include "log.h"
 
 #define DD_MAXLISTEN   16
@@ -629,6 +630,7 @@ dd_loop_run(void)
 			dd_settle(s);
 		}
 		dd_timers();
+		relay_flush();          /* this round's events and rows to the keeper */
 		if (dd_now_ms() >= next_flush) {
 			rec_flush_all();
 			next_flush = dd_now_ms() + DD_FLUSH_MS;

@@ -4,8 +4,9 @@
  *
  * Ownership: the loop's one thread owns the channel descriptor, the batch
  * buffer and the counters.  Records gather in the buffer; it goes out as
- * one message when the next record would not fit, and once a second
- * (relay_check, from the loop's flush).  Every send is non-blocking
+ * one message when the next record would not fit and after each round of
+ * the loop (relay_flush: many records per message under load, at once when
+ * quiet).  Every send is non-blocking
  * (MSG_DONTWAIT): a full socket costs the message's records (counted,
  * logged once per burst), never a wait; EPIPE or a
  * readable/hung-up channel (the keeper never writes) means the keeper is
@@ -64,8 +65,7 @@ static char relay_buf[RELAY_BATCH];     /* records gathered, not sent yet */
 static size_t relay_len;
 static unsigned relay_nrec;
 
-/* Sends the gathered records as one message, or counts them dropped. */
-static void
+void
 relay_flush(void)
 {
 	ssize_t w;
