@@ -455,6 +455,10 @@ dm_listen_tcp(const char *spec)
 
 static const char *const dm_seccomp_base[] = {
 	"exit", "exit_group", "rt_sigreturn", "rt_sigprocmask", "rt_sigaction",
+	/* A poll, sleep or futex wait interrupted by SIGSTOP/SIGCONT resumes
+	 * through restart_syscall (found when a stopped moat-decoyd keeper
+	 * died of SIGSYS on SIGCONT). */
+	"restart_syscall",
 	"ppoll", "poll", "nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday",
 	"time", "getpid", "gettid", "futex", "write", "writev", "sendto", "close",
 	"brk", "mmap", "munmap", "mprotect", "madvise", "unlink", "unlinkat",

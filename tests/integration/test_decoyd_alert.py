@@ -229,6 +229,33 @@ def keeper(st):
     return kids[0]
 
 
+def test_stalled_keeper_costs_records_not_service(dd):
+    """A keeper that does not read (stopped): the channel fills, the loop
+    drops records (counted, logged) and keeps serving; once it reads again
+    rows come back."""
+    k = keeper(dd)
+    log0 = len(dd.log("moat-decoyd"))
+    os.kill(k, signal.SIGSTOP)
+    try:
+        t0, n = time.monotonic(), 0
+        while "channel full" not in dd.log("moat-decoyd")[log0:]:
+            assert time.monotonic() - t0 < 120, "no drop after %d sessions" % n
+            for i in range(200):
+                s = socket.socket()
+                s.bind(("127.0.1.%d" % (1 + i % 200), 0))    # under per_source
+                s.connect(("127.0.0.1", port(dd)))
+                assert s.recv(3) == b"\xff\xfd\x18"          # served, never blocked
+                s.close()
+                n += 1
+    finally:
+        os.kill(k, signal.SIGCONT)
+    assert keeper(dd) == k, "the keeper did not survive SIGSTOP/SIGCONT"
+    before = dd.sql("SELECT count(*) AS n FROM decoy_sessions")[0]["n"]
+    login(dd, "127.0.0.27", b"after", b"stall")
+    wait_for(lambda: dd.sql("SELECT count(*) AS n FROM decoy_sessions")[0]["n"] > before,
+             timeout=20, what="rows once the keeper reads again")
+
+
 def test_killed_keeper_leaves_the_loop_serving_and_recording(dd):
     pid = dd.pid("moat-decoyd")
     k = keeper(dd)
