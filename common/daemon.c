@@ -455,6 +455,10 @@ dm_listen_tcp(const char *spec)
 
 static const char *const dm_seccomp_base[] = {
 	"exit", "exit_group", "rt_sigreturn", "rt_sigprocmask", "rt_sigaction",
+	/* A poll, sleep or futex wait interrupted by SIGSTOP/SIGCONT resumes
+	 * through restart_syscall (found when a stopped moat-decoyd keeper
+	 * died of SIGSYS on SIGCONT). */
+	"restart_syscall",
 	"ppoll", "poll", "nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday",
 	"time", "getpid", "gettid", "futex", "write", "writev", "sendto", "close",
 	"brk", "mmap", "munmap", "mprotect", "madvise", "unlink", "unlinkat",
@@ -462,21 +466,34 @@ static const char *const dm_seccomp_base[] = {
 	NULL
 };
 
+/* Refused with EPERM under no_outbound, whatever the lists say. */
+static const char *const dm_seccomp_outbound[] = {
+	"connect", "sendmsg", "sendmmsg", NULL
+};
+
 static int
-dm_seccomp(const char *const *allow)
+dm_seccomp_listed(const char *const *list, const char *name)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(*list, name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+daemon_seccomp(const char *const *allow, int no_outbound)
 {
 	const char *const *lists[2] = { dm_seccomp_base, allow };
 	scmp_filter_ctx ctx;
-	int rc;
+	int rc, nr;
 
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
 		log_warnx("seccomp_init failed");
 		return -1;
 	}
 	for (int k = 0; k < 2; k++)
-		for (const char *const *n = lists[k]; *n != NULL; n++) {
-			int nr = seccomp_syscall_resolve_name(*n);
-
+		for (const char *const *n = lists[k]; n != NULL && *n != NULL; n++) {
+			nr = seccomp_syscall_resolve_name(*n);
 			if (nr == __NR_SCMP_ERROR) {
 				if (k == 1)
 					log_warnx("seccomp: unknown system call %s", *n);
@@ -484,11 +501,34 @@ dm_seccomp(const char *const *allow)
 					goto fail;
 				continue;       /* a base name this architecture lacks */
 			}
+			if (no_outbound && (dm_seccomp_listed(dm_seccomp_outbound, *n) ||
+			    strcmp(*n, "sendto") == 0))
+				continue;       /* below */
 			if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) < 0) {
 				log_warnx("seccomp: %s: %s", *n, strerror(-rc));
 				goto fail;
 			}
 		}
+	if (no_outbound) {
+		for (const char *const *n = dm_seccomp_outbound; *n != NULL; n++) {
+			if ((nr = seccomp_syscall_resolve_name(*n)) == __NR_SCMP_ERROR)
+				continue;
+			if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0)) < 0) {
+				log_warnx("seccomp: %s: %s", *n, strerror(-rc));
+				goto fail;
+			}
+		}
+		/* send() is sendto() with no address: allowed; an address
+		 * (a datagram out, TCP fast open) is refused. */
+		nr = seccomp_syscall_resolve_name("sendto");
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+		    SCMP_A4(SCMP_CMP_EQ, 0))) < 0 ||
+		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+		    SCMP_A4(SCMP_CMP_NE, 0))) < 0) {
+			log_warnx("seccomp: sendto: %s", strerror(-rc));
+			goto fail;
+		}
+	}
 	if ((rc = seccomp_load(ctx)) < 0) {
 		log_warnx("seccomp_load: %s", strerror(-rc));
 		goto fail;
@@ -606,7 +646,7 @@ daemon_main(const struct daemon_desc *d, int argc, char **argv)
 		root = d->chroot(c);
 	if (daemon_drop(c->common.user, root) == -1)
 		goto out;
-	if (d->seccomp != NULL && dm_seccomp(d->seccomp) == -1)
+	if (d->seccomp != NULL && daemon_seccomp(d->seccomp, d->no_outbound) == -1)
 		goto out;
 	if (d->start != NULL && d->start(c) == -1)
 		goto out;

@@ -64,6 +64,11 @@ struct daemon_desc {
 	size_t                         nlisten;
 	const char *const             *seccomp;   /* allowed syscalls (NULL-terminated),
 						   * NULL: no filter */
+	/* With a filter: no outbound traffic.  connect, sendmsg and sendmmsg
+	 * fail with EPERM (the base list keeps connect for syslog: glibc's
+	 * reconnect then fails quietly instead of killing the process), and
+	 * sendto is allowed only without a destination address. */
+	int                            no_outbound;
 	/* Optional: cross-checks a loaded generation (daemon-only rules). */
 	int          (*check)(const void *conf, char *err, size_t errlen);
 	/* Optional: an explicit pidfile (NULL: <run_dir>/<name>.pid when detached). */
@@ -128,6 +133,12 @@ void daemon_pidfile_remove(const char *path);
 int  daemon_drop(const char *user, const char *chroot_dir);
 /* uid/gid of user, for chown of sockets before the drop. Returns 0 or -1. */
 int  daemon_user_ids(const char *user, uid_t *uid, gid_t *gid);
+/* Installs the frame's base allow list plus allow (NULL-terminated) in the
+ * calling thread (threads started later inherit it); no_outbound as in
+ * struct daemon_desc.  Anything else kills the process (SIGSYS).  For a
+ * process a daemon forks itself (moat-decoyd's keeper) and for tests; the
+ * descriptor's filter is installed by daemon_main.  Returns 0 or -1. */
+int  daemon_seccomp(const char *const *allow, int no_outbound);
 /* Sleeps up to ms milliseconds or until a signal flag is set. */
 void daemon_wait(int ms);
 

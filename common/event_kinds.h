@@ -26,6 +26,7 @@
 #define EV_DECOY_COMMAND        "decoy.command"
 #define EV_DECOY_DOWNLOAD       "decoy.download"       /* a URL an intruder asked to fetch */
 #define EV_DECOY_DISCONNECT     "decoy.disconnect"
+#define EV_DECOY_ALERT          "decoy.alert"          /* an alert mail went out */
 #define EV_SECMGR_RESPONSE      "secmgr.response"
 #define EV_SECMGR_RULE_INVALID  "secmgr.rule_invalid"  /* a correlation rule skipped: why */
 #define EV_POLICY_RELOADED      "policy.reloaded"

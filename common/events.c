@@ -42,6 +42,14 @@ static struct {
 	struct store   *st;
 } ev = { .mtx = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
+static events_divert_fn ev_divert;     /* set once, before threads emit */
+
+void
+events_divert(events_divert_fn fn)
+{
+	ev_divert = fn;
+}
+
 static const char ev_sql_insert[] =
     "INSERT INTO events(ts, daemon, kind, severity, subscriber_id, src_ip, detail_json) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -213,6 +221,10 @@ event_emit(const char *kind, enum event_severity sev, int64_t subscriber_id,
 
 	if (kind == NULL)
 		return;
+	if (ev_divert != NULL) {
+		ev_divert(kind, sev, subscriber_id, src_ip, detail_json);
+		return;
+	}
 	e.ts = time(NULL);
 	e.severity = (int)sev;
 	e.subscriber_id = subscriber_id;

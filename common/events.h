@@ -21,6 +21,13 @@ int  events_start(const char *store_path, const char *daemon, char *err, size_t 
  * be NULL; detail_json must be a JSON object text (see events_json_*). */
 void event_emit(const char *kind, enum event_severity sev, int64_t subscriber_id,
     const char *src_ip, const char *detail_json);
+/* A process that must not hold the store (moat-decoyd's loop, chrooted)
+ * diverts event_emit() to fn, which hands the event to the process that
+ * does (moat-decoyd's keeper) and must never block.  NULL restores the
+ * writer.  Set before any thread emits. */
+typedef void (*events_divert_fn)(const char *kind, enum event_severity sev,
+    int64_t subscriber_id, const char *src_ip, const char *detail_json);
+void events_divert(events_divert_fn fn);
 /* Writes everything queued, then stops the writer. */
 void events_stop(void);
 /* Events dropped because the queue was full, since start. */

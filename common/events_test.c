@@ -330,13 +330,14 @@ test_kinds(void)
 	for (; event_kinds[n] != NULL; n++)
 		if (!event_kind_known(event_kinds[n]))
 			TEST_FAIL("event_kind_known(%s) = 0", event_kinds[n]);
-	if (n != 25)
-		TEST_FAIL("event_kinds: %zu kinds, want 25 (update this test when adding one)", n);
+	if (n != 26)
+		TEST_FAIL("event_kinds: %zu kinds, want 26 (update this test when adding one)", n);
 	if (!event_kind_known("update.published") || !event_kind_known("update.vendor_failed"))
 		TEST_FAIL("the vendor puller's kinds are not in the catalog");
 	if (!event_kind_known("switch.applied"))
 		TEST_FAIL("moatctl switch apply's kind is not in the catalog");
-	if (!event_kind_known("decoy.download") || !event_kind_known("decoy.disconnect"))
+	if (!event_kind_known("decoy.download") || !event_kind_known("decoy.disconnect") ||
+	    !event_kind_known("decoy.alert"))
 		TEST_FAIL("moat-decoyd's kinds are not in the catalog");
 	if (!event_kind_known("secmgr.rule_invalid"))
 		TEST_FAIL("moat-secmgr's kinds are not in the catalog");

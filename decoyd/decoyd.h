@@ -5,8 +5,9 @@
  * every session; personalities (decoyd_telnet.c) are sets of callbacks the
  * loop calls with a session's bytes, and they answer through sess_send().
  * Each session is recorded (decoyd_record.c) as an asciicast v2 file, JSON
- * events and, at its end, a decoy_sessions row (a writer thread with its own
- * store connection, so the loop never waits on SQLite).
+ * events and, at its end, a decoy_sessions row; events and rows go to the
+ * keeper process, which owns the store (decoyd_keeper.h), so the loop never
+ * waits on SQLite and holds no store.
  *
  * Ownership: the loop owns every struct dd_session: it allocates one at
  * accept and frees it in sess_free() (the one cleanup: personality close,
@@ -154,8 +155,7 @@ void rec_download(struct dd_session *s, const char *tool, const char *url);
 void rec_close(struct dd_session *s);
 /* Writes buffered recordings of every session (called from the loop). */
 void rec_flush_all(void);
-/* The decoy_sessions writer thread. 0 or -1 (err set). */
-int  rec_start(const char *store, char *err, size_t errlen);
+/* Logs the recordings' write times (at stop). */
 void rec_stop(void);
 /* Escapes len bytes as JSON string content into out (cap bytes, NUL-
  * terminated): valid UTF-8 kept, controls as \uXXXX, every other byte B as

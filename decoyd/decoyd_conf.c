@@ -82,6 +82,25 @@ decoyd_check_text(const void *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* A mail address for an envelope and a header: printable ASCII, no space,
+ * no <>, at most one line (empty: none). */
+static int
+decoyd_check_addr(const void *value, char *err, size_t errlen)
+{
+	const unsigned char *s = *(const unsigned char *const *)value;
+
+	if (strlen((const char *)s) > 254) {
+		snprintf(err, errlen, "longer than 254 bytes");
+		return -1;
+	}
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s >= 0x7f || *s == '<' || *s == '>' || *s == ',') {
+			snprintf(err, errlen, "expected one address, printable ASCII");
+			return -1;
+		}
+	return 0;
+}
+
 #define D(f) offsetof(struct decoyd_conf, f)
 static const struct cfg_opt decoyd_opts[] = {
 	{ "listen", CFG_STR, "telnet:127.0.0.1:2323", 0, -1, NULL, D(listen),
@@ -129,6 +148,23 @@ static const struct cfg_opt decoyd_opts[] = {
 	  D(http_request_timeout),
 	  "http: a request (line, fields, body) must arrive within this once it "
 	  "started, or it is answered 408 and closed (Apache's mod_reqtimeout).", NULL, 0 },
+	/* alerts: mailed by the keeper process (decoyd_keeper.c) */
+	{ "alert_to", CFG_STR, "", 0, -1, NULL, D(alert_to),
+	  "The operator's address for e-mail alerts of penetration attempts "
+	  "(a login attempt or a command); empty: no alerts.",
+	  decoyd_check_addr, 0 },
+	{ "alert_from", CFG_STR, "moat-decoyd@localhost", 0, -1, NULL, D(alert_from),
+	  "Sender (envelope and From:) of the alerts.", decoyd_check_addr, 0 },
+	{ "alert_url", CFG_STR, "smtp://127.0.0.1:25", 0, -1, NULL, D(alert_url),
+	  "Where alerts are submitted (libcurl SMTP URL), e.g. the Postfix "
+	  "re-injection port.", decoyd_check_text, 0 },
+	{ "alert_window", CFG_DURATION, "10m", 1, 86400, NULL, D(alert_window),
+	  "At most one alert per source address per window: the first attempt "
+	  "is mailed at once, later ones in one summary when the window ends.",
+	  NULL, 0 },
+	{ "alert_queue", CFG_INT, "100", 1, 10000, NULL, D(alert_queue),
+	  "Alerts waiting to be sent (or retried), at most; more are dropped "
+	  "and logged.", NULL, 0 },
 	{ NULL, 0, NULL, 0, 0, NULL, 0, NULL, NULL, 0 }
 };
 

@@ -23,6 +23,12 @@ struct decoyd_conf {
 	long long  http_max_requests;   /* requests on one connection */
 	long long  http_keepalive;      /* seconds between kept-alive requests */
 	long long  http_request_timeout; /* seconds for a whole request */
+	/* alerts (decoyd_alert.c, sent by the keeper: decoyd_keeper.c) */
+	char      *alert_to;        /* operator's address; "" = no alerts */
+	char      *alert_from;      /* envelope and From: of the alerts */
+	char      *alert_url;       /* smtp://HOST:PORT (libcurl) */
+	long long  alert_window;    /* seconds: at most one mail per source */
+	long long  alert_queue;     /* mails waiting to be sent, at most */
 };
 
 extern const struct cfg_group decoyd_cfg_group;

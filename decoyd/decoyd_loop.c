@@ -23,6 +23,7 @@
 
 #include "daemon.h"
 #include "decoyd.h"
+#include "decoyd_keeper.h"
 #include "log.h"
 
 #define DD_MAXLISTEN   16
@@ -508,7 +509,7 @@ dd_accept(struct dd_listener *l)
 				fd = accept(l->fd, NULL, NULL);
 				if (fd != -1)
 					close(fd);
-				dd_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				dd_spare = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 				if (fd == -1)   /* Linux says EMFILE on an empty queue too */
 					return;
 				if (dd_refused_global++ % 1000 == 0)
@@ -798,7 +799,8 @@ dd_loop_run(void)
 		    "allows: %zu sessions at most", dd_fd_cap);
 		dd_cap = dd_fd_cap;
 	}
-	dd_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* The spare descriptor: "/" is there even inside the chroot. */
+	dd_spare = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	dd_table = calloc(dd_cap, sizeof(*dd_table));
 	dd_heap = calloc(dd_cap, sizeof(*dd_heap));
 	dd_freeslots = calloc(dd_cap, sizeof(*dd_freeslots));
@@ -851,6 +853,7 @@ dd_loop_run(void)
 			dd_settle(s);
 		}
 		dd_timers();
+		relay_flush();          /* this round's events and rows to the keeper */
 		if (dd_now_ms() >= next_flush) {
 			rec_flush_all();
 			next_flush = dd_now_ms() + DD_FLUSH_MS;

@@ -24,15 +24,14 @@
  * end.  The file is opened for each write and closed after it (created by
  * the first), so a session holds one descriptor, its socket: ten thousand
  * idle sessions fit in an open-files limit of twenty thousand, and a short
- * session costs one open all the same.  The time spent in write() is measured and logged at stop.  The
- * decoy_sessions row goes to a writer thread with its own store connection
- * through a bounded queue (a full queue drops the row, counted and logged:
- * the loop never waits on SQLite).
+ * session costs one open all the same.  The time spent in write() is
+ * measured and logged at stop.  Events, the decoy_sessions row and the
+ * facts for alerts go to the keeper process (decoyd_relay.c, never
+ * waiting): this process holds no store.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,15 +40,13 @@
 #include <unistd.h>
 
 #include "decoyd.h"
+#include "decoyd_keeper.h"
 #include "events.h"
 #include "log.h"
-#include "store.h"
 
 #define REC_BUF       16384
 #define REC_BUF_START 512           /* an idle session's recording costs little */
 #define REC_CHUNK     1024          /* raw bytes per event line */
-#define REC_ROWS      4096
-#define REC_BATCH     256
 
 struct dd_rec {
 	int      failed;        /* the file could not be made or written */
@@ -59,17 +56,8 @@ struct dd_rec {
 	size_t   len, cap;
 };
 
-struct rec_row {
-	int64_t  started, ended;
-	char     src[64];
-	unsigned port;
-	char     personality[16];
-	char    *path;
-	char    *summary;
-};
-
 static int rec_dirfd = -1;            /* the record directory (the loop's) */
-static uint64_t rec_write_ns, rec_write_max_ns, rec_writes, rec_rows_dropped;
+static uint64_t rec_write_ns, rec_write_max_ns, rec_writes;
 
 /* ---------------------------------------------------------- JSON bytes */
 
@@ -347,6 +335,7 @@ rec_login(struct dd_session *s, const char *user, const char *password)
 	jbuf_str(&j, "user", u);
 	jbuf_str(&j, "password", pw);
 	event_emit(EV_DECOY_LOGIN, SEV_WARNING, s->subscriber, s->src, jbuf_end(&j));
+	relay_fact(s, ALERT_LOGIN, u, pw);
 }
 
 void
@@ -362,6 +351,7 @@ rec_command(struct dd_session *s, const char *line)
 	jbuf_str(&j, "user", s->user);
 	jbuf_str(&j, "command", cmd);
 	event_emit(EV_DECOY_COMMAND, SEV_WARNING, s->subscriber, s->src, jbuf_end(&j));
+	relay_fact(s, ALERT_COMMAND, cmd, NULL);
 }
 
 void
@@ -377,147 +367,30 @@ rec_download(struct dd_session *s, const char *tool, const char *url)
 	jbuf_str(&j, "tool", tool);
 	jbuf_str(&j, "url", u);
 	event_emit(EV_DECOY_DOWNLOAD, SEV_WARNING, s->subscriber, s->src, jbuf_end(&j));
+	relay_fact(s, ALERT_DOWNLOAD, tool, u);
 }
 
 /* ---------------------------------------------------------- rows */
 
-static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t rec_cv = PTHREAD_COND_INITIALIZER;
-static struct rec_row rec_q[REC_ROWS];
-static size_t rec_head, rec_count;
-static int rec_quit, rec_running;
-static pthread_t rec_thr;
-static struct store *rec_st;
-
-static void
-rec_row_free(struct rec_row *r)
-{
-	free(r->path);
-	free(r->summary);
-	r->path = r->summary = NULL;
-}
-
-static const char REC_INSERT[] =
-    "INSERT INTO decoy_sessions (started, ended, src_ip, port, personality, "
-    "transcript_path, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-
-static void
-rec_insert(struct rec_row *rows, size_t n)
-{
-	sqlite3_stmt *st;
-	size_t i;
-
-	if (store_begin(rec_st) == -1)
-		goto out;
-	for (i = 0; i < n; i++) {
-		if ((st = store_prepare(rec_st, REC_INSERT)) == NULL)
-			break;
-		sqlite3_bind_int64(st, 1, rows[i].started);
-		sqlite3_bind_int64(st, 2, rows[i].ended);
-		sqlite3_bind_text(st, 3, rows[i].src, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, rows[i].port);
-		sqlite3_bind_text(st, 5, rows[i].personality, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, rows[i].path, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, rows[i].summary, -1, SQLITE_STATIC);
-		if (store_run_stmt(rec_st, st, "decoy_sessions insert") == -1)
-			break;
-	}
-	if (i < n || store_commit(rec_st) == -1) {
-		store_rollback(rec_st);
-		log_warnx("decoy_sessions: %zu row(s) lost", n);
-	}
-out:
-	for (i = 0; i < n; i++)
-		rec_row_free(&rows[i]);
-}
-
-static void *
-rec_writer(void *arg)
-{
-	static struct rec_row batch[REC_BATCH];
-	size_t n;
-
-	(void)arg;
-	pthread_mutex_lock(&rec_mu);
-	for (;;) {
-		while (rec_count == 0 && !rec_quit)
-			pthread_cond_wait(&rec_cv, &rec_mu);
-		if (rec_count == 0 && rec_quit)
-			break;
-		for (n = 0; n < REC_BATCH && rec_count > 0; n++) {
-			batch[n] = rec_q[rec_head];
-			rec_head = (rec_head + 1) % REC_ROWS;
-			rec_count--;
-		}
-		pthread_mutex_unlock(&rec_mu);
-		rec_insert(batch, n);
-		pthread_mutex_lock(&rec_mu);
-	}
-	pthread_mutex_unlock(&rec_mu);
-	return NULL;
-}
-
-int
-rec_start(const char *store, char *err, size_t errlen)
-{
-	if (store_open(store, 0, 5000, &rec_st, err, errlen) == -1)
-		return -1;
-	if (pthread_create(&rec_thr, NULL, rec_writer, NULL) != 0) {
-		snprintf(err, errlen, "cannot start the decoy_sessions writer");
-		store_close(rec_st);
-		rec_st = NULL;
-		return -1;
-	}
-	rec_running = 1;
-	return 0;
-}
-
 void
 rec_stop(void)
 {
-	if (rec_running) {
-		pthread_mutex_lock(&rec_mu);
-		rec_quit = 1;
-		pthread_cond_signal(&rec_cv);
-		pthread_mutex_unlock(&rec_mu);
-		pthread_join(rec_thr, NULL);
-		rec_running = 0;
-	}
-	store_close(rec_st);
-	rec_st = NULL;
 	if (rec_writes > 0)
-		log_info("recordings: %llu writes, %.3f ms in all, longest %.3f ms; "
-		    "%llu session row(s) dropped", (unsigned long long)rec_writes,
-		    rec_write_ns / 1e6, rec_write_max_ns / 1e6,
-		    (unsigned long long)rec_rows_dropped);
+		log_info("recordings: %llu writes, %.3f ms in all, longest %.3f ms",
+		    (unsigned long long)rec_writes, rec_write_ns / 1e6,
+		    rec_write_max_ns / 1e6);
 }
 
+/* The row goes to the keeper, which owns the store (decoyd_relay.c). */
 static void
 rec_queue_row(struct dd_session *s, const char *summary)
 {
-	struct rec_row r = { 0 };
 	char path[4096];
 
-	r.started = s->started;
-	r.ended = time(NULL);
-	snprintf(r.src, sizeof(r.src), "%s", s->src);
-	r.port = s->port;
-	snprintf(r.personality, sizeof(r.personality), "%s", s->pers->name);
-	if (s->rec != NULL) {
+	if (s->rec != NULL)
 		snprintf(path, sizeof(path), "%s/%s.cast", s->conf->d.record_dir, s->key);
-		r.path = strdup(path);
-	}
-	r.summary = strdup(summary);
-	pthread_mutex_lock(&rec_mu);
-	if (!rec_running || rec_count == REC_ROWS || r.summary == NULL) {
-		if (rec_rows_dropped++ % 1000 == 0)
-			log_warnx("decoy_sessions queue full: row of %s dropped", s->key);
-		rec_row_free(&r);
-	} else {
-		rec_q[(rec_head + rec_count++) % REC_ROWS] = r;
-		pthread_cond_signal(&rec_cv);
-	}
-	pthread_mutex_unlock(&rec_mu);
+	relay_row(s->started, time(NULL), s->src, s->port, s->pers->name,
+	    s->rec != NULL ? path : NULL, summary);
 }
 
 void
@@ -558,4 +431,5 @@ rec_flush_all(void)
 	for (i = 0; i < cap; i++)
 		if ((s = dd_loop_session(i)) != NULL && s->rec != NULL)
 			rec_write(s->rec);
+	relay_check();          /* once a second: is the keeper still there? */
 }
