@@ -1,8 +1,9 @@
 /*
  * smtpsend - submits one message over SMTP with libcurl (to Postfix's
  * re-injection port, which runs no milter, so what we send is not scanned or
- * noticed again).  Reusable by any daemon; moat-secmgr's operator mail uses
- * it (milter_notify.c and quarantined_release.c keep their own copies).
+ * noticed again).  Reusable by any daemon: moat-secmgr's operator mail and
+ * moat-decoyd's alerts use it (milter_notify.c and quarantined_release.c
+ * keep their own copies).
  *
  * The caller has called curl_global_init.  Blocking, bounded by timeout.
  */

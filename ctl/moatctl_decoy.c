@@ -32,6 +32,7 @@
 
 #include "decoyd_conf.h"
 #include "moatctl.h"
+#include "utf8.h"
 
 #define DECOY_KEY_MAX   47          /* struct dd_session key[48] */
 #define DECOY_LINE_MAX  (1024 * 1024)
@@ -80,35 +81,6 @@ static const char sql_events[] =
 
 /* ---------------------------------------------------------- escaping */
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629) that is not a
- * C1 control (U+0080..U+009F, controls to many terminals), or 0. */
-static size_t
-decoy_utf8(const unsigned char *p, size_t len)
-{
-	size_t n, i;
-	unsigned cp;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0xa0) || (n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 /* Writes len bytes for a terminal: printable ASCII and well-formed UTF-8 as
  * they are, every other byte as \xNN.  layout (replay): CR, LF, TAB and BS
  * pass too, and '\\' as it is (a player shows what the client saw); else
@@ -118,6 +90,7 @@ static void
 decoy_safe(FILE *fp, const unsigned char *p, size_t len, int layout)
 {
 	size_t i = 0, n;
+	uint32_t cp;
 
 	while (i < len) {
 		if (p[i] == '\\' && !layout) {
@@ -127,7 +100,8 @@ decoy_safe(FILE *fp, const unsigned char *p, size_t len, int layout)
 		} else if (layout && (p[i] == '\r' || p[i] == '\n' || p[i] == '\t' ||
 		    p[i] == '\b')) {
 			fputc(p[i++], fp);
-		} else if ((n = decoy_utf8(p + i, len - i)) != 0) {
+		} else if (p[i] >= 0x80 && (n = utf8_seq(p + i, len - i, &cp)) != 0 &&
+		    !utf8_unsafe(cp)) {
 			fwrite(p + i, 1, n, fp), i += n;
 		} else {
 			fprintf(fp, "\\x%02x", p[i++]);

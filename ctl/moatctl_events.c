@@ -24,6 +24,7 @@
 
 #include "moatctl.h"
 #include "units.h"
+#include "utf8.h"
 
 #define EVENTS_POLL_MS   500
 #define EVENTS_BATCH     "1000"     /* rows per query while following */
@@ -60,44 +61,6 @@ events_on_signal(int sig)
 	events_stop = 1;
 }
 
-/* The length of the UTF-8 sequence at s (n bytes left) and its code
- * point, or 0 when it is not a well-formed, shortest-form sequence. */
-static size_t
-events_utf8(const unsigned char *s, size_t n, unsigned *cp)
-{
-	size_t len;
-	unsigned c;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, c = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, c = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, c = s[0] & 0x07u;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-	    (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/* Code points a terminal acts on or that reorder what is shown. */
-static int
-events_cp_unsafe(unsigned c)
-{
-	return (c >= 0x80 && c <= 0x9f) || c == 0x61c || c == 0x200e || c == 0x200f ||
-	    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
-}
-
 /* Prints s with everything a terminal could act on escaped (see the top). */
 static void
 events_put_safe(const char *text)
@@ -116,10 +79,10 @@ events_put_safe(const char *text)
 			printf("\\x%02x", s[i]);
 		} else if (s[i] < 0x80) {
 			putchar(s[i]);
-		} else if ((len = events_utf8(s + i, n - i, &c)) == 0) {
+		} else if ((len = utf8_seq(s + i, n - i, &c)) == 0) {
 			len = 1;
 			printf("\\x%02x", s[i]);
-		} else if (events_cp_unsafe(c)) {
+		} else if (utf8_unsafe(c)) {
 			printf("\\u{%04x}", c);
 		} else {
 			fwrite(s + i, 1, len, stdout);

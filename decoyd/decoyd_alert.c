@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "decoyd_keeper.h"
+#include "utf8.h"
 
 #define AL_KEYS   16            /* session keys listed per mail */
 #define AL_WHERE  6             /* personality/port pairs */
@@ -103,51 +104,13 @@ alert_mail_free(struct alert_mail *m)
 
 /* ---------------------------------------------------------- text */
 
-/* Length and code point of the well-formed UTF-8 sequence at p, or 0. */
-static size_t
-al_utf8(const unsigned char *p, size_t len, unsigned *cp)
-{
-	size_t n, i;
-	unsigned c;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, c = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, c = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, c = p[0] & 0x07;
-	else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 2 && c < 0x80) || (n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-	    (n == 4 && (c < 0x10000 || c > 0x10ffff)))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-/* Code points that print nothing or reorder what follows: escaped. */
-static int
-al_invisible(unsigned c)
-{
-	return (c >= 0x80 && c <= 0x9f) || c == 0xad || (c >= 0x200b && c <= 0x200f) ||
-	    (c >= 0x2028 && c <= 0x202e) || (c >= 0x2060 && c <= 0x206f) || c == 0xfeff ||
-	    (c >= 0xfff9 && c <= 0xfffb);
-}
-
 char *
 alert_clean(char *out, size_t cap, const char *in)
 {
 	const unsigned char *p = (const unsigned char *)in;
 	size_t len = strlen(in), i = 0, o = 0, n, k;
 	char piece[16];
-	unsigned cp;
+	uint32_t cp;
 
 	if (cap == 0)
 		return out;
@@ -156,8 +119,8 @@ alert_clean(char *out, size_t cap, const char *in)
 			piece[0] = '\\', piece[1] = (char)p[i], n = 2, k = 1;
 		} else if (p[i] >= 0x20 && p[i] < 0x7f) {
 			piece[0] = (char)p[i], n = 1, k = 1;
-		} else if (p[i] >= 0x80 && (k = al_utf8(p + i, len - i, &cp)) != 0 &&
-		    !al_invisible(cp)) {
+		} else if (p[i] >= 0x80 && (k = utf8_seq(p + i, len - i, &cp)) != 0 &&
+		    !utf8_unsafe(cp) && !(cp >= 0xfff9 && cp <= 0xfffb)) {
 			memcpy(piece, p + i, k), n = k;
 		} else {
 			n = (size_t)snprintf(piece, sizeof(piece), "\\x%02x", p[i]), k = 1;

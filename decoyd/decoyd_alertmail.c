@@ -20,6 +20,7 @@
 #include "decoyd_keeper.h"
 #include "events.h"
 #include "log.h"
+#include "smtpsend.h"
 
 #define ALM_TIMEOUT  30             /* seconds for one submission */
 #define ALM_TRIES    12
@@ -44,56 +45,11 @@ static struct {
 	uint64_t         sent, dropped;
 } alm = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
-struct alm_upload {
-	const char *data;
-	size_t      len, off;
-};
-
-static size_t
-alm_read(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct alm_upload *u = arg;
-	size_t n = size * nitems;
-
-	if (n > u->len - u->off)
-		n = u->len - u->off;
-	memcpy(buf, u->data + u->off, n);
-	u->off += n;
-	return n;
-}
-
-/* One submission.  0, or -1 with the reason in err. */
+/* One submission (common/smtpsend.c).  0, or -1 with the reason in err. */
 static int
 alm_send(const struct alert_mail *m, long timeout, char *err, size_t errlen)
 {
-	struct alm_upload u = { m->text, strlen(m->text), 0 };
-	struct curl_slist *rcpt = NULL;
-	CURL *c;
-	CURLcode rc;
-
-	if ((c = curl_easy_init()) == NULL ||
-	    (rcpt = curl_slist_append(NULL, alm.to)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		curl_easy_cleanup(c);
-		return -1;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, alm.url);
-	curl_easy_setopt(c, CURLOPT_MAIL_FROM, alm.from);
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, alm_read);
-	curl_easy_setopt(c, CURLOPT_READDATA, &u);
-	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout < 10 ? timeout : 10L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	rc = curl_easy_perform(c);
-	curl_slist_free_all(rcpt);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-		return -1;
-	}
-	return 0;
+	return smtpsend(alm.url, alm.from, alm.to, m->text, timeout, err, errlen);
 }
 
 static void

@@ -43,6 +43,7 @@
 #include "decoyd_keeper.h"
 #include "events.h"
 #include "log.h"
+#include "utf8.h"
 
 #define REC_BUF       16384
 #define REC_BUF_START 512           /* an idle session's recording costs little */
@@ -60,36 +61,6 @@ static int rec_dirfd = -1;            /* the record directory (the loop's) */
 static uint64_t rec_write_ns, rec_write_max_ns, rec_writes;
 
 /* ---------------------------------------------------------- JSON bytes */
-
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629), or 0. */
-static size_t
-rec_utf8(const uint8_t *p, size_t len)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
 
 size_t
 rec_json_bytes(char *out, size_t cap, const uint8_t *buf, size_t len)
@@ -111,7 +82,7 @@ rec_json_bytes(char *out, size_t cap, const uint8_t *buf, size_t len)
 			out[o++] = '\\', out[o++] = 't', i++;
 		} else if (c < 0x20 || c == 0x7f) {
 			o += snprintf(out + o, cap - o, "\\u%04x", c), i++;
-		} else if ((n = rec_utf8(buf + i, len - i)) != 0) {
+		} else if ((n = utf8_seq(buf + i, len - i, NULL)) != 0) {
 			memcpy(out + o, buf + i, n), o += n, i += n;
 		} else {
 			o += snprintf(out + o, cap - o, "\\udc%02x", c), i++;
@@ -128,7 +99,7 @@ sess_sendtext(struct dd_session *s, const char *buf, size_t len)
 	size_t i = 0, o = 0, n;
 
 	while (i < len) {
-		n = rec_utf8((const uint8_t *)buf + i, len - i);
+		n = utf8_seq((const uint8_t *)buf + i, len - i, NULL);
 		if (o + 4 > sizeof(tmp)) {
 			sess_send(s, tmp, o, 1);
 			o = 0;
