@@ -65,7 +65,7 @@ def rules(rng):
     for i in range(20):
         key = "src_net" if i < 5 else "src_ip"
         out.append(("thr%02d" % i, "threshold", {
-            "kinds": [names[i % 12]], "key": key, "count": rng.choice([20, 40, 80, 150]),
+            "kinds": [names[i % 12]], "key": key, "count": rng.choice([20, 40, 60, 100]),
             "window": "1h"}))
     for i in range(15):
         m = 2 + i % 3
