@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "decoyd.h"
+#include "decoyd_pipe.h"
 
 #define SH_ARGS     64
 #define SH_PATH     256
@@ -91,14 +92,36 @@ struct dd_shell {
 	char               cwd[SH_PATH];
 	char              *hist[SH_HISTORY];
 	unsigned           nhist;          /* lines ever entered */
+	char              *pipe;           /* a pipeline's captured output (sh_out) */
+	size_t             pipe_len, pipe_cap;
+	int                capturing;
 };
+
+#define SH_PIPE_MAX  (64 * 1024)        /* output one pipeline stage may hand on */
+#define SH_STAGES    8
 
 /* Output: "\n" becomes "\r\n" (no pty here does it), text kept valid UTF-8. */
 static void
 sh_out(struct dd_shell *sh, const char *text)
 {
 	const char *nl;
+	size_t n = strlen(text), cap;
+	char *b;
 
+	if (sh->capturing) {            /* the left of a '|': kept for the filter */
+		if (sh->pipe_len + n > SH_PIPE_MAX)
+			n = SH_PIPE_MAX - sh->pipe_len;
+		if (sh->pipe_len + n > sh->pipe_cap) {
+			cap = sh->pipe_len + n > 1024 ? SH_PIPE_MAX : 1024;
+			if ((b = realloc(sh->pipe, cap)) == NULL)
+				return;
+			sh->pipe = b;
+			sh->pipe_cap = cap;
+		}
+		memcpy(sh->pipe + sh->pipe_len, text, n);
+		sh->pipe_len += n;
+		return;
+	}
 	while ((nl = strchr(text, '\n')) != NULL) {
 		sess_sendtext(sh->s, text, nl - text);
 		sess_send(sh->s, "\r\n", 2, 1);
@@ -158,6 +181,7 @@ shell_free(struct dd_shell *sh)
 		return;
 	for (i = 0; i < SH_HISTORY; i++)
 		free(sh->hist[i]);
+	free(sh->pipe);
 	free(sh);
 }
 
@@ -698,10 +722,55 @@ sh_run(struct dd_shell *sh, char *cmd)
 	return 0;
 }
 
+/* Runs stages[0] with its output captured, the filters (decoyd_pipe.c)
+ * over it, and prints the result; one stage runs as it is.  Returns
+ * sh_run's result (1: exit). */
+static int
+sh_pipeline(struct dd_shell *sh, char **stages, size_t n)
+{
+	char *argv[SH_ARGS], *out;
+	size_t i, outlen;
+	int rc, argc, r;
+
+	if (n <= 1)
+		return n == 1 ? sh_run(sh, stages[0]) : 0;
+	sh->capturing = 1;
+	sh->pipe_len = 0;
+	rc = sh_run(sh, stages[0]);
+	sh->capturing = 0;
+	for (i = 1; i < n && rc == 0; i++) {
+		if ((argc = sh_words(stages[i], argv)) == 0) {
+			sh_out(sh, "-bash: syntax error near unexpected token `|'\n");
+			return 0;
+		}
+		argv[argc] = NULL;
+		r = pipe_filter(argc, argv, sh->pipe != NULL ? sh->pipe : "", sh->pipe_len, &out,
+		    &outlen);
+		if (r == PIPE_UNKNOWN) {
+			sh_printf(sh, "-bash: %s: command not found\n", argv[0]);
+			return 0;
+		}
+		if (r != 0)
+			return 0;
+		sh->pipe_len = 0;
+		sh->capturing = 1;
+		out[outlen] = '\0';
+		sh_out(sh, out);
+		sh->capturing = 0;
+		free(out);
+	}
+	if (sh->pipe_len > 0 && (out = strndup(sh->pipe, sh->pipe_len)) != NULL) {
+		sh_out(sh, out);
+		free(out);
+	}
+	return rc;
+}
+
 int
 shell_line(struct dd_shell *sh, const char *line)
 {
-	char *copy, *p, *start;
+	char *copy, *p, *start, *stages[SH_STAGES];
+	size_t nst;
 	size_t len = strlen(line);
 	int rc = 0;
 
@@ -715,12 +784,20 @@ shell_line(struct dd_shell *sh, const char *line)
 	sh->nhist++;
 	if ((copy = strndup(line, len)) == NULL)
 		return 0;
-	/* Lists: ; && || | & (no pipes between them: each runs alone). */
-	for (p = start = copy; rc == 0; p++) {
+	/* Lists: ; && || & run each pipeline in turn (no job control, no
+	 * conditions); a pipeline's stages are split at a lone '|'. */
+	for (p = start = copy, nst = 0; rc == 0; p++) {
 		if (*p == ';' || *p == '|' || *p == '&' || *p == '\0') {
 			char end = *p;
+			int piped = end == '|' && p[1] != '|';
+
 			*p = '\0';
-			rc = sh_run(sh, start);
+			if (nst < SH_STAGES)
+				stages[nst++] = start;
+			if (!piped) {
+				rc = sh_pipeline(sh, stages, nst);
+				nst = 0;
+			}
 			if (end == '\0')
 				break;
 			if ((end == '|' || end == '&') && p[1] == end)
