@@ -70,6 +70,7 @@ struct dd_session {
 	unsigned                     src_port;
 	unsigned                     port;        /* our listening port */
 	char                         dst[48];     /* the address the client meant (decoyd_ident.c) */
+	char                         local[48];   /* ours: which decoy took it */
 	long long                    subscriber;  /* whose network that is, 0 none */
 	char                         fqdn[256];   /* the identity worn: HOSTNAME[.DOMAIN] */
 	char                         key[48];     /* "20261202T110000-123-4": events, rows, file */
@@ -165,8 +166,11 @@ size_t rec_json_bytes(char *out, size_t cap, const uint8_t *buf, size_t len);
 /* decoyd_ident.c: subscriber identities (as root at bind, again at reload). */
 int  ident_load(const char *store);
 void ident_unload(void);
-/* Sets s->dst, s->subscriber and s->fqdn from the accepted socket. */
-void ident_pick(struct dd_session *s);
+/* Sets s->dst, s->local, s->subscriber and s->fqdn from the accepted
+ * socket; bound: the listener's own address when it is not a wildcard (our
+ * end without asking), else NULL. */
+struct sockaddr;
+void ident_pick(struct dd_session *s, const struct sockaddr *bound);
 
 /* decoyd_shell.c: a fake shell for one session. */
 struct dd_shell;

@@ -120,15 +120,32 @@ ident_unload(void)
 	ident_n = 0;
 }
 
+/* The address text of ss into buf ("" when it is neither family). */
+static void
+ident_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf, len);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf, len);
+}
+
 /* The address the client meant: conntrack's original destination when the
- * switch redirected it, else our own end.  0, or -1. */
+ * switch redirected it, else our own end (whose text goes to local).  0, or
+ * -1. */
 static int
-ident_dst(int fd, struct sockaddr_storage *ss)
+ident_dst(int fd, const struct sockaddr *bound, struct sockaddr_storage *ss, char *local,
+    size_t locallen)
 {
 	socklen_t len = sizeof(*ss);
 
-	if (getsockname(fd, (struct sockaddr *)ss, &len) == -1)
+	if (bound != NULL)
+		memcpy(ss, bound, bound->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+		    sizeof(struct sockaddr_in));
+	else if (getsockname(fd, (struct sockaddr *)ss, &len) == -1)
 		return -1;
+	ident_text(ss, local, locallen);
 	len = sizeof(*ss);
 	if (ss->ss_family == AF_INET)
 		(void)getsockopt(fd, IPPROTO_IP, DD_SO_ORIGINAL_DST, ss, &len);
@@ -138,7 +155,7 @@ ident_dst(int fd, struct sockaddr_storage *ss)
 }
 
 void
-ident_pick(struct dd_session *s)
+ident_pick(struct dd_session *s, const struct sockaddr *bound)
 {
 	struct sockaddr_storage ss;
 	const char *host = s->conf->d.hostname, *d;
@@ -146,15 +163,11 @@ ident_pick(struct dd_session *s)
 	size_t i;
 
 	s->subscriber = 0;
-	s->dst[0] = '\0';
+	s->dst[0] = s->local[0] = '\0';
 	snprintf(s->fqdn, sizeof(s->fqdn), "%s", host);
-	if (ident_dst(s->fd, &ss) == -1)
+	if (ident_dst(s->fd, bound, &ss, s->local, sizeof(s->local)) == -1)
 		return;
-	if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, s->dst, sizeof(s->dst));
-	else if (ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, s->dst,
-		    sizeof(s->dst));
+	ident_text(&ss, s->dst, sizeof(s->dst));
 	if (ident_set == NULL || cidrset_match_sa(ident_set, (struct sockaddr *)&ss, &data) != 1)
 		return;
 	i = (uintptr_t)data;

@@ -37,6 +37,10 @@ struct dd_listener {
 	int                          fd;
 	unsigned                     port;
 	const struct dd_personality *pers;
+	/* Bound to one address (not a wildcard): every session's own end, so
+	 * no getsockname per accept. */
+	struct sockaddr_storage      sa;
+	int                          specific;
 };
 
 /* A passive data channel; slot free when s is NULL. */
@@ -58,6 +62,7 @@ struct dd_src {                         /* sessions open from one address */
 };
 
 static struct dd_listener dd_lis[DD_MAXLISTEN];
+static pid_t dd_pid;
 static size_t dd_nlis;
 static struct dd_data dd_datas[DD_DATA_MAX];
 static struct dd_session **dd_table;    /* max_sessions slots */
@@ -558,7 +563,7 @@ dd_accept(struct dd_listener *l)
 		s->port = l->port;
 		s->src_port = atoi(serv);
 		snprintf(s->src, sizeof(s->src), "%s", host);
-		ident_pick(s);
+		ident_pick(s, l->specific ? (const struct sockaddr *)&l->sa : NULL);
 		clock_gettime(CLOCK_MONOTONIC, &s->start);
 		s->last_input = dd_now_ms();
 		now = time(NULL);
@@ -566,7 +571,7 @@ dd_accept(struct dd_listener *l)
 		gmtime_r(&now, &tm);
 		snprintf(s->key, sizeof(s->key), "%04d%02d%02dT%02d%02d%02d-%d-%llu",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		    tm.tm_sec, (int)getpid(), (unsigned long long)++dd_counter);
+		    tm.tm_sec, (int)dd_pid, (unsigned long long)++dd_counter);
 		s->slot = dd_freeslots[--dd_nfree];
 		dd_table[s->slot] = s;
 		dd_open++;
@@ -735,6 +740,17 @@ dd_fd_limit(long long max_sessions)
 		    rl.rlim_cur - DD_FD_RESERVE - DD_DATA_MAX : 1;
 }
 
+/* 0.0.0.0 or ::, where each session's own end must be asked for. */
+static int
+dd_wildcard(const struct sockaddr *sa)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr, &any6, sizeof(any6)) == 0;
+}
+
 int
 dd_loop_bind(const struct dd_conf *c)
 {
@@ -774,6 +790,8 @@ dd_loop_bind(const struct dd_conf *c)
 		} else {
 			dd_lis[dd_nlis].fd = fd;
 			dd_lis[dd_nlis].port = p;
+			memcpy(&dd_lis[dd_nlis].sa, ai->ai_addr, ai->ai_addrlen);
+			dd_lis[dd_nlis].specific = !dd_wildcard(ai->ai_addr);
 			dd_lis[dd_nlis++].pers = dd_personality(pers);
 			log_info("%s decoy on %s port %u", pers, addr, p);
 		}
@@ -792,6 +810,7 @@ dd_loop_run(void)
 	size_t i;
 	int n, k;
 
+	dd_pid = getpid();              /* the session keys' (after any fork) */
 	dd_cap = c->d.max_sessions;
 	daemon_conf_put(c);
 	if (dd_fd_cap > 0 && dd_cap > dd_fd_cap) {

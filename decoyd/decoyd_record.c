@@ -31,11 +31,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,11 +66,16 @@ rec_json_bytes(char *out, size_t cap, const uint8_t *buf, size_t len)
 	size_t i = 0, o = 0, n;
 	uint8_t c;
 
+	static const char hex[] = "0123456789abcdef";
+
 	while (i < len) {
 		if (o + 8 >= cap)
 			break;
 		c = buf[i];
-		if (c == '"' || c == '\\') {
+		/* Printable ASCII is most of what is recorded: copied at once. */
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			out[o++] = (char)c, i++;
+		} else if (c == '"' || c == '\\') {
 			out[o++] = '\\', out[o++] = c, i++;
 		} else if (c == '\n') {
 			out[o++] = '\\', out[o++] = 'n', i++;
@@ -81,11 +84,15 @@ rec_json_bytes(char *out, size_t cap, const uint8_t *buf, size_t len)
 		} else if (c == '\t') {
 			out[o++] = '\\', out[o++] = 't', i++;
 		} else if (c < 0x20 || c == 0x7f) {
-			o += snprintf(out + o, cap - o, "\\u%04x", c), i++;
+			memcpy(out + o, "\\u00", 4);
+			out[o + 4] = hex[c >> 4], out[o + 5] = hex[c & 15];
+			o += 6, i++;
 		} else if ((n = utf8_seq(buf + i, len - i, NULL)) != 0) {
 			memcpy(out + o, buf + i, n), o += n, i += n;
 		} else {
-			o += snprintf(out + o, cap - o, "\\udc%02x", c), i++;
+			memcpy(out + o, "\\udc", 4);
+			out[o + 4] = hex[c >> 4], out[o + 5] = hex[c & 15];
+			o += 6, i++;
 		}
 	}
 	out[o] = '\0';
@@ -229,24 +236,11 @@ rec_net(struct dd_session *s, const uint8_t *buf, size_t len)
 	rec_event(s, 'n', buf, len);
 }
 
-/* Our end of the connection, "ADDRESS" text, or NULL. */
-static const char *
-rec_local(int fd, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
-	    getnameinfo((struct sockaddr *)&ss, sl, buf, len, NULL, 0, NI_NUMERICHOST) != 0)
-		return NULL;
-	return buf;
-}
-
 int
 rec_open(struct dd_session *s, int dirfd)
 {
 	struct dd_rec *r;
-	char head[512], title[256], detail[768], local[64];
+	char head[512], title[256], detail[768];
 	struct jbuf j;
 	size_t n;
 
@@ -257,7 +251,7 @@ rec_open(struct dd_session *s, int dirfd)
 	jbuf_int(&j, "src_port", s->src_port);
 	/* Which decoy took it (the switch balances over several) and what the
 	 * intruder meant to reach. */
-	jbuf_str(&j, "local", rec_local(s->fd, local, sizeof(local)));
+	jbuf_str(&j, "local", s->local[0] != '\0' ? s->local : NULL);
 	jbuf_str(&j, "dst", s->dst[0] != '\0' ? s->dst : NULL);
 	event_emit(EV_DECOY_CONNECT, SEV_NOTICE, s->subscriber, s->src, jbuf_end(&j));
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->buf = malloc(REC_BUF_START)) == NULL) {
