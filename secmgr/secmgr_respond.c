@@ -61,49 +61,146 @@ respond_threat_kind(enum secmgr_key k)
 	}
 }
 
-/* The incident's event ids: the old array (hostile text: anything that is
- * not an array of positive integers is dropped) and the new ids, the newest
- * INCIDENT_IDS_MAX kept.  A malloc'd JSON text, or NULL. */
-static char *
-respond_ids(const char *old, const struct secmgr_resp *rp)
-{
-	json_t *a = old != NULL ? json_loads(old, 0, NULL) : NULL, *v;
-	json_t *out = json_array();
-	size_t i;
-	char *s;
+#define IDS_TEXT_MAX (INCIDENT_IDS_MAX * 21 + 3)   /* "[" 200 x "id," "]" NUL */
 
-	if (out == NULL) {
-		json_decref(a);
-		return NULL;
+/* Decimal text of v > 0 at p; returns the end.  (snprintf per id was a
+ * tenth of the daemon's time under load.) */
+static char *
+respond_utoa(char *p, int64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* The fast reading of an event_ids text this daemon wrote: "[]" or
+ * "[N,N,...]", N without sign, leading zero or blanks, at most 18 digits,
+ * at most INCIDENT_IDS_MAX of them.  1 with out[0..*n) filled, or 0 when
+ * the text has any other shape (then jansson reads it: hostile text keeps
+ * its one reading, this is only the common case done without mallocs). */
+static int
+respond_ids_fast(const char *s, int64_t *out, int *n)
+{
+	int k = 0;
+
+	if (*s++ != '[')
+		return 0;
+	if (*s == ']')
+		goto end;
+	for (;;) {
+		int64_t v = 0;
+		int d = 0;
+
+		if (*s < '1' || *s > '9' || k == INCIDENT_IDS_MAX)
+			return 0;
+		while (*s >= '0' && *s <= '9') {
+			if (++d > 18)
+				return 0;
+			v = v * 10 + (*s++ - '0');
+		}
+		out[k++] = v;
+		if (*s == ']')
+			break;
+		if (*s++ != ',')
+			return 0;
 	}
+end:
+	if (s[1] != '\0')
+		return 0;
+	*n = k;
+	return 1;
+}
+
+/* The same through jansson, for any other text: anything that is not an
+ * array of positive integers is dropped.  0, or -1 out of memory. */
+static int
+respond_ids_slow(const char *old, int64_t **out, int *n, int *cap)
+{
+	json_t *a = json_loads(old, 0, NULL), *v;
+	size_t i;
+
+	*n = 0;
 	if (json_is_array(a))
-		json_array_foreach(a, i, v)
-			if (json_is_integer(v) && json_integer_value(v) > 0)
-				json_array_append_new(out, json_integer(json_integer_value(v)));
+		json_array_foreach(a, i, v) {
+			if (!json_is_integer(v) || json_integer_value(v) <= 0)
+				continue;
+			/* Room for the new ids after the last old one too. */
+			if (*n + SECMGR_MAX_IDS == *cap) {
+				int64_t *nv = realloc(*out, (size_t)(*cap * 2) * sizeof(**out));
+
+				if (nv == NULL) {
+					json_decref(a);
+					return -1;
+				}
+				*out = nv;
+				*cap *= 2;
+			}
+			(*out)[(*n)++] = json_integer_value(v);
+		}
+	json_decref(a);
+	return 0;
+}
+
+/* The incident's event ids into text (IDS_TEXT_MAX bytes): the old array
+ * (hostile text: anything that is not an array of positive integers is
+ * dropped) and the new ids not already in it, the newest INCIDENT_IDS_MAX
+ * kept, as compact JSON.  0, or -1 out of memory. */
+static int
+respond_ids(const char *old, const struct secmgr_resp *rp, char *text)
+{
+	int64_t local[INCIDENT_IDS_MAX + SECMGR_MAX_IDS], *all = local;
+	int n = 0, cap = INCIDENT_IDS_MAX + SECMGR_MAX_IDS, from;
+	char *p = text;
+
+	if (old != NULL && !respond_ids_fast(old, all, &n)) {
+		int64_t *heap = malloc((size_t)cap * sizeof(*heap));
+
+		if (heap == NULL || respond_ids_slow(old, &heap, &n, &cap) == -1) {
+			free(heap);
+			return -1;
+		}
+		all = heap;
+	}
 	for (int k = 0; k < rp->nids; k++) {
 		int dup = 0;
-		json_array_foreach(out, i, v)
-			if (json_integer_value(v) == rp->ids[k])
-				dup = 1;
+
+		for (int i = 0; i < n && !dup; i++)
+			dup = all[i] == rp->ids[k];
 		if (!dup)
-			json_array_append_new(out, json_integer(rp->ids[k]));
+			all[n++] = rp->ids[k];      /* cap >= the old ones + SECMGR_MAX_IDS */
 	}
-	while (json_array_size(out) > INCIDENT_IDS_MAX)
-		json_array_remove(out, 0);
-	s = json_dumps(out, JSON_COMPACT);
-	json_decref(a);
-	json_decref(out);
-	return s;
+	from = n > INCIDENT_IDS_MAX ? n - INCIDENT_IDS_MAX : 0;
+	*p++ = '[';
+	for (int i = from; i < n; i++) {
+		if (i > from)
+			*p++ = ',';
+		p = respond_utoa(p, all[i]);
+	}
+	*p++ = ']';
+	*p = '\0';
+	if (all != local)
+		free(all);
+	return 0;
 }
 
 static void
 respond_idlist(const struct secmgr_resp *rp, char *buf, size_t len)
 {
-	size_t n = 0;
+	char *p = buf, *end = buf + len;
 
-	buf[0] = '\0';
-	for (int i = 0; i < rp->nids && n < len; i++)
-		n += snprintf(buf + n, len - n, "%s%" PRId64, i ? "," : "", rp->ids[i]);
+	/* An id is at most 19 digits: stop while a whole one and the NUL fit. */
+	for (int i = 0; i < rp->nids && end - p > 21; i++) {
+		if (i)
+			*p++ = ',';
+		p = respond_utoa(p, rp->ids[i]);
+	}
+	*p = '\0';
 }
 
 int
@@ -112,7 +209,7 @@ secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp, ti
 	const struct secmgr_rule *r = rp->r;
 	const char *tkind = respond_threat_kind(r->key);
 	char summary[1024], response[1024], ids[2048], detail[4096], until[32];
-	char *evids = NULL;
+	char evids[IDS_TEXT_MAX];
 	const char *old;
 	sqlite3_stmt *q;
 	int64_t prior = 0, last = rp->nids > 0 ? rp->ids[rp->nids - 1] : 0;
@@ -169,18 +266,18 @@ secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp, ti
 	if (rc == STORE_STEP_ROW) {
 		rp->incident = sqlite3_column_int64(q, 0);
 		old = (const char *)sqlite3_column_text(q, 1);
-		evids = respond_ids(old, rp);
+		rc = respond_ids(old, rp, evids);
 		sqlite3_reset(q);
 		rp->updated = 1;
 	} else
-		evids = respond_ids(NULL, rp);
-	if (evids == NULL) {
+		rc = respond_ids(NULL, rp, evids);
+	if (rc == -1) {
 		log_warnx("incident: out of memory");
 		return -1;
 	}
 	if (rp->updated) {
 		if ((q = store_prepare(st, sql_update)) == NULL)
-			goto fail;
+			return -1;
 		sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
 		sqlite3_bind_text(q, 2, summary, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 3, response, -1, SQLITE_STATIC);
@@ -189,10 +286,10 @@ secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp, ti
 			sqlite3_bind_int64(q, 5, rp->expires);
 		sqlite3_bind_int64(q, 6, rp->incident);
 		if (store_run_stmt(st, q, "incident update") == -1)
-			goto fail;
+			return -1;
 	} else {
 		if ((q = store_prepare(st, sql_insert)) == NULL)
-			goto fail;
+			return -1;
 		sqlite3_bind_int64(q, 1, r->id);
 		sqlite3_bind_int64(q, 2, (sqlite3_int64)now);
 		sqlite3_bind_text(q, 3, rp->key, -1, SQLITE_STATIC);
@@ -203,7 +300,7 @@ secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp, ti
 		if (rp->expires)
 			sqlite3_bind_int64(q, 8, rp->expires);
 		if (store_run_stmt(st, q, "incident insert") == -1)
-			goto fail;
+			return -1;
 		rp->incident = sqlite3_last_insert_rowid(st->db);
 	}
 	jbuf_init(&j, detail, sizeof(detail));
@@ -220,16 +317,14 @@ secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp, ti
 	jbuf_str(&j, "events", ids);
 	jbuf_str(&j, "response", response);
 	if ((q = store_prepare(st, sql_event)) == NULL)
-		goto fail;
+		return -1;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
 	sqlite3_bind_text(q, 2, EV_SECMGR_RESPONSE, -1, SQLITE_STATIC);
 	if (r->key == SECMGR_KEY_SRC_IP)
 		sqlite3_bind_text(q, 3, rp->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 4, jbuf_end(&j), -1, SQLITE_STATIC);
 	if (store_run_stmt(st, q, "response event") == -1)
-		goto fail;
-	free(evids);
-	evids = NULL;
+		return -1;
 	/* Durable with the batch: the follower syncs before its commit. */
 	if (forensic_append_batch(fx, "response", last, jbuf_end(&j)) == -1) {
 		log_warnx("forensic log: %s: responses stop, the cursor stays (fail closed)",
@@ -238,7 +333,4 @@ secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp, ti
 	}
 	log_info("response: %s", summary);
 	return 0;
-fail:
-	free(evids);
-	return -1;
 }
