@@ -393,6 +393,7 @@ respond_record(struct store *st, struct forensic *fx, const struct secmgr_resp *
 	const struct secmgr_rule *r = rp->r;
 	int64_t last = rp->nids > 0 ? rp->ids[rp->nids - 1] : 0;
 	char detail[4096];
+	const char *text;
 	struct rtext t;
 	struct jbuf j;
 	sqlite3_stmt *q;
@@ -411,17 +412,18 @@ respond_record(struct store *st, struct forensic *fx, const struct secmgr_resp *
 	jbuf_int(&j, "step", rp->step + 1);
 	jbuf_str(&j, "events", t.ids);
 	jbuf_str(&j, "response", t.response);
+	text = jbuf_end(&j);            /* once: each call closes the object again */
 	if ((q = store_prepare(st, sql_event)) == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
 	sqlite3_bind_text(q, 2, EV_SECMGR_RESPONSE, -1, SQLITE_STATIC);
 	if (r->key == SECMGR_KEY_SRC_IP)
 		sqlite3_bind_text(q, 3, rp->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, jbuf_end(&j), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, text, -1, SQLITE_STATIC);
 	if (store_run_stmt(st, q, "response event") == -1)
 		return -1;
 	/* Durable with the batch: the follower syncs before its commit. */
-	if (forensic_append_batch(fx, "response", last, jbuf_end(&j)) == -1) {
+	if (forensic_append_batch(fx, "response", last, text) == -1) {
 		log_warnx("forensic log: %s: responses stop, the cursor stays (fail closed)",
 		    forensic_error(fx));
 		return -1;
