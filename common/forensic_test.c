@@ -503,6 +503,16 @@ case_payloads(void)
 		{ "not json",  "oops\x1b[31m\ttab",        "{\"invalid_json\":\"oops\\u001b[31m\\ttab\"}" },
 		{ "an array",  "[1,2]",                    "{\"invalid_json\":\"[1,2]\"}" },
 		{ "bad utf-8", "{\"k\":\"\xff\"}",          "{\"invalid_json\":\"{\\\"k\\\":\\\"\\u00ff\\\"}\"}" },
+		/* The flat shape copied without jansson, and near misses of it. */
+		{ "flat",      "{\"a\":\"x\\\"y\\n\",\"n\":-12,\"z\":0,\"t\":true,\"f\":false,\"u\":null,\"e\":\"\"}",
+		  "{\"a\":\"x\\\"y\\n\",\"n\":-12,\"z\":0,\"t\":true,\"f\":false,\"u\":null,\"e\":\"\"}" },
+		{ "empty",     "{}",                       "{}" },
+		{ "comma",     "{\"a\":1,}",                "{\"invalid_json\":\"{\\\"a\\\":1,}\"}" },
+		{ "zero lead", "{\"a\":01}",                "{\"invalid_json\":\"{\\\"a\\\":01}\"}" },
+		{ "bad esc",   "{\"a\":\"\\x\"}",            "{\"invalid_json\":\"{\\\"a\\\":\\\"\\\\x\\\"}\"}" },
+		{ "tail",      "{\"a\":1}}",               "{\"invalid_json\":\"{\\\"a\\\":1}}\"}" },
+		{ "no value",  "{\"a\":}",                 "{\"invalid_json\":\"{\\\"a\\\":}\"}" },
+		{ "too big",   "{\"a\":123456789012345678901234}", "{\"invalid_json\":\"{\\\"a\\\":123456789012345678901234}\"}" },
 	};
 	struct forensic_report rep;
 	struct forensic_rec r;

@@ -66,10 +66,13 @@ struct secmgr_resp {
 	int      updated;                 /* an open incident was updated */
 };
 
-/* secmgr_respond.c: writes one response inside the caller's transaction
- * (threat_sources, incidents, a secmgr.response event) and its forensic
- * record.  0, or -1 (logged): the caller rolls back and keeps its cursor. */
-int secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp,
+/* secmgr_respond.c: writes a batch's responses rp[0..n) inside the caller's
+ * transaction (threat_sources, incidents, a secmgr.response event each) and
+ * their forensic records.  Leaves the store as writing them one by one
+ * would, with one incident row write and one threat source write per
+ * (rule, key).  0, or -1 (logged): the caller rolls back and keeps its
+ * cursor. */
+int secmgr_respond(struct store *st, struct forensic *fx, struct secmgr_resp *rp, int n,
     time_t now);
 
 /* secmgr_effects.c: after the commit. */

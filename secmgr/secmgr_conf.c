@@ -58,7 +58,7 @@ secmgr_check_exempt(const void *value, char *err, size_t errlen)
 
 #define S(f) offsetof(struct secmgr_conf, f)
 static const struct cfg_opt secmgr_opts[] = {
-	{ "batch", CFG_INT, "1000", 1, 100000, NULL, S(batch),
+	{ "batch", CFG_INT, "5000", 1, 100000, NULL, S(batch),
 	  "Events read, correlated and answered in one transaction (the cursor "
 	  "moves with the responses).", NULL, 0 },
 	{ "max_keys", CFG_INT, "10000", 1, 10000000, NULL, S(max_keys),

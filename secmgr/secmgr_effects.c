@@ -114,6 +114,7 @@ secmgr_withdraw(const struct secmgr_conf_gen *c, struct store *st, struct forens
 {
 	struct { int64_t id; char kind[16]; char value[256]; } *rows;
 	char detail[512];
+	const char *text;
 	struct jbuf j;
 	sqlite3_stmt *q;
 	int n = 0, rc, i;
@@ -146,16 +147,17 @@ secmgr_withdraw(const struct secmgr_conf_gen *c, struct store *st, struct forens
 		jbuf_str(&j, "withdrawn", rows[i].kind);
 		jbuf_str(&j, "key", rows[i].value);
 		jbuf_str(&j, "response", "threat source lapsed");
+		text = jbuf_end(&j);    /* once: each call closes the object again */
 		if ((q = store_prepare(st, sql_event)) == NULL)
 			goto fail;
 		sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
 		sqlite3_bind_text(q, 2, EV_SECMGR_RESPONSE, -1, SQLITE_STATIC);
 		if (strcmp(rows[i].kind, "ip") == 0)
 			sqlite3_bind_text(q, 3, rows[i].value, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 4, jbuf_end(&j), -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, text, -1, SQLITE_STATIC);
 		if (store_run_stmt(st, q, "withdraw event") == -1)
 			goto fail;
-		if (forensic_append(fx, "withdraw", 0, jbuf_end(&j)) == -1) {
+		if (forensic_append(fx, "withdraw", 0, text) == -1) {
 			log_warnx("forensic log: %s: withdrawal stops (fail closed)",
 			    forensic_error(fx));
 			goto fail;

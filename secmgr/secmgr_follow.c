@@ -348,9 +348,8 @@ follow_batch(const struct secmgr_conf_gen *c)
 	}
 	if (store_begin(fw.st) == -1)
 		goto fail;
-	for (int k = 0; k < fw.nresp; k++)
-		if (secmgr_respond(fw.st, fw.fx, &fw.resp[k], now) == -1)
-			goto fail;
+	if (secmgr_respond(fw.st, fw.fx, fw.resp, fw.nresp, now) == -1)
+		goto fail;
 	if ((q = store_prepare(fw.st, sql_set_cursor)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(q, 1, last);
