@@ -522,9 +522,9 @@ daemon_seccomp(const char *const *allow, int no_outbound)
 		 * (a datagram out, TCP fast open) is refused. */
 		nr = seccomp_syscall_resolve_name("sendto");
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-		    SCMP_A4(SCMP_CMP_EQ, 0))) < 0 ||
+		    SCMP_A4(SCMP_CMP_EQ, 0, 0))) < 0 ||
 		    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-		    SCMP_A4(SCMP_CMP_NE, 0))) < 0) {
+		    SCMP_A4(SCMP_CMP_NE, 0, 0))) < 0) {
 			log_warnx("seccomp: sendto: %s", strerror(-rc));
 			goto fail;
 		}

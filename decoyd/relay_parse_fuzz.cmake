@@ -5,5 +5,6 @@ moat_add_fuzzer(decoyd_relay_parse_fuzz
   SOURCES ${MOAT_SRC}/decoyd/decoyd_relay_parse_fuzz.c
     ${MOAT_SRC}/decoyd/decoyd_relay_parse.c
     ${MOAT_SRC}/decoyd/decoyd_alert.c
+    ${MOAT_SRC}/common/utf8.c
   INCLUDES ${MOAT_SRC}/decoyd ${MOAT_SRC}/common
   CORPUS ${MOAT_SRC}/fuzz/corpus/relay_parse)
