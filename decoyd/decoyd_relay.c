@@ -7,8 +7,10 @@
  * one message when the next record would not fit and after each round of
  * the loop (relay_flush: many records per message under load, at once when
  * quiet).  Every send is non-blocking
- * (MSG_DONTWAIT): a full socket costs the message's records (counted,
- * logged once per burst), never a wait; EPIPE or a
+ * (MSG_DONTWAIT): a message the full channel refuses waits in a bounded
+ * backlog, in order, sent first by the next flush (past RELAY_BACKLOG the
+ * newest are dropped, counted and logged once per burst), never a wait;
+ * EPIPE or a
  * readable/hung-up channel (the keeper never writes) means the keeper is
  * gone: logged once, the descriptor closed, every later record counted as
  * dropped.  Recordings go on (they are files of the loop process).
@@ -65,34 +67,94 @@ static char relay_buf[RELAY_BATCH];     /* records gathered, not sent yet */
 static size_t relay_len;
 static unsigned relay_nrec;
 
-void
-relay_flush(void)
+/* Messages the channel refused for now (its queue is short: a busy loop
+ * sends a message per round), kept in order and sent first by the next
+ * flush; past RELAY_BACKLOG bytes the newest are dropped, counted. */
+#define RELAY_BACKLOG (8 * 1024 * 1024)
+struct relay_msg {
+	struct relay_msg *next;
+	size_t            len;
+	unsigned          nrec;
+	char              data[];
+};
+static struct relay_msg *relay_qhead, *relay_qtail;
+static size_t relay_qbytes;
+
+/* One non-blocking send: 1 sent, 0 the channel is full, -1 the keeper is
+ * gone (said). */
+static int
+relay_try(const char *buf, size_t len)
 {
 	ssize_t w;
 
-	if (relay_len == 0)
-		return;
-	if (relay_fd == -1) {
+	do
+		w = send(relay_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (w == -1 && errno == EINTR);
+	if (w == (ssize_t)len)
+		return 1;
+	if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
+		return 0;
+	relay_gone(w == -1 ? strerror(errno) : "short send");
+	return -1;
+}
+
+static void
+relay_drop(unsigned nrec)
+{
+	relay_drops += nrec;
+	if (!relay_drop_logged)
+		log_warnx("keeper: channel full and %zu bytes waiting, dropping records "
+		    "(%llu so far)", relay_qbytes, (unsigned long long)relay_drops);
+	relay_drop_logged = 1;
+}
+
+void
+relay_flush(void)
+{
+	struct relay_msg *m;
+	int r = 1;
+
+	while (relay_fd != -1 && (m = relay_qhead) != NULL && (r = relay_try(m->data, m->len)) == 1) {
+		relay_sent += m->nrec;
+		relay_qhead = m->next;
+		if (relay_qhead == NULL)
+			relay_qtail = NULL;
+		relay_qbytes -= m->len;
+		free(m);
+	}
+	if (relay_fd == -1) {           /* gone: what waits is lost */
+		while ((m = relay_qhead) != NULL) {
+			relay_qhead = m->next;
+			relay_drops += m->nrec;
+			free(m);
+		}
+		relay_qtail = NULL;
+		relay_qbytes = 0;
 		relay_drops += relay_nrec;
 		relay_len = relay_nrec = 0;
 		return;
 	}
-	do
-		w = send(relay_fd, relay_buf, relay_len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (w == -1 && errno == EINTR);
-	if (w == (ssize_t)relay_len) {
+	if (relay_len == 0)
+		return;
+	if (relay_qhead == NULL && (r = relay_try(relay_buf, relay_len)) == 1) {
 		relay_sent += relay_nrec;
 		relay_drop_logged = 0;
-	} else {
+	} else if (r == -1) {
 		relay_drops += relay_nrec;
-		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-			if (!relay_drop_logged)
-				log_warnx("keeper: channel full, dropping records (%llu so far)",
-				    (unsigned long long)relay_drops);
-			relay_drop_logged = 1;
-		} else {
-			relay_gone(w == -1 ? strerror(errno) : "short send");
-		}
+	} else if (relay_qbytes + relay_len > RELAY_BACKLOG ||
+	    (m = malloc(sizeof(*m) + relay_len)) == NULL) {
+		relay_drop(relay_nrec);
+	} else {
+		m->next = NULL;
+		m->len = relay_len;
+		m->nrec = relay_nrec;
+		memcpy(m->data, relay_buf, relay_len);
+		if (relay_qtail != NULL)
+			relay_qtail->next = m;
+		else
+			relay_qhead = m;
+		relay_qtail = m;
+		relay_qbytes += relay_len;
 	}
 	relay_len = relay_nrec = 0;
 }
@@ -218,9 +280,14 @@ void
 relay_close(void)
 {
 	struct pollfd p;
-	int st;
+	int st, i;
 
+	/* What waits for room goes first, for at most a second. */
 	relay_flush();
+	for (i = 0; i < 100 && relay_fd != -1 && relay_qhead != NULL; i++) {
+		(void)poll(NULL, 0, 10);
+		relay_flush();
+	}
 	if (relay_fd == -1) {
 		if (relay_dead && relay_pid > 0)
 			(void)waitpid(relay_pid, &st, WNOHANG);
