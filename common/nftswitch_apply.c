@@ -18,25 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "nftswitch.h"
-
-/* Writes all of buf to fd; 0 or -1. */
-static int
-nftswitch_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
 
 int
 nftswitch_load_start(const char *nft, struct nftswitch_load *ld, char *err, size_t errlen)
@@ -79,7 +62,7 @@ nftswitch_load_finish(struct nftswitch_load *ld, const char *nft, const char *ru
 		return -1;
 	if (len > 0) {
 		opipe = signal(SIGPIPE, SIG_IGN);
-		w = nftswitch_write_all(ld->fd, rules, len);
+		w = fdio_write_all(ld->fd, rules, len);
 		signal(SIGPIPE, opipe);
 	}
 	close(ld->fd);

@@ -33,6 +33,7 @@
 #include <jansson.h>
 
 #include "event_kinds.h"
+#include "fdio.h"
 #include "events.h"
 #include "moatctl.h"
 #include "nftswitch.h"
@@ -135,23 +136,6 @@ switch_slurp(int fd, size_t *lenp)
 	if (lenp != NULL)
 		*lenp = len;
 	return buf;
-}
-
-static int
-switch_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		if ((w = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Runs argv to its end and returns its standard output (NULL when it
@@ -512,7 +496,7 @@ switch_diff(struct ctl *ctl, const struct switch_conf *sc)
 	if (ctl_open(ctl, 0) != 0 || switch_render_buf(ctl, sc, &rules, &len, NULL) != 0)
 		goto done;
 	/* nft reads the whole ruleset before it lists anything. */
-	w = switch_write_all(scratch.in, rules, len);
+	w = fdio_write_all(scratch.in, rules, len);
 	close(scratch.in);
 	scratch.in = -1;
 	rendered = switch_slurp(scratch.out, NULL);
